@@ -1,0 +1,1 @@
+//! nl6-dialin (work in progress).

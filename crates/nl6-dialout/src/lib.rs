@@ -1,0 +1,1 @@
+//! nl6-dialout (work in progress).

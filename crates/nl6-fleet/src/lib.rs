@@ -1,0 +1,1 @@
+//! nl6-fleet (work in progress).

@@ -1,0 +1,1 @@
+//! nl6-ifstate (work in progress).

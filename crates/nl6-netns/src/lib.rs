@@ -1,0 +1,1 @@
+//! nl6-netns (work in progress).

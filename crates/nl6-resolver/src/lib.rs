@@ -1,0 +1,1 @@
+//! nl6-resolver (work in progress).

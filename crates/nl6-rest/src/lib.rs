@@ -1,0 +1,1 @@
+//! nl6-rest (work in progress).

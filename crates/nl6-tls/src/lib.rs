@@ -1,0 +1,1 @@
+//! nl6-tls (work in progress).
