@@ -18,6 +18,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
+        // Deterministic key order, so an encoded Path is the same bytes every time.
+        .btree_map(".")
         .compile_fds(descriptors)?;
     Ok(())
 }

@@ -1,0 +1,601 @@
+//! One device's interfaces: packed lock-free state, analytic counters, on-change events.
+
+use crate::counter::Counters;
+use crate::listener::{EventCounters, LISTENER_DEPTH, Listener, Registry};
+use crate::names::InterfaceNames;
+use crate::packed::{pack, stored_last_change, unpack};
+use crate::spec::{DeviceSpec, ErrorScenario, InitialState, SpecError};
+use crate::status::{AdminStatus, IfState, LinkStatus, OperStatus};
+use crate::traffic::{self, mix};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A visible state change of one interface.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateEvent {
+    /// 1-based ifindex of the interface.
+    pub ifindex: u32,
+    /// State before the change.
+    pub before: IfState,
+    /// State after the change (its `last_change_ns` is the time of this change).
+    pub after: IfState,
+}
+
+impl StateEvent {
+    /// True when `oper-status` changed.
+    pub fn oper_changed(&self) -> bool {
+        self.before.oper() != self.after.oper()
+    }
+
+    /// True when `admin-status` changed.
+    pub fn admin_changed(&self) -> bool {
+        self.before.admin != self.after.admin
+    }
+
+    /// The oper status after the change.
+    pub fn oper(&self) -> OperStatus {
+        self.after.oper()
+    }
+}
+
+/// Outcome of a `set_link`/`set_admin` call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    /// The link changed while admin was DOWN/TESTING: stored, but not visible, no event.
+    pub masked: bool,
+    /// The emitted event; `None` when nothing changed, the change was masked, or idx was invalid.
+    pub event: Option<StateEvent>,
+}
+
+impl Change {
+    const NONE: Change = Change {
+        masked: false,
+        event: None,
+    };
+}
+
+/// One simulated device's interfaces. `Send + Sync`; share it as `Arc<DeviceModel>`.
+#[derive(Debug)]
+pub struct DeviceModel {
+    names: Arc<InterfaceNames>,
+    states: Box<[AtomicU64]>,
+    registry: Arc<Registry>,
+    seed: u64,
+    speed_bps: u64,
+    errors: ErrorScenario,
+    initial: InitialState,
+}
+
+/// State reported for an out-of-range index (no such interface).
+const MISSING: IfState = IfState {
+    link: LinkStatus::Down,
+    admin: AdminStatus::Down,
+    last_change_ns: 0,
+};
+
+impl DeviceModel {
+    /// Builds a device from a validated spec, with its own [`EventCounters`].
+    pub fn new(spec: &DeviceSpec) -> Result<DeviceModel, SpecError> {
+        Self::with_event_counters(spec, Arc::default())
+    }
+
+    /// Builds a device whose events are counted in `counters` (shared by many devices).
+    pub fn with_event_counters(
+        spec: &DeviceSpec,
+        counters: Arc<EventCounters>,
+    ) -> Result<DeviceModel, SpecError> {
+        spec.validate()?;
+        let n = spec.interfaces as usize;
+        let (link, admin) = match spec.initial {
+            InitialState::AllAdminDown => (LinkStatus::Up, AdminStatus::Down),
+            InitialState::OperDown => (LinkStatus::Down, AdminStatus::Up),
+            InitialState::AllUp | InitialState::PercentOperDown(_) => {
+                (LinkStatus::Up, AdminStatus::Up)
+            }
+        };
+        let word = pack(IfState {
+            link,
+            admin,
+            last_change_ns: 0,
+        });
+        let states: Box<[AtomicU64]> = (0..n).map(|_| AtomicU64::new(word)).collect();
+        if let InitialState::PercentOperDown(p) = spec.initial {
+            let down = pack(IfState {
+                link: LinkStatus::Down,
+                admin: AdminStatus::Up,
+                last_change_ns: 0,
+            });
+            for idx in pick_percent(spec.seed, n, p) {
+                states[idx].store(down, Ordering::Relaxed);
+            }
+        }
+        Ok(DeviceModel {
+            names: InterfaceNames::for_count(spec.interfaces),
+            states,
+            registry: Arc::new(Registry::new(counters)),
+            seed: spec.seed,
+            speed_bps: spec.speed_bps,
+            errors: spec.errors,
+            initial: spec.initial,
+        })
+    }
+
+    /// The spec this device was built from.
+    pub fn spec(&self) -> DeviceSpec {
+        DeviceSpec {
+            seed: self.seed,
+            interfaces: self.states.len() as u32,
+            speed_bps: self.speed_bps,
+            errors: self.errors,
+            initial: self.initial,
+        }
+    }
+
+    /// The shared interface name list.
+    pub fn names(&self) -> &Arc<InterfaceNames> {
+        &self.names
+    }
+
+    /// Number of interfaces; valid `idx` are `0..interface_count()`, ifindex = idx + 1.
+    pub fn interface_count(&self) -> usize {
+        self.states.len()
+    }
+
+    /// The event counters this device reports into.
+    pub fn event_counters(&self) -> &Arc<EventCounters> {
+        self.registry.counters()
+    }
+
+    /// The 12 counters of interface `idx` at `unix_ns` (all zero for an invalid idx).
+    ///
+    /// Pure function of (seed, speed, error scenario, idx, time): deterministic, non-decreasing
+    /// in time, allocation-free.
+    pub fn counters_at(&self, idx: usize, unix_ns: u64) -> Counters {
+        if idx >= self.states.len() {
+            return Counters::default();
+        }
+        traffic::counters(self.seed, self.speed_bps, self.errors, idx, unix_ns)
+    }
+
+    /// Current state of interface `idx` (one atomic load). An invalid idx reads as
+    /// link DOWN / admin DOWN / never changed.
+    pub fn state(&self, idx: usize) -> IfState {
+        match self.states.get(idx) {
+            Some(a) => unpack(a.load(Ordering::Acquire)),
+            None => MISSING,
+        }
+    }
+
+    /// Sets the physical link of `idx` at `now_ns` (Unix ns).
+    ///
+    /// While admin is DOWN/TESTING the new link is stored but masked (no event, last-change
+    /// kept), so a later admin UP releases oper to it. The same value again is no change.
+    pub fn set_link(&self, idx: usize, link: LinkStatus, now_ns: u64) -> Change {
+        self.update(idx, now_ns, |cur| {
+            if cur.link == link {
+                None
+            } else {
+                Some((IfState { link, ..cur }, cur.admin != AdminStatus::Up))
+            }
+        })
+    }
+
+    /// Sets the admin status of `idx` at `now_ns` (Unix ns); any change emits an event.
+    pub fn set_admin(&self, idx: usize, admin: AdminStatus, now_ns: u64) -> Change {
+        self.update(idx, now_ns, |cur| {
+            (cur.admin != admin).then_some((IfState { admin, ..cur }, false))
+        })
+    }
+
+    /// Applies `f(current) -> Some((new state, masked))` under the device's write lock.
+    fn update(
+        &self,
+        idx: usize,
+        now_ns: u64,
+        f: impl FnOnce(IfState) -> Option<(IfState, bool)>,
+    ) -> Change {
+        let Some(slot) = self.states.get(idx) else {
+            return Change::NONE;
+        };
+        let emitter = self.registry.lock();
+        let before = unpack(slot.load(Ordering::Acquire));
+        let Some((mut after, masked)) = f(before) else {
+            return Change::NONE;
+        };
+        if masked {
+            slot.store(pack(after), Ordering::Release);
+            return Change {
+                masked: true,
+                event: None,
+            };
+        }
+        after.last_change_ns = stored_last_change(now_ns);
+        slot.store(pack(after), Ordering::Release);
+        let ev = StateEvent {
+            ifindex: idx as u32 + 1,
+            before,
+            after,
+        };
+        emitter.emit(ev);
+        Change {
+            masked: false,
+            event: Some(ev),
+        }
+    }
+
+    /// Registers an on-change listener with the default depth [`LISTENER_DEPTH`].
+    ///
+    /// Every event after this call is delivered; read the current state after subscribing.
+    pub fn subscribe(&self) -> Listener {
+        self.subscribe_with_depth(LISTENER_DEPTH)
+    }
+
+    /// Registers an on-change listener whose queue holds `depth` events (at least 1).
+    pub fn subscribe_with_depth(&self, depth: usize) -> Listener {
+        self.registry.subscribe(depth)
+    }
+
+    /// Number of registered listeners.
+    pub fn listener_count(&self) -> usize {
+        self.registry.len()
+    }
+
+    /// Approximate memory of this device in bytes without listeners and the shared name list.
+    pub fn approx_size_bytes(&self) -> usize {
+        const ARC_HEADER: usize = 2 * size_of::<usize>();
+        let counters_alone = Arc::strong_count(self.registry.counters()) == 1;
+        size_of::<Self>()
+            + size_of_val(&*self.states)
+            + ARC_HEADER
+            + size_of::<Registry>()
+            + if counters_alone {
+                ARC_HEADER + size_of::<EventCounters>()
+            } else {
+                0
+            }
+    }
+}
+
+/// Picks round(n·p/100) distinct indexes deterministically from `seed` (partial Fisher–Yates).
+fn pick_percent(seed: u64, n: usize, p: u8) -> Vec<usize> {
+    let k = (n * p.min(100) as usize + 50) / 100;
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut rng = mix(seed ^ 0x1d2e_3f40_5a6b_7c8d);
+    for i in 0..k {
+        rng = mix(rng.wrapping_add(0x9e37_79b9_7f4a_7c15));
+        let j = i + ((rng as u128 * (n - i) as u128) >> 64) as usize;
+        idx.swap(i, j);
+    }
+    idx.truncate(k);
+    idx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::ErrorScenario;
+
+    const T0: u64 = 1_763_000_000_000_000_000;
+
+    fn dev(initial: InitialState) -> DeviceModel {
+        DeviceModel::new(&DeviceSpec {
+            seed: 9,
+            initial,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn initial_state_emits_nothing_and_has_no_last_change() {
+        let d = dev(InitialState::AllUp);
+        let mut l = d.subscribe();
+        assert_eq!(d.interface_count(), 10);
+        for i in 0..10 {
+            assert_eq!(
+                d.state(i),
+                IfState {
+                    link: LinkStatus::Up,
+                    admin: AdminStatus::Up,
+                    last_change_ns: 0
+                }
+            );
+        }
+        assert!(l.try_recv().is_none());
+        assert_eq!(d.event_counters().emitted(), 0);
+
+        let d = dev(InitialState::AllAdminDown);
+        assert!((0..10).all(|i| d.state(i).oper() == OperStatus::Down && d.state(i).link == LinkStatus::Up));
+        let d = dev(InitialState::OperDown);
+        assert!(
+            (0..10)
+                .all(|i| d.state(i).oper() == OperStatus::Down
+                    && d.state(i).admin == AdminStatus::Up)
+        );
+    }
+
+    #[test]
+    fn percent_oper_down_is_exact_and_seeded() {
+        let spec = |seed, p| DeviceSpec {
+            seed,
+            interfaces: 40,
+            initial: InitialState::PercentOperDown(p),
+            ..Default::default()
+        };
+        let downs = |s: &DeviceSpec| {
+            let d = DeviceModel::new(s).unwrap();
+            (0..40)
+                .filter(|i| d.state(*i).oper() == OperStatus::Down)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(downs(&spec(1, 25)).len(), 10);
+        assert_eq!(downs(&spec(1, 25)), downs(&spec(1, 25)));
+        assert_ne!(downs(&spec(1, 25)), downs(&spec(2, 25)));
+        assert_eq!(downs(&spec(1, 0)).len(), 0);
+        assert_eq!(downs(&spec(1, 100)).len(), 40);
+    }
+
+    #[test]
+    fn link_changes_emit_events_with_last_change() {
+        let d = dev(InitialState::AllUp);
+        let c = d.set_link(2, LinkStatus::Down, T0);
+        let ev = c.event.unwrap();
+        assert!(!c.masked);
+        assert_eq!(ev.ifindex, 3);
+        assert_eq!(ev.before.oper(), OperStatus::Up);
+        assert_eq!(
+            ev.after,
+            IfState {
+                link: LinkStatus::Down,
+                admin: AdminStatus::Up,
+                last_change_ns: T0
+            }
+        );
+        assert!(ev.oper_changed() && !ev.admin_changed());
+        assert_eq!(d.state(2), ev.after);
+        // Same value again: nothing.
+        assert_eq!(d.set_link(2, LinkStatus::Down, T0 + 5), Change::NONE);
+        assert_eq!(d.state(2).last_change_ns, T0);
+        let ev = d.set_link(2, LinkStatus::Testing, T0 + 7).event.unwrap();
+        assert_eq!(ev.after.oper(), OperStatus::Testing);
+        assert_eq!(d.event_counters().emitted(), 2);
+    }
+
+    #[test]
+    fn link_change_under_admin_down_is_masked_then_released() {
+        let d = dev(InitialState::AllUp);
+        let ev = d.set_admin(0, AdminStatus::Down, T0).event.unwrap();
+        assert!(ev.admin_changed() && ev.oper_changed());
+        let mut l = d.subscribe();
+        let c = d.set_link(0, LinkStatus::Down, T0 + 10);
+        assert_eq!(
+            c,
+            Change {
+                masked: true,
+                event: None
+            }
+        );
+        assert!(l.try_recv().is_none());
+        let st = d.state(0);
+        assert_eq!(
+            (st.link, st.oper(), st.last_change_ns),
+            (LinkStatus::Down, OperStatus::Down, T0)
+        );
+        // Masked flap back up: still nothing visible.
+        assert!(d.set_link(0, LinkStatus::Up, T0 + 20).masked);
+        assert!(d.set_link(0, LinkStatus::Down, T0 + 30).masked);
+        // Admin up releases oper to the stored link (DOWN): admin changed, oper did not.
+        let ev = d.set_admin(0, AdminStatus::Up, T0 + 40).event.unwrap();
+        assert!(ev.admin_changed() && !ev.oper_changed());
+        assert_eq!(ev.after.oper(), OperStatus::Down);
+        assert_eq!(ev.after.last_change_ns, T0 + 40);
+        assert_eq!(l.try_recv(), Some(ev));
+        assert!(l.try_recv().is_none());
+        // Admin testing masks too and forces oper TESTING.
+        let ev = d.set_admin(0, AdminStatus::Testing, T0 + 50).event.unwrap();
+        assert_eq!(ev.after.oper(), OperStatus::Testing);
+        assert!(d.set_link(0, LinkStatus::Up, T0 + 60).masked);
+        let ev = d.set_admin(0, AdminStatus::Up, T0 + 70).event.unwrap();
+        assert_eq!(
+            (ev.before.oper(), ev.after.oper()),
+            (OperStatus::Testing, OperStatus::Up)
+        );
+        assert_eq!(d.set_admin(0, AdminStatus::Up, T0 + 80), Change::NONE);
+        assert_eq!(d.event_counters().emitted(), 4);
+    }
+
+    #[test]
+    fn invalid_index_is_harmless() {
+        let d = dev(InitialState::AllUp);
+        assert_eq!(d.set_link(10, LinkStatus::Down, T0), Change::NONE);
+        assert_eq!(d.set_admin(usize::MAX, AdminStatus::Down, T0), Change::NONE);
+        assert_eq!(d.state(10), MISSING);
+        assert_eq!(d.counters_at(10, T0), Counters::default());
+        assert_eq!(d.event_counters().emitted(), 0);
+    }
+
+    #[test]
+    fn fan_out_drops_oldest_and_counts() {
+        let shared = Arc::new(EventCounters::default());
+        let d = DeviceModel::with_event_counters(&DeviceSpec::default(), shared.clone()).unwrap();
+        let d2 = DeviceModel::with_event_counters(&DeviceSpec::default(), shared.clone()).unwrap();
+        let mut slow = d.subscribe();
+        let mut small = d.subscribe_with_depth(2);
+        let mut fast = d.subscribe();
+        let mut got_fast = Vec::new();
+        // 20 changes: DOWN/UP on interface 0 at T0+1..=T0+20.
+        for k in 1..=20u64 {
+            let link = if k % 2 == 1 {
+                LinkStatus::Down
+            } else {
+                LinkStatus::Up
+            };
+            assert!(d.set_link(0, link, T0 + k).event.is_some());
+            got_fast.push(fast.try_recv().unwrap().after.last_change_ns);
+        }
+        d2.set_admin(1, AdminStatus::Down, T0).event.unwrap();
+        assert_eq!(got_fast, (1..=20).map(|k| T0 + k).collect::<Vec<_>>());
+        assert_eq!(fast.dropped(), 0);
+        // The slow listener kept the newest 16, in order.
+        let slow_got: Vec<u64> = std::iter::from_fn(|| slow.try_recv())
+            .map(|e| e.after.last_change_ns)
+            .collect();
+        assert_eq!(slow_got, (5..=20).map(|k| T0 + k).collect::<Vec<_>>());
+        assert_eq!(slow.dropped(), 4);
+        let small_got: Vec<u64> = std::iter::from_fn(|| small.try_recv())
+            .map(|e| e.after.last_change_ns)
+            .collect();
+        assert_eq!(small_got, vec![T0 + 19, T0 + 20]);
+        assert_eq!(small.dropped(), 18);
+        // Fleet-wide counters: events once each, drops per listener.
+        assert_eq!(shared.emitted(), 21);
+        assert_eq!(shared.dropped(), 22);
+    }
+
+    #[test]
+    fn listeners_unregister_on_drop() {
+        let d = dev(InitialState::AllUp);
+        let a = d.subscribe();
+        let b = d.subscribe();
+        assert_eq!(d.listener_count(), 2);
+        drop(a);
+        assert_eq!(d.listener_count(), 1);
+        d.set_link(0, LinkStatus::Down, T0);
+        drop(b);
+        assert_eq!(d.listener_count(), 0);
+        // No listeners: emitting still counts, nothing is queued anywhere.
+        d.set_link(0, LinkStatus::Up, T0 + 1);
+        assert_eq!(d.event_counters().emitted(), 2);
+        assert_eq!(d.event_counters().dropped(), 0);
+    }
+
+    #[tokio::test]
+    async fn recv_wakes_on_event_and_ends_when_device_dropped() {
+        let d = Arc::new(dev(InitialState::AllUp));
+        let mut l = d.subscribe();
+        let writer = {
+            let d = d.clone();
+            tokio::spawn(async move {
+                tokio::task::yield_now().await;
+                d.set_admin(4, AdminStatus::Down, T0);
+            })
+        };
+        let ev = tokio::time::timeout(std::time::Duration::from_secs(10), l.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.ifindex, 5);
+        writer.await.unwrap();
+        d.set_admin(4, AdminStatus::Up, T0 + 1);
+        assert!(!l.is_closed());
+        drop(d);
+        assert!(l.is_closed());
+        // Queued events are still delivered, then None.
+        assert_eq!(l.recv().await.unwrap().after.admin, AdminStatus::Up);
+        assert_eq!(l.recv().await, None);
+    }
+
+    #[tokio::test]
+    async fn recv_pending_then_closed_by_drop() {
+        let d = dev(InitialState::AllUp);
+        let mut l = d.subscribe();
+        let h = tokio::spawn(async move { l.recv().await });
+        tokio::task::yield_now().await;
+        drop(d);
+        let got = tokio::time::timeout(std::time::Duration::from_secs(10), h)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, None);
+    }
+
+    #[test]
+    fn concurrent_writers_keep_events_consistent() {
+        let d = Arc::new(
+            DeviceModel::new(&DeviceSpec {
+                interfaces: 4,
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        let mut l = d.subscribe_with_depth(100_000);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let d = d.clone();
+                std::thread::spawn(move || {
+                    for k in 0..2_000u64 {
+                        let link = if k % 2 == 0 {
+                            LinkStatus::Down
+                        } else {
+                            LinkStatus::Up
+                        };
+                        d.set_link((t + k as usize) % 4, link, T0 + k);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        // Replaying the events per interface reproduces the final state exactly.
+        let mut replay = [LinkStatus::Up; 4];
+        let mut n = 0;
+        while let Some(ev) = l.try_recv() {
+            let i = ev.ifindex as usize - 1;
+            assert_eq!(ev.before.link, replay[i]);
+            replay[i] = ev.after.link;
+            n += 1;
+        }
+        assert_eq!(n, d.event_counters().emitted());
+        for (i, link) in replay.iter().enumerate() {
+            assert_eq!(d.state(i).link, *link);
+        }
+    }
+
+    #[test]
+    fn spec_round_trips_and_model_is_small() {
+        let spec = DeviceSpec {
+            seed: 77,
+            interfaces: 10,
+            speed_bps: 10_000_000_000,
+            errors: ErrorScenario::Degraded,
+            initial: InitialState::PercentOperDown(30),
+        };
+        let d = DeviceModel::new(&spec).unwrap();
+        assert_eq!(d.spec(), spec);
+        assert!(Arc::ptr_eq(
+            d.names(),
+            DeviceModel::new(&DeviceSpec::default()).unwrap().names()
+        ));
+        let bytes = d.approx_size_bytes();
+        // Inline struct + 10 packed words + listener registry + own event counters.
+        let expected = size_of::<DeviceModel>()
+            + 10 * 8
+            + 16
+            + size_of::<Registry>()
+            + 16
+            + size_of::<EventCounters>();
+        assert_eq!(bytes, expected);
+        eprintln!("10-interface device: {bytes} B");
+        assert!(bytes < 512, "device costs {bytes} B");
+        assert!(matches!(
+            DeviceModel::new(&DeviceSpec {
+                interfaces: 0,
+                ..spec
+            }),
+            Err(SpecError::Interfaces(0))
+        ));
+    }
+
+    fn assert_send_sync<T: Send + Sync>() {}
+    fn assert_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn model_is_send_sync() {
+        assert_send_sync::<DeviceModel>();
+        assert_send_sync::<Listener>();
+        let d = dev(InitialState::AllUp);
+        let mut l = d.subscribe();
+        assert_send(&l.recv());
+    }
+}

@@ -1,0 +1,405 @@
+//! Integration tests against real network namespaces (root required; skipped otherwise).
+//!
+//! All tests of this binary run one at a time (sysctls and the FORWARD chain are global);
+//! each uses its own namespace names and subnets and cleans up through guards.
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nl6_netns::{DialError, Dialer, DialerConfig, NsExecutor, SimNetwork, StaticResolver};
+use support::{
+    ForwardDropGuard, HostSnapshot, SimGuard, SysctlGuard, TestNet, count_ns_addresses,
+    root_or_skip, run, serial, sysctl,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Sysctl values setup changes, set to something else so the restore is observable.
+const NON_DEFAULT: [(&str, &str); 2] = [
+    ("net/ipv4/ip_forward", "0"),
+    ("net/ipv4/conf/all/rp_filter", "2"),
+];
+
+fn state_file(name: &str) -> String {
+    format!("{}/{name}.state", nl6_netns::STATE_DIR)
+}
+
+async fn listener_in(exec: &NsExecutor, addr: SocketAddr) -> TcpListener {
+    TcpListener::from_std(exec.tcp_listener(addr, 1024).await.unwrap()).unwrap()
+}
+
+#[test]
+fn setup_addresses_teardown_leaves_host_as_it_was() {
+    if !root_or_skip("setup_addresses_teardown_leaves_host_as_it_was") {
+        return;
+    }
+    let _serial = serial();
+    let _sysctls = SysctlGuard::set(&NON_DEFAULT);
+    let before = HostSnapshot::take();
+    let net = TestNet::new();
+    let cfg = net.cfg.clone();
+    runtime().block_on(async {
+        let guard = SimGuard::setup(cfg.clone()).await;
+        let sim = guard.sim();
+        assert!(Path::new(&format!("/run/netns/{}", cfg.name)).exists());
+        assert!(Path::new(&state_file(&cfg.name)).exists());
+        assert_eq!(sysctl("net/ipv4/ip_forward"), "1");
+        assert_eq!(sysctl("net/ipv4/conf/all/rp_filter"), "0");
+        assert_eq!(
+            sysctl(&format!("net/ipv4/conf/{}/rp_filter", cfg.host_veth)),
+            "0"
+        );
+        let rules = run("iptables", &["-w", "5", "-S", "FORWARD"]);
+        assert!(rules.contains(&format!("-i {} ", cfg.host_veth)), "{rules}");
+        assert!(rules.contains(&format!("-o {} ", cfg.host_veth)), "{rules}");
+        let inside = run("ip", &["-n", &cfg.name, "route", "show"]);
+        assert!(
+            inside.contains(&format!("default via {}", cfg.host_addr)),
+            "{inside}"
+        );
+
+        let devices = net.devices(1000);
+        sim.add_addresses(&devices).await.unwrap();
+        assert_eq!(count_ns_addresses(&cfg.name), 1000);
+        // Adding again is fine and changes nothing.
+        sim.add_addresses(&devices[..10]).await.unwrap();
+        assert_eq!(count_ns_addresses(&cfg.name), 1000);
+        sim.remove_addresses(&devices[..400]).await.unwrap();
+        assert_eq!(count_ns_addresses(&cfg.name), 600);
+        // Removing absent addresses is fine too.
+        sim.remove_addresses(&devices[..400]).await.unwrap();
+
+        sim.add_route(net.dev_net, 16).await.unwrap();
+        sim.add_route(net.dev_net, 16).await.unwrap();
+        let routes = run("ip", &["-4", "route", "show"]);
+        assert!(
+            routes.contains(&format!("{}/16 via {}", net.dev_net, cfg.ns_addr)),
+            "{routes}"
+        );
+        let bad = sim
+            .add_route(Ipv4Addr::new(10, 1, 2, 3), 16)
+            .await
+            .unwrap_err();
+        assert!(bad.to_string().contains("host bits"), "{bad}");
+
+        guard.teardown().await;
+    });
+    let after = HostSnapshot::take();
+    assert_eq!(after, before);
+    assert!(!Path::new(&state_file(&cfg.name)).exists());
+}
+
+#[test]
+fn bulk_add_30000_addresses_is_fast() {
+    if !root_or_skip("bulk_add_30000_addresses_is_fast") {
+        return;
+    }
+    let _serial = serial();
+    let net = TestNet::new();
+    runtime().block_on(async {
+        let guard = SimGuard::setup(net.cfg.clone()).await;
+        let devices = net.devices(30_000);
+        let start = Instant::now();
+        guard.sim().add_addresses(&devices).await.unwrap();
+        let took = start.elapsed();
+        eprintln!("added 30000 addresses in {took:?}");
+        assert_eq!(count_ns_addresses(&net.cfg.name), 30_000);
+        assert!(
+            took < Duration::from_secs(2),
+            "adding 30000 addresses took {took:?}"
+        );
+        let start = Instant::now();
+        guard.sim().remove_addresses(&devices).await.unwrap();
+        eprintln!("removed 30000 addresses in {:?}", start.elapsed());
+        assert_eq!(count_ns_addresses(&net.cfg.name), 0);
+        guard.teardown().await;
+    });
+}
+
+#[test]
+fn listener_on_device_address_is_reachable_from_host() {
+    if !root_or_skip("listener_on_device_address_is_reachable_from_host") {
+        return;
+    }
+    let _serial = serial();
+    let net = TestNet::new();
+    runtime().block_on(async {
+        let guard = SimGuard::setup(net.cfg.clone()).await;
+        let sim = guard.sim();
+        let devices = net.devices(10);
+        sim.add_addresses(&devices).await.unwrap();
+        sim.add_route(net.dev_net, 16).await.unwrap();
+        let device = SocketAddr::new(devices[3].into(), 9339);
+        let listener = listener_in(&sim.executor(), device).await;
+
+        // The host (this thread's namespace) has no such address: only the route leads there.
+        let mut client = tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::net::TcpStream::connect(device),
+        )
+        .await
+        .expect("connect timed out")
+        .unwrap();
+        let (mut conn, peer) = listener.accept().await.unwrap();
+        assert_eq!(peer.ip(), IpAddr::V4(net.cfg.host_addr));
+        client.write_all(b"ping").await.unwrap();
+        let mut buf = [0u8; 4];
+        conn.read_exact(&mut buf).await.unwrap();
+        assert_eq!(&buf, b"ping");
+
+        // Same listener API without a namespace: loopback mode.
+        let local = listener_in(&NsExecutor::current(), "127.0.0.1:0".parse().unwrap()).await;
+        let addr = local.local_addr().unwrap();
+        let _c = tokio::net::TcpStream::connect(addr).await.unwrap();
+        local.accept().await.unwrap();
+        drop(guard);
+    });
+}
+
+#[test]
+fn collector_in_second_namespace_sees_device_addresses() {
+    if !root_or_skip("collector_in_second_namespace_sees_device_addresses") {
+        return;
+    }
+    let _serial = serial();
+    // Only the two FORWARD rules of setup may carry the traffic, in both directions.
+    let _policy = ForwardDropGuard::set();
+    let net = TestNet::new();
+    runtime().block_on(async {
+        let guard = SimGuard::setup(net.cfg.clone()).await;
+        let sim = guard.sim();
+        let collector = net.collector();
+        let devices = net.devices(8);
+        sim.add_addresses(&devices).await.unwrap();
+        sim.add_route(net.dev_net, 16).await.unwrap();
+
+        let col_exec = NsExecutor::in_namespace(&collector.ns, 1).unwrap();
+        let listener =
+            listener_in(&col_exec, SocketAddr::new(collector.addrs[0].into(), 6030)).await;
+        let resolver = Arc::new(StaticResolver::new());
+        resolver.set("collector.test", [IpAddr::V4(collector.addrs[0])]);
+        let dialer = Dialer::new(DialerConfig::default(), resolver, sim.executor()).unwrap();
+
+        let mut streams = Vec::new();
+        for dev in &devices {
+            let stream = dialer.dial(*dev, "collector.test", 6030).await.unwrap();
+            assert_eq!(stream.local_addr().unwrap().ip(), IpAddr::V4(*dev));
+            assert!(stream.nodelay().unwrap());
+            streams.push(stream);
+        }
+        let mut peers = Vec::new();
+        for stream in &mut streams {
+            stream.write_all(b"x").await.unwrap();
+        }
+        for _ in &devices {
+            let (mut conn, peer) = listener.accept().await.unwrap();
+            let mut b = [0u8; 1];
+            conn.read_exact(&mut b).await.unwrap();
+            peers.push(peer.ip());
+        }
+        let unique: BTreeSet<IpAddr> = peers.iter().copied().collect();
+        let expected: BTreeSet<IpAddr> = devices.iter().map(|d| IpAddr::V4(*d)).collect();
+        assert_eq!(peers.len(), devices.len(), "one connection per device");
+        assert_eq!(unique, expected);
+        assert_eq!(dialer.in_flight(), 0);
+        drop(streams);
+        drop(guard);
+        drop(collector);
+    });
+}
+
+#[test]
+fn dials_to_a_black_hole_stay_within_64_and_time_out() {
+    if !root_or_skip("dials_to_a_black_hole_stay_within_64_and_time_out") {
+        return;
+    }
+    let _serial = serial();
+    let net = TestNet::new();
+    runtime().block_on(async {
+        let guard = SimGuard::setup(net.cfg.clone()).await;
+        let sim = guard.sim();
+        let collector = net.collector();
+        collector.drop_syns_to(6031);
+        let devices = net.devices(500);
+        sim.add_addresses(&devices).await.unwrap();
+        sim.add_route(net.dev_net, 16).await.unwrap();
+
+        let resolver = Arc::new(StaticResolver::new());
+        resolver.set("blackhole.test", [IpAddr::V4(collector.addrs[0])]);
+        let cfg = DialerConfig {
+            max_in_flight: 64,
+            dial_timeout: Duration::from_secs(1),
+        };
+        let dialer = Dialer::new(cfg, resolver, sim.executor()).unwrap();
+        let start = Instant::now();
+        let tasks: Vec<_> = devices
+            .iter()
+            .map(|dev| {
+                let dialer = dialer.clone();
+                let dev = *dev;
+                tokio::spawn(async move { dialer.dial(dev, "blackhole.test", 6031).await })
+            })
+            .collect();
+        let target = SocketAddr::new(collector.addrs[0].into(), 6031);
+        for task in tasks {
+            match task.await.unwrap() {
+                Err(DialError::Timeout { addr, after, .. }) => {
+                    assert_eq!(addr, target);
+                    assert_eq!(after, Duration::from_secs(1));
+                }
+                other => panic!("expected a timeout, got {other:?}"),
+            }
+        }
+        let took = start.elapsed();
+        eprintln!(
+            "500 black-holed dials finished in {took:?}, peak {}",
+            dialer.peak_in_flight()
+        );
+        assert!(dialer.peak_in_flight() <= 64);
+        assert_eq!(
+            dialer.peak_in_flight(),
+            64,
+            "the limit should be reached with 500 dials"
+        );
+        assert_eq!(dialer.in_flight(), 0);
+        // 500 dials in waves of 64, each wave 1 s: at least 8 waves.
+        assert!(took >= Duration::from_secs(7), "{took:?}");
+        let err = DialError::Timeout {
+            local: devices[0],
+            addr: target,
+            after: Duration::from_secs(1),
+        };
+        assert!(err.to_string().contains(&target.to_string()));
+        drop(guard);
+        drop(collector);
+    });
+}
+
+#[test]
+fn dns_fail_over_is_picked_up_on_the_next_dial() {
+    if !root_or_skip("dns_fail_over_is_picked_up_on_the_next_dial") {
+        return;
+    }
+    let _serial = serial();
+    let net = TestNet::new();
+    runtime().block_on(async {
+        let guard = SimGuard::setup(net.cfg.clone()).await;
+        let sim = guard.sim();
+        let collector = net.collector();
+        let devices = net.devices(2);
+        sim.add_addresses(&devices).await.unwrap();
+        sim.add_route(net.dev_net, 16).await.unwrap();
+        let col_exec = NsExecutor::in_namespace(&collector.ns, 1).unwrap();
+        let first = listener_in(&col_exec, SocketAddr::new(collector.addrs[0].into(), 6032)).await;
+        let second = listener_in(&col_exec, SocketAddr::new(collector.addrs[1].into(), 6032)).await;
+
+        let resolver = Arc::new(StaticResolver::new());
+        let dialer =
+            Dialer::new(DialerConfig::default(), resolver.clone(), sim.executor()).unwrap();
+        // AAAA first, then the primary: the first IPv4 record wins.
+        resolver.set(
+            "collector.test",
+            [
+                IpAddr::V6(Ipv6Addr::LOCALHOST),
+                IpAddr::V4(collector.addrs[0]),
+            ],
+        );
+        let a = dialer
+            .dial(devices[0], "collector.test", 6032)
+            .await
+            .unwrap();
+        assert_eq!(a.peer_addr().unwrap().ip(), IpAddr::V4(collector.addrs[0]));
+        let (_c, peer) = first.accept().await.unwrap();
+        assert_eq!(peer.ip(), IpAddr::V4(devices[0]));
+
+        resolver.set("collector.test", [IpAddr::V4(collector.addrs[1])]);
+        let b = dialer
+            .dial(devices[0], "collector.test", 6032)
+            .await
+            .unwrap();
+        assert_eq!(b.peer_addr().unwrap().ip(), IpAddr::V4(collector.addrs[1]));
+        let (_c, peer) = second.accept().await.unwrap();
+        assert_eq!(peer.ip(), IpAddr::V4(devices[0]));
+
+        resolver.set("v6only.test", [IpAddr::V6(Ipv6Addr::LOCALHOST)]);
+        let err = dialer
+            .dial(devices[1], "v6only.test", 6032)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, DialError::NoIpv4 { records: 1, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "no IPv4 address among 1 records for v6only.test"
+        );
+        drop(guard);
+        drop(collector);
+    });
+}
+
+#[test]
+fn next_setup_undoes_a_crashed_run() {
+    if !root_or_skip("next_setup_undoes_a_crashed_run") {
+        return;
+    }
+    let _serial = serial();
+    let _sysctls = SysctlGuard::set(&NON_DEFAULT);
+    let before = HostSnapshot::take();
+    let net = TestNet::new();
+    let cfg = net.cfg.clone();
+    runtime().block_on(async {
+        // A run that never tears down: forgetting it leaves everything in place.
+        let crashed = SimGuard::setup(cfg.clone()).await;
+        crashed.sim().add_addresses(&net.devices(10)).await.unwrap();
+        crashed.sim().add_route(net.dev_net, 16).await.unwrap();
+        std::mem::forget(crashed);
+        assert_eq!(sysctl("net/ipv4/ip_forward"), "1");
+
+        let again = SimGuard::setup(cfg.clone()).await;
+        let rules = run("iptables", &["-w", "5", "-S", "FORWARD"]);
+        assert_eq!(
+            rules.matches(&format!("nl6:{}", cfg.name)).count(),
+            2,
+            "{rules}"
+        );
+        let routes = run("ip", &["-4", "route", "show"]);
+        assert!(!routes.contains(&format!("{}/16", net.dev_net)), "{routes}");
+        assert_eq!(count_ns_addresses(&cfg.name), 0);
+        again.teardown().await;
+    });
+    assert_eq!(HostSnapshot::take(), before);
+}
+
+#[test]
+fn cleanup_stale_and_validation_errors() {
+    if !root_or_skip("cleanup_stale_and_validation_errors") {
+        return;
+    }
+    let _serial = serial();
+    let net = TestNet::new();
+    runtime().block_on(async {
+        // Nothing left over: a no-op.
+        SimNetwork::cleanup_stale(net.cfg.clone()).await.unwrap();
+        // A host_veth that is not a veth is never deleted.
+        let mut cfg = net.cfg.clone();
+        cfg.host_veth = "lo".into();
+        let err = SimNetwork::setup(cfg).await.unwrap_err();
+        assert!(err.to_string().contains("not a veth"), "{err}");
+        assert!(run("ip", &["link", "show", "lo"]).contains("LOOPBACK"));
+    });
+}

@@ -1,0 +1,96 @@
+//! Resolve + encode one device's full `/interfaces/interface[name=*]/state`
+//! (10 interfaces, 170 leaves) to `SubscribeResponse` bytes, in PROTO and JSON_IETF,
+//! on the fast wire path and on the typed (prost) path. Prints ns per device and
+//! ns per leaf (medians), then runs the criterion groups.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput};
+use nl6_gnmi::parse_path;
+use nl6_gnmi::proto::gnmi::{SubscribeResponse, subscribe_response::Response};
+use nl6_ifstate::{DeviceModel, DeviceSpec, unix_now_ns};
+use nl6_resolver::{Selection, Snapshot, ValueEncoding, WireEncoder, notification};
+use prost::Message;
+
+struct Fixture {
+    device: Arc<DeviceModel>,
+    selection: Selection,
+}
+
+fn fixture() -> Fixture {
+    let device = Arc::new(DeviceModel::new(&DeviceSpec::default()).expect("default spec"));
+    let path = parse_path("/interfaces/interface[name=*]/state").expect("path");
+    let selection = Selection::compile(None, &[path], device.names()).expect("selection");
+    Fixture { device, selection }
+}
+
+fn fast(f: &Fixture, encoder: &mut WireEncoder, out: &mut Vec<u8>, enc: ValueEncoding) -> usize {
+    out.clear();
+    let snapshot = Snapshot::capture(&f.device, unix_now_ns(), &f.selection);
+    encoder.encode_response(&snapshot, f.selection.masks(), enc, Some("127.42.0.1"), out)
+}
+
+fn typed(f: &Fixture, enc: ValueEncoding) -> Vec<u8> {
+    let snapshot = Snapshot::capture(&f.device, unix_now_ns(), &f.selection);
+    let n = notification(&snapshot, f.selection.masks(), enc, Some("127.42.0.1"));
+    SubscribeResponse {
+        response: Some(Response::Update(n)),
+        extension: vec![],
+    }
+    .encode_to_vec()
+}
+
+/// Median ns per call over `rounds` rounds of `iters` calls.
+fn median_ns(rounds: usize, iters: usize, mut f: impl FnMut()) -> f64 {
+    let mut samples: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let start = Instant::now();
+            for _ in 0..iters {
+                f();
+            }
+            start.elapsed().as_nanos() as f64 / iters as f64
+        })
+        .collect();
+    samples.sort_by(|a, b| a.total_cmp(b));
+    samples[samples.len() / 2]
+}
+
+fn summary(f: &Fixture) {
+    let leaves = f.selection.leaf_count() as f64;
+    let mut encoder = WireEncoder::new(f.device.names());
+    let mut out = Vec::with_capacity(16 * 1024);
+    println!("resolve+encode one device, {} leaves (median of 21 rounds)", leaves);
+    println!("{:<28} {:>12} {:>10}", "path", "ns/device", "ns/leaf");
+    for (name, enc) in [("fast PROTO", ValueEncoding::Proto), ("fast JSON_IETF", ValueEncoding::JsonIetf)] {
+        let ns = median_ns(21, 2_000, || {
+            black_box(fast(f, &mut encoder, &mut out, enc));
+        });
+        println!("{:<28} {:>12.0} {:>10.1}", name, ns, ns / leaves);
+    }
+    for (name, enc) in [("typed prost PROTO", ValueEncoding::Proto), ("typed prost JSON_IETF", ValueEncoding::JsonIetf)] {
+        let ns = median_ns(11, 500, || {
+            black_box(typed(f, enc));
+        });
+        println!("{:<28} {:>12.0} {:>10.1}", name, ns, ns / leaves);
+    }
+}
+
+fn main() {
+    let f = fixture();
+    summary(&f);
+    let mut c = Criterion::default().configure_from_args();
+    let mut group = c.benchmark_group("resolve_full_state_10_interfaces");
+    group.throughput(Throughput::Elements(f.selection.leaf_count() as u64));
+    let mut encoder = WireEncoder::new(f.device.names());
+    let mut out = Vec::with_capacity(16 * 1024);
+    group.bench_function("fast_proto", |b| b.iter(|| fast(&f, &mut encoder, &mut out, ValueEncoding::Proto)));
+    group.bench_function("fast_json_ietf", |b| {
+        b.iter(|| fast(&f, &mut encoder, &mut out, ValueEncoding::JsonIetf))
+    });
+    group.bench_function("typed_proto", |b| b.iter(|| typed(&f, ValueEncoding::Proto)));
+    group.bench_function("typed_json_ietf", |b| b.iter(|| typed(&f, ValueEncoding::JsonIetf)));
+    group.finish();
+    c.final_summary();
+}

@@ -1,0 +1,69 @@
+//! Resolution errors and their gRPC status codes.
+
+/// Why a path or request could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    /// The path names an origin other than `""` or `openconfig`.
+    #[error("unknown origin {origin:?} in path {path}: only \"\" and \"openconfig\" are served")]
+    UnknownOrigin {
+        /// The origin given.
+        origin: String,
+        /// The path, as text.
+        path: String,
+    },
+    /// Both the prefix and the path name an origin.
+    #[error("origin set in both prefix ({prefix:?}) and path ({path:?}); set it in one place")]
+    OriginInBoth {
+        /// Origin of the prefix.
+        prefix: String,
+        /// Origin of the path.
+        path: String,
+    },
+    /// The path matches nothing this device serves.
+    #[error("path {path} does not exist on this device")]
+    NoSuchPath {
+        /// The path, as text.
+        path: String,
+    },
+    /// The path names an interface the device does not have.
+    #[error("no interface named {name:?} on this device (path {path})")]
+    NoSuchInterface {
+        /// The interface name asked for.
+        name: String,
+        /// The path, as text.
+        path: String,
+    },
+    /// The `name` key of `interface` is empty.
+    #[error("empty value for key \"name\" of element \"interface\" in path {path}")]
+    EmptyInterfaceName {
+        /// The path, as text.
+        path: String,
+    },
+    /// The requested value encoding is not supported.
+    #[error("encoding {encoding} is not supported; use JSON, JSON_IETF or PROTO")]
+    UnsupportedEncoding {
+        /// The encoding's name or number.
+        encoding: String,
+    },
+}
+
+impl ResolveError {
+    /// The gRPC status code the gNMI specification assigns to this error.
+    pub fn code(&self) -> tonic::Code {
+        match self {
+            ResolveError::UnknownOrigin { .. }
+            | ResolveError::NoSuchPath { .. }
+            | ResolveError::NoSuchInterface { .. } => tonic::Code::NotFound,
+            ResolveError::OriginInBoth { .. } | ResolveError::EmptyInterfaceName { .. } => {
+                tonic::Code::InvalidArgument
+            }
+            ResolveError::UnsupportedEncoding { .. } => tonic::Code::Unimplemented,
+        }
+    }
+}
+
+impl From<ResolveError> for tonic::Status {
+    fn from(err: ResolveError) -> Self {
+        tonic::Status::new(err.code(), err.to_string())
+    }
+}

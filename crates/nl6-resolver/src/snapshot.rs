@@ -1,0 +1,111 @@
+//! Reading a device at one captured instant.
+
+use nl6_ifstate::{Counters, DeviceModel, IfState, InterfaceNames};
+
+use crate::leaf::{Leaf, LeafSet};
+use crate::select::Selection;
+
+/// What one interface reads at the captured instant.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceReading {
+    /// Link, admin and last-change.
+    pub state: IfState,
+    /// The 12 counters (all zero when no counter was asked for).
+    pub counters: Counters,
+}
+
+/// A leaf's value, before encoding.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum LeafValue<'a> {
+    /// A string (`name`).
+    Str(&'a str),
+    /// An enumeration value, e.g. `UP` (`oper-status`, `admin-status`).
+    Enum(&'static str),
+    /// A uint32 (`ifindex`).
+    U32(u32),
+    /// A uint64 (`last-change`, counters).
+    U64(u64),
+}
+
+/// A device's values at one instant: every value a response carries comes from here,
+/// so two views built from the same snapshot agree exactly.
+#[derive(Clone, Debug)]
+pub struct Snapshot<'m> {
+    names: &'m InterfaceNames,
+    timestamp_ns: u64,
+    readings: Vec<Option<InterfaceReading>>,
+}
+
+impl<'m> Snapshot<'m> {
+    /// Reads the interfaces `selection` touches at `timestamp_ns` (Unix ns).
+    pub fn capture(model: &'m DeviceModel, timestamp_ns: u64, selection: &Selection) -> Self {
+        let readings = selection
+            .masks()
+            .iter()
+            .enumerate()
+            .map(|(idx, mask)| {
+                if mask.is_empty() {
+                    return None;
+                }
+                let counters = if mask.intersect(LeafSet::COUNTERS).is_empty() {
+                    Counters([0; 12])
+                } else {
+                    model.counters_at(idx, timestamp_ns)
+                };
+                Some(InterfaceReading {
+                    state: model.state(idx),
+                    counters,
+                })
+            })
+            .collect();
+        Snapshot {
+            names: model.names(),
+            timestamp_ns,
+            readings,
+        }
+    }
+
+    /// A snapshot of one interface in a known state (an on-change event's `after`).
+    pub fn of_state(model: &'m DeviceModel, timestamp_ns: u64, idx: usize, state: IfState) -> Self {
+        let mut readings = vec![None; model.interface_count()];
+        if let Some(slot) = readings.get_mut(idx) {
+            *slot = Some(InterfaceReading {
+                state,
+                counters: Counters([0; 12]),
+            });
+        }
+        Snapshot {
+            names: model.names(),
+            timestamp_ns,
+            readings,
+        }
+    }
+
+    /// The captured instant, Unix ns.
+    pub fn timestamp_ns(&self) -> u64 {
+        self.timestamp_ns
+    }
+
+    /// The interface names of the device.
+    pub fn names(&self) -> &'m InterfaceNames {
+        self.names
+    }
+
+    /// The reading of interface `idx`, when captured.
+    pub fn reading(&self, idx: usize) -> Option<&InterfaceReading> {
+        self.readings.get(idx).and_then(Option::as_ref)
+    }
+
+    /// The value of `leaf` on interface `idx`, when captured.
+    pub fn value(&self, idx: usize, leaf: Leaf) -> Option<LeafValue<'m>> {
+        let reading = self.reading(idx)?;
+        Some(match leaf {
+            Leaf::Name => LeafValue::Str(self.names.name(idx)),
+            Leaf::Ifindex => LeafValue::U32(idx as u32 + 1),
+            Leaf::OperStatus => LeafValue::Enum(reading.state.oper().as_str()),
+            Leaf::AdminStatus => LeafValue::Enum(reading.state.admin.as_str()),
+            Leaf::LastChange => LeafValue::U64(reading.state.last_change_ns),
+            Leaf::Counter(c) => LeafValue::U64(reading.counters.get(c)),
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! The fast path: `SubscribeResponse` bytes written directly from pre-encoded paths.
+//!
+//! Leaf paths are the same for every device with the same interface names, so each
+//! `Update.path` field is encoded once per [`InterfaceNames`] and shared. Per leaf the
+//! encoder then copies those bytes and writes the value: the output is byte-for-byte
+//! what prost produces for the equivalent typed [`Notification`](nl6_gnmi::proto::gnmi::Notification)
+//! (see [`crate::notification`]).
+
+use std::sync::{Arc, OnceLock};
+
+use nl6_ifstate::InterfaceNames;
+use parking_lot::Mutex;
+use prost::encoding::{encode_varint, encoded_len_varint};
+
+use crate::encoding::ValueEncoding;
+use crate::leaf::{LEAF_COUNT, Leaf, LeafSet};
+use crate::snapshot::{LeafValue, Snapshot};
+
+// Wire tags: (field number << 3) | wire type.
+const TAG_RESPONSE_UPDATE: u8 = 0x0a; // SubscribeResponse.update = 1, LEN
+const TAG_NOTIF_TIMESTAMP: u8 = 0x08; // Notification.timestamp = 1, VARINT
+const TAG_NOTIF_PREFIX: u8 = 0x12; // Notification.prefix = 2, LEN
+const TAG_NOTIF_UPDATE: u8 = 0x22; // Notification.update = 4, LEN
+const TAG_UPDATE_PATH: u8 = 0x0a; // Update.path = 1, LEN
+const TAG_UPDATE_VAL: u8 = 0x1a; // Update.val = 3, LEN
+const TAG_PATH_ELEM: u8 = 0x1a; // Path.elem = 3, LEN
+const TAG_PATH_TARGET: u8 = 0x22; // Path.target = 4, LEN
+const TAG_ELEM_NAME: u8 = 0x0a; // PathElem.name = 1, LEN
+const TAG_ELEM_KEY: u8 = 0x12; // PathElem.key = 2 (map entry), LEN
+const TAG_ENTRY_KEY: u8 = 0x0a; // map entry key = 1, LEN
+const TAG_ENTRY_VALUE: u8 = 0x12; // map entry value = 2, LEN
+const TAG_TV_STRING: u8 = 0x0a; // TypedValue.string_val = 1, LEN
+const TAG_TV_UINT: u8 = 0x18; // TypedValue.uint_val = 3, VARINT
+const TAG_TV_JSON: u8 = 0x52; // TypedValue.json_val = 10, LEN
+const TAG_TV_JSON_IETF: u8 = 0x5a; // TypedValue.json_ietf_val = 11, LEN
+
+fn put_len_delimited(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+    out.push(tag);
+    encode_varint(bytes.len() as u64, out);
+    out.extend_from_slice(bytes);
+}
+
+/// Encoded `Update.path` fields (tag, length and path) for every (interface, leaf).
+#[derive(Debug)]
+pub struct PathTable {
+    bytes: Vec<u8>,
+    spans: Vec<(u32, u32)>,
+}
+
+impl PathTable {
+    fn build(names: &InterfaceNames) -> PathTable {
+        let mut bytes = Vec::new();
+        let mut spans = Vec::with_capacity(names.len() * LEAF_COUNT);
+        let mut path = Vec::with_capacity(128);
+        let mut elem = Vec::with_capacity(64);
+        let mut entry = Vec::with_capacity(64);
+        for idx in 0..names.len() {
+            for leaf in Leaf::all() {
+                path.clear();
+                let mut push_elem = |path: &mut Vec<u8>, name: &str, key: Option<&str>| {
+                    elem.clear();
+                    put_len_delimited(&mut elem, TAG_ELEM_NAME, name.as_bytes());
+                    if let Some(value) = key {
+                        entry.clear();
+                        put_len_delimited(&mut entry, TAG_ENTRY_KEY, b"name");
+                        if !value.is_empty() {
+                            put_len_delimited(&mut entry, TAG_ENTRY_VALUE, value.as_bytes());
+                        }
+                        put_len_delimited(&mut elem, TAG_ELEM_KEY, &entry);
+                    }
+                    put_len_delimited(path, TAG_PATH_ELEM, &elem);
+                };
+                push_elem(&mut path, "interfaces", None);
+                push_elem(&mut path, "interface", Some(names.name(idx)));
+                push_elem(&mut path, "state", None);
+                if let Leaf::Counter(_) = leaf {
+                    push_elem(&mut path, "counters", None);
+                }
+                push_elem(&mut path, leaf.name(), None);
+                let start = bytes.len() as u32;
+                put_len_delimited(&mut bytes, TAG_UPDATE_PATH, &path);
+                spans.push((start, bytes.len() as u32 - start));
+            }
+        }
+        PathTable { bytes, spans }
+    }
+
+    /// The table for `names`, built once and shared by every device using them.
+    pub fn for_names(names: &Arc<InterfaceNames>) -> Arc<PathTable> {
+        static CACHE: OnceLock<Mutex<Vec<(Arc<InterfaceNames>, Arc<PathTable>)>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
+        let mut cache = cache.lock();
+        if let Some((_, table)) = cache.iter().find(|(n, _)| Arc::ptr_eq(n, names)) {
+            return Arc::clone(table);
+        }
+        let table = Arc::new(PathTable::build(names));
+        cache.push((Arc::clone(names), Arc::clone(&table)));
+        table
+    }
+
+    fn update_path(&self, idx: usize, leaf: Leaf) -> &[u8] {
+        let (start, len) = self.spans[idx * LEAF_COUNT + leaf.index()];
+        &self.bytes[start as usize..(start + len) as usize]
+    }
+
+    /// Number of interfaces the table covers.
+    pub fn interface_count(&self) -> usize {
+        self.spans.len() / LEAF_COUNT
+    }
+}
+
+/// Writes `SubscribeResponse` bytes for one device; reusable across responses.
+#[derive(Debug)]
+pub struct WireEncoder {
+    table: Arc<PathTable>,
+    body: Vec<u8>,
+    value: Vec<u8>,
+    json: Vec<u8>,
+}
+
+impl WireEncoder {
+    /// An encoder for devices with these interface names.
+    pub fn new(names: &Arc<InterfaceNames>) -> WireEncoder {
+        WireEncoder {
+            table: PathTable::for_names(names),
+            body: Vec::with_capacity(4096),
+            value: Vec::with_capacity(64),
+            json: Vec::with_capacity(64),
+        }
+    }
+
+    /// Appends one `SubscribeResponse{update: Notification}` holding the leaves of
+    /// `masks` (index = interface) read from `snapshot`, and returns the number of
+    /// updates written. `target` goes into `Notification.prefix.target`.
+    pub fn encode_response(
+        &mut self,
+        snapshot: &Snapshot<'_>,
+        masks: &[LeafSet],
+        encoding: ValueEncoding,
+        target: Option<&str>,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        self.body.clear();
+        let mut updates = 0;
+        for (idx, mask) in masks.iter().enumerate() {
+            if mask.is_empty() || idx >= self.table.interface_count() {
+                continue;
+            }
+            for leaf in mask.iter() {
+                let Some(value) = snapshot.value(idx, leaf) else {
+                    continue;
+                };
+                self.write_value(encoding, value);
+                let path = self.table.update_path(idx, leaf);
+                let val_len = self.value.len();
+                let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
+                self.body.push(TAG_NOTIF_UPDATE);
+                encode_varint(update_len as u64, &mut self.body);
+                self.body.extend_from_slice(path);
+                self.body.push(TAG_UPDATE_VAL);
+                encode_varint(val_len as u64, &mut self.body);
+                self.body.extend_from_slice(&self.value);
+                updates += 1;
+            }
+        }
+        write_notification(out, snapshot.timestamp_ns(), target, &self.body);
+        updates
+    }
+
+    /// Fills `self.value` with the encoded `TypedValue` message.
+    fn write_value(&mut self, encoding: ValueEncoding, value: LeafValue<'_>) {
+        self.value.clear();
+        match encoding {
+            ValueEncoding::Proto => match value {
+                LeafValue::Str(s) => put_len_delimited(&mut self.value, TAG_TV_STRING, s.as_bytes()),
+                LeafValue::Enum(e) => put_len_delimited(&mut self.value, TAG_TV_STRING, e.as_bytes()),
+                LeafValue::U32(v) => {
+                    self.value.push(TAG_TV_UINT);
+                    encode_varint(u64::from(v), &mut self.value);
+                }
+                LeafValue::U64(v) => {
+                    self.value.push(TAG_TV_UINT);
+                    encode_varint(v, &mut self.value);
+                }
+            },
+            ValueEncoding::Json | ValueEncoding::JsonIetf => {
+                self.json.clear();
+                encoding.write_json(&mut self.json, value);
+                let tag = if encoding == ValueEncoding::Json {
+                    TAG_TV_JSON
+                } else {
+                    TAG_TV_JSON_IETF
+                };
+                put_len_delimited(&mut self.value, tag, &self.json);
+            }
+        }
+    }
+}
+
+/// Writes the `SubscribeResponse` and `Notification` headers around `updates`.
+fn write_notification(out: &mut Vec<u8>, timestamp_ns: u64, target: Option<&str>, updates: &[u8]) {
+    let mut header_len = 0;
+    if timestamp_ns != 0 {
+        header_len += 1 + encoded_len_varint(timestamp_ns);
+    }
+    let target = target.filter(|t| !t.is_empty());
+    let prefix_len = target.map_or(0, |t| 1 + encoded_len_varint(t.len() as u64) + t.len());
+    if target.is_some() {
+        header_len += 1 + encoded_len_varint(prefix_len as u64) + prefix_len;
+    }
+    let notif_len = header_len + updates.len();
+    out.reserve(1 + encoded_len_varint(notif_len as u64) + notif_len);
+    out.push(TAG_RESPONSE_UPDATE);
+    encode_varint(notif_len as u64, out);
+    if timestamp_ns != 0 {
+        out.push(TAG_NOTIF_TIMESTAMP);
+        encode_varint(timestamp_ns, out);
+    }
+    if let Some(t) = target {
+        out.push(TAG_NOTIF_PREFIX);
+        encode_varint(prefix_len as u64, out);
+        put_len_delimited(out, TAG_PATH_TARGET, t.as_bytes());
+    }
+    out.extend_from_slice(updates);
+}
