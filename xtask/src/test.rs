@@ -15,7 +15,9 @@ pub fn workspace_root() -> PathBuf {
 
 fn run_step(name: &str, cmd: &mut Command) -> Result<()> {
     eprintln!("==> {name}: {cmd:?}");
-    let status = cmd.status().with_context(|| format!("{name}: could not start {cmd:?}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("{name}: could not start {cmd:?}"))?;
     if !status.success() {
         bail!("{name} failed ({status})");
     }
@@ -34,12 +36,22 @@ pub fn ensure_venv(root: &Path) -> Result<PathBuf> {
         return Ok(python);
     }
     if !python.exists() {
-        run_step("venv", Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        run_step(
+            "venv",
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        )?;
     }
     run_step(
         "pip install",
         Command::new(&python)
-            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+            ])
             .arg(&requirements),
     )?;
     std::fs::write(&stamp, wanted)?;
@@ -51,19 +63,31 @@ pub fn run(args: &[String]) -> Result<()> {
     let root = workspace_root();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     if !quick {
-        run_step("fmt", Command::new(&cargo).current_dir(&root).args(["fmt", "--all", "--check"]))?;
         run_step(
-            "clippy",
+            "fmt",
             Command::new(&cargo)
                 .current_dir(&root)
-                .args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]),
+                .args(["fmt", "--all", "--check"]),
+        )?;
+        run_step(
+            "clippy",
+            Command::new(&cargo).current_dir(&root).args([
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--",
+                "-D",
+                "warnings",
+            ]),
         )?;
     }
     let python = ensure_venv(&root)?;
     // Binaries the integration and interop tests start as real processes.
     run_step(
         "build binaries",
-        Command::new(&cargo).current_dir(&root).args(["build", "--bins", "--workspace"]),
+        Command::new(&cargo)
+            .current_dir(&root)
+            .args(["build", "--bins", "--workspace"]),
     )?;
     run_step(
         "cargo test",

@@ -25,8 +25,8 @@ use crate::stats::{CollectorStats, Counters};
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024 * 1024;
 /// Default capacity of the [`CollectorHandle::subscribe`] broadcast channel.
 pub const DEFAULT_BROADCAST_CAPACITY: usize = 4096;
-/// How long [`CollectorHandle::shutdown`] waits for connections to close before aborting them.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// Default time [`CollectorHandle::shutdown`] lets connections close gracefully.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Accepted connections queued between the accept loop and the gRPC server.
 const CONN_QUEUE: usize = 256;
 
@@ -75,6 +75,9 @@ pub struct CollectorConfig {
     pub broadcast_capacity: usize,
     /// Lossless receiver of every notification: streams wait when it is full.
     pub sink: Option<mpsc::Sender<Arc<Received>>>,
+    /// How long [`CollectorHandle::shutdown`] waits for connections to close
+    /// gracefully before cutting them.
+    pub shutdown_grace: Duration,
 }
 
 impl CollectorConfig {
@@ -85,6 +88,7 @@ impl CollectorConfig {
             tls: None,
             broadcast_capacity: DEFAULT_BROADCAST_CAPACITY,
             sink: None,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         }
     }
 
@@ -115,11 +119,15 @@ pub async fn start(cfg: CollectorConfig) -> Result<CollectorHandle, Error> {
 }
 
 /// Starts serving on an already bound listener (`cfg.listen` is ignored).
-pub async fn start_on(listener: TcpListener, cfg: CollectorConfig) -> Result<CollectorHandle, Error> {
+pub async fn start_on(
+    listener: TcpListener,
+    cfg: CollectorConfig,
+) -> Result<CollectorHandle, Error> {
     let local_addr = listener.local_addr().map_err(Error::LocalAddr)?;
     let counters = Arc::new(Counters::default());
     let (broadcast, _) = broadcast::channel(cfg.broadcast_capacity.max(1));
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let (kill, kill_rx) = watch::channel(false);
     let tls = cfg.tls.map(|config| TlsAcceptor::from(with_h2(config)));
     let is_tls = tls.is_some();
 
@@ -129,6 +137,7 @@ pub async fn start_on(listener: TcpListener, cfg: CollectorConfig) -> Result<Col
         tls,
         conn_tx,
         shutdown_rx.clone(),
+        kill_rx,
         counters.clone(),
     ));
 
@@ -155,6 +164,8 @@ pub async fn start_on(listener: TcpListener, cfg: CollectorConfig) -> Result<Col
         counters,
         broadcast,
         shutdown,
+        kill,
+        shutdown_grace: cfg.shutdown_grace,
         server: Some(server),
         accept,
     })
@@ -176,6 +187,8 @@ pub struct CollectorHandle {
     counters: Arc<Counters>,
     broadcast: broadcast::Sender<Arc<Received>>,
     shutdown: watch::Sender<bool>,
+    kill: watch::Sender<bool>,
+    shutdown_grace: Duration,
     server: Option<JoinHandle<Result<(), tonic::transport::Error>>>,
     accept: JoinHandle<()>,
 }
@@ -233,22 +246,33 @@ impl CollectorHandle {
     }
 
     /// Stops accepting, ends open streams (clients see UNAVAILABLE) and waits
-    /// up to 5 s for connections to close before aborting them.
+    /// up to [`CollectorConfig::shutdown_grace`] for connections to close
+    /// gracefully before cutting them.
     pub async fn shutdown(mut self) -> Result<(), Error> {
         self.shutdown.send_replace(true);
         let _ = (&mut self.accept).await;
         let Some(mut server) = self.server.take() else {
             return Ok(());
         };
-        match tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await {
-            Ok(Ok(Ok(()))) => Ok(()),
-            Ok(Ok(Err(e))) => Err(Error::Serve(e)),
-            Ok(Err(join)) => Err(Error::Task(join.to_string())),
+        let grace = self.shutdown_grace;
+        let joined = match tokio::time::timeout(grace, &mut server).await {
+            Ok(joined) => joined,
             Err(_) => {
-                tracing::warn!("connections still open after {SHUTDOWN_GRACE:?}; aborting them");
-                server.abort();
-                Ok(())
+                tracing::warn!("connections still open after {grace:?}; closing them");
+                self.kill.send_replace(true);
+                match tokio::time::timeout(DEFAULT_SHUTDOWN_GRACE, &mut server).await {
+                    Ok(joined) => joined,
+                    Err(_) => {
+                        server.abort();
+                        return Err(Error::Task("gRPC server did not stop".to_string()));
+                    }
+                }
             }
+        };
+        match joined {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::Serve(e)),
+            Err(join) => Err(Error::Task(join.to_string())),
         }
     }
 }
@@ -256,6 +280,7 @@ impl CollectorHandle {
 impl Drop for CollectorHandle {
     fn drop(&mut self) {
         self.shutdown.send_replace(true);
+        self.kill.send_replace(true);
     }
 }
 
@@ -292,6 +317,7 @@ impl Inbound for SubscribeResponse {
 }
 
 impl Inbound for GetResponse {
+    #[allow(deprecated)] // `error` is deprecated in gNMI but still worth honouring
     fn into_item(self) -> Item {
         if self.notification.is_empty() && self.error.is_some() {
             Item::Malformed
@@ -329,7 +355,10 @@ impl Drop for StreamGuard<'_> {
 }
 
 impl Service {
-    async fn drain<M: Inbound>(&self, request: Request<Streaming<M>>) -> Result<Response<()>, Status> {
+    async fn drain<M: Inbound>(
+        &self,
+        request: Request<Streaming<M>>,
+    ) -> Result<Response<()>, Status> {
         let peer = request.remote_addr();
         let mut stream = request.into_inner();
         let _guard = StreamGuard::open(&self.counters, peer);

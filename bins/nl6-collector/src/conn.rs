@@ -1,5 +1,6 @@
 //! Accepted connections (plain TCP or TLS) and the accept loop feeding tonic.
 
+use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,11 +27,44 @@ enum Io {
     Tls(Box<TlsStream<TcpStream>>),
 }
 
+/// Resolves when the collector forcibly closes its connections.
+type KillSwitch = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// One accepted connection, ready for HTTP/2; carries its TCP addresses so
-/// `Request::remote_addr()` works for TLS connections too.
+/// `Request::remote_addr()` works for TLS connections too, and fails all I/O
+/// once the kill switch fires (tonic's connection tasks cannot be aborted
+/// from outside, so this is how a stuck graceful shutdown is cut short).
 pub(crate) struct Conn {
     io: Io,
     info: TcpConnectInfo,
+    kill: KillSwitch,
+    killed: bool,
+}
+
+impl Conn {
+    fn new(io: Io, info: TcpConnectInfo, kill: &watch::Receiver<bool>) -> Conn {
+        let mut kill = kill.clone();
+        Conn {
+            io,
+            info,
+            kill: Box::pin(async move {
+                let _ = kill.wait_for(|killed| *killed).await;
+            }),
+            killed: false,
+        }
+    }
+
+    /// Whether the kill switch has fired (registers the waker if not).
+    fn is_killed(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.killed && self.kill.as_mut().poll(cx).is_ready() {
+            self.killed = true;
+        }
+        self.killed
+    }
+}
+
+fn aborted() -> io::Error {
+    io::Error::new(io::ErrorKind::ConnectionAborted, "collector shut down")
 }
 
 impl Connected for Conn {
@@ -47,7 +81,11 @@ impl AsyncRead for Conn {
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().io {
+        let this = self.get_mut();
+        if this.is_killed(cx) {
+            return Poll::Ready(Err(aborted()));
+        }
+        match &mut this.io {
             Io::Plain(s) => Pin::new(s).poll_read(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
@@ -60,7 +98,11 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().io {
+        let this = self.get_mut();
+        if this.is_killed(cx) {
+            return Poll::Ready(Err(aborted()));
+        }
+        match &mut this.io {
             Io::Plain(s) => Pin::new(s).poll_write(cx, buf),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
@@ -71,7 +113,11 @@ impl AsyncWrite for Conn {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().io {
+        let this = self.get_mut();
+        if this.is_killed(cx) {
+            return Poll::Ready(Err(aborted()));
+        }
+        match &mut this.io {
             Io::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
@@ -85,14 +131,22 @@ impl AsyncWrite for Conn {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().io {
+        let this = self.get_mut();
+        if this.is_killed(cx) {
+            return Poll::Ready(Err(aborted()));
+        }
+        match &mut this.io {
             Io::Plain(s) => Pin::new(s).poll_flush(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().io {
+        let this = self.get_mut();
+        if this.is_killed(cx) {
+            return Poll::Ready(Ok(()));
+        }
+        match &mut this.io {
             Io::Plain(s) => Pin::new(s).poll_shutdown(cx),
             Io::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
@@ -107,6 +161,7 @@ pub(crate) async fn accept_loop(
     tls: Option<TlsAcceptor>,
     out: mpsc::Sender<Conn>,
     mut shutdown: watch::Receiver<bool>,
+    kill: watch::Receiver<bool>,
     counters: Arc<Counters>,
 ) {
     loop {
@@ -129,10 +184,7 @@ pub(crate) async fn accept_loop(
         };
         let Some(acceptor) = tls.clone() else {
             if out
-                .send(Conn {
-                    io: Io::Plain(tcp),
-                    info,
-                })
+                .send(Conn::new(Io::Plain(tcp), info, &kill))
                 .await
                 .is_err()
             {
@@ -140,14 +192,11 @@ pub(crate) async fn accept_loop(
             }
             continue;
         };
-        let (out, counters) = (out.clone(), counters.clone());
+        let (out, counters, kill) = (out.clone(), counters.clone(), kill.clone());
         tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => {
-                    let conn = Conn {
-                        io: Io::Tls(Box::new(stream)),
-                        info,
-                    };
+                    let conn = Conn::new(Io::Tls(Box::new(stream)), info, &kill);
                     let _ = out.send(conn).await;
                 }
                 Ok(Err(e)) => {

@@ -63,6 +63,7 @@ pub fn full_path(prefix: Option<&Path>, path: Option<&Path>) -> String {
 }
 
 /// Copies the parts of a path the formatter needs, upgrading deprecated `element` strings.
+#[allow(deprecated)] // old devices still send `element`
 fn with_elems(path: &Path) -> Path {
     let elem = if path.elem.is_empty() && !path.element.is_empty() {
         path.element
@@ -109,12 +110,10 @@ fn push_value(out: &mut String, value: Option<&Value>) {
         Value::DecimalVal(d) => out.push_str(&decimal(d.digits, d.precision)),
         Value::BytesVal(b) | Value::ProtoBytes(b) => push_hex(out, b),
         Value::JsonVal(b) | Value::JsonIetfVal(b) => match std::str::from_utf8(b) {
-            Ok(text) if text.contains(['\n', '\r']) => {
-                match serde_json::from_str::<Json>(text) {
-                    Ok(json) => out.push_str(&json.to_string()),
-                    Err(_) => push_single_line(out, text),
-                }
-            }
+            Ok(text) if text.contains(['\n', '\r']) => match serde_json::from_str::<Json>(text) {
+                Ok(json) => out.push_str(&json.to_string()),
+                Err(_) => push_single_line(out, text),
+            },
             Ok(text) => push_single_line(out, text),
             Err(_) => push_hex(out, b),
         },
@@ -367,10 +366,14 @@ mod tests {
             full_path(Some(&prefix), Some(&p)),
             "openconfig:/interfaces/interface[name=Ethernet1/1]/state/oper-status"
         );
-        assert_eq!(full_path(None, Some(&p)), "/interface[name=Ethernet1/1]/state/oper-status");
+        assert_eq!(
+            full_path(None, Some(&p)),
+            "/interface[name=Ethernet1/1]/state/oper-status"
+        );
         assert_eq!(full_path(None, None), "/");
         let multi = path(vec![elem("e", &[("b", "2"), ("a", "x]y")])]);
         assert_eq!(full_path(None, Some(&multi)), "/e[a=x\\]y][b=2]");
+        #[allow(deprecated)]
         let old = Path {
             element: vec!["a".into(), "b".into()],
             ..Default::default()
@@ -383,10 +386,16 @@ mod tests {
         let cases = [
             (Value::StringVal("UP".into()), "UP"),
             (Value::IntVal(-3), "-3"),
-            (Value::UintVal(18_446_744_073_709_551_615), "18446744073709551615"),
+            (
+                Value::UintVal(18_446_744_073_709_551_615),
+                "18446744073709551615",
+            ),
             (Value::BoolVal(true), "true"),
             (Value::DoubleVal(1.5), "1.5"),
-            (Value::JsonIetfVal(br#""openconfig-if-types:UP""#.to_vec()), r#""openconfig-if-types:UP""#),
+            (
+                Value::JsonIetfVal(br#""openconfig-if-types:UP""#.to_vec()),
+                r#""openconfig-if-types:UP""#,
+            ),
             (Value::JsonVal(b"{\n \"a\": 1\n}".to_vec()), r#"{"a":1}"#),
             (Value::JsonIetfVal(vec![0xff, 0x00]), "0xff00"),
             (Value::BytesVal(vec![1, 2, 0xab]), "0x0102ab"),
@@ -394,8 +403,12 @@ mod tests {
             (
                 Value::LeaflistVal(ScalarArray {
                     element: vec![
-                        TypedValue { value: Some(Value::IntVal(1)) },
-                        TypedValue { value: Some(Value::StringVal("b".into())) },
+                        TypedValue {
+                            value: Some(Value::IntVal(1)),
+                        },
+                        TypedValue {
+                            value: Some(Value::StringVal("b".into())),
+                        },
                     ],
                 }),
                 "[1, b]",
@@ -405,7 +418,10 @@ mod tests {
             assert_eq!(format_value(val(value.clone()).as_ref()), want, "{value:?}");
         }
         #[allow(deprecated)]
-        let dec = Value::DecimalVal(Decimal64 { digits: -1234, precision: 5 });
+        let dec = Value::DecimalVal(Decimal64 {
+            digits: -1234,
+            precision: 5,
+        });
         assert_eq!(format_value(val(dec).as_ref()), "-0.01234");
         assert_eq!(format_value(None), NO_VALUE);
         assert_eq!(format_value(Some(&TypedValue { value: None })), NO_VALUE);
@@ -416,7 +432,10 @@ mod tests {
             timestamp: 1_136_214_245_000_000_000,
             prefix: Some(Path {
                 target: "10.42.0.1".into(),
-                ..path(vec![elem("interfaces", &[]), elem("interface", &[("name", "Ethernet1")])])
+                ..path(vec![
+                    elem("interfaces", &[]),
+                    elem("interface", &[("name", "Ethernet1")]),
+                ])
             }),
             update: vec![
                 Update {
@@ -425,7 +444,11 @@ mod tests {
                     duplicates: 0,
                 },
                 Update {
-                    path: Some(path(vec![elem("state", &[]), elem("counters", &[]), elem("in-octets", &[])])),
+                    path: Some(path(vec![
+                        elem("state", &[]),
+                        elem("counters", &[]),
+                        elem("in-octets", &[]),
+                    ])),
                     val: val(Value::UintVal(42)),
                     duplicates: 0,
                 },
@@ -489,6 +512,9 @@ mod tests {
         );
         assert_eq!(json["updates"][0]["value"], "UP");
         assert_eq!(json["updates"][1]["value"], 42);
-        assert_eq!(json["deletes"][0], "/interfaces/interface[name=Ethernet1]/state/description");
+        assert_eq!(
+            json["deletes"][0],
+            "/interfaces/interface[name=Ethernet1]/state/description"
+        );
     }
 }

@@ -27,7 +27,7 @@ pub mod format;
 mod stats;
 
 pub use collector::{
-    CollectorConfig, CollectorHandle, DEFAULT_BROADCAST_CAPACITY, Error, MAX_MESSAGE_BYTES,
-    Received, start, start_on,
+    CollectorConfig, CollectorHandle, DEFAULT_BROADCAST_CAPACITY, DEFAULT_SHUTDOWN_GRACE, Error,
+    MAX_MESSAGE_BYTES, Received, start, start_on,
 };
 pub use stats::{CollectorStats, Latency};

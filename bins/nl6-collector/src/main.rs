@@ -106,21 +106,27 @@ async fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
         Some(output::Printer::spawn(rx, format))
     };
 
+    let mut signals =
+        output::Signals::install().map_err(|e| format!("cannot install signal handlers: {e}"))?;
     let collector = start(cfg).await?;
-    let mode = if collector.is_tls() { "tls" } else { "plaintext" };
+    let mode = if collector.is_tls() {
+        "tls"
+    } else {
+        "plaintext"
+    };
     eprintln!("listening on {} ({mode})", collector.local_addr());
 
     let (stop_reason, printer) = match printer {
         Some(mut printer) => {
             let reason = tokio::select! {
-                reason = output::signalled() => reason,
+                reason = signals.recv() => reason,
                 () = printer.stopped() => "output closed",
             };
             (reason, Some(printer))
         }
         None => {
             let reason = tokio::select! {
-                reason = output::signalled() => reason,
+                reason = signals.recv() => reason,
                 result = output::print_stats(&collector) => {
                     result?;
                     "output closed"
@@ -149,7 +155,10 @@ fn tls_config(cli: &Cli) -> Result<Option<Arc<ServerConfig>>, Box<dyn Error>> {
     let client_ca = match &cli.client_ca {
         Some(path) => {
             let roots = nl6_tls::ca_bundle_from_file(path)?;
-            eprintln!("client certificates required (CA bundle {})", path.display());
+            eprintln!(
+                "client certificates required (CA bundle {})",
+                path.display()
+            );
             Some(roots)
         }
         None => None,
@@ -169,7 +178,6 @@ fn self_signed(cli: &Cli) -> Result<Identity, Box<dyn Error>> {
         names.push(listen_ip.to_string());
     }
     names.extend(cli.tls_san.iter().cloned());
-    names.dedup();
     let mut seen = std::collections::HashSet::new();
     names.retain(|n| seen.insert(n.clone()));
     let identity = Identity::self_signed(&names)?;
@@ -197,7 +205,10 @@ fn create_private_dir(dir: &Path) -> Result<(), Box<dyn Error>> {
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
-            format!("cannot restrict certificate directory {}: {e}", dir.display())
+            format!(
+                "cannot restrict certificate directory {}: {e}",
+                dir.display()
+            )
         })?;
     }
     Ok(())

@@ -91,20 +91,44 @@ fn print_loop(mut rx: mpsc::Receiver<Arc<Received>>, format: Format) -> io::Resu
     out.flush()
 }
 
-/// Resolves on Ctrl-C or SIGTERM with a description of the signal.
-pub async fn signalled() -> &'static str {
+/// SIGINT and SIGTERM handlers, registered at creation so no signal is missed.
+pub struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            return tokio::select! {
-                _ = tokio::signal::ctrl_c() => "interrupted",
-                _ = term.recv() => "terminated",
-            };
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Registers the handlers (must run inside the runtime).
+    pub fn install() -> io::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    /// Resolves on the next SIGINT or SIGTERM with a description of it.
+    pub async fn recv(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => "interrupted",
+                _ = self.terminate.recv() => "terminated",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "interrupted"
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
-    "interrupted"
 }
 
 /// Prints one stats line per second until stdout fails.
@@ -121,9 +145,10 @@ pub async fn print_stats(collector: &CollectorHandle) -> Result<(), String> {
         since = Instant::now();
         let latency = now.latency.since(&before.latency);
         let ms = |q: f64| {
-            latency
-                .percentile(q)
-                .map_or_else(|| "-".to_string(), |d| format!("{:.3}", d.as_secs_f64() * 1e3))
+            latency.percentile(q).map_or_else(
+                || "-".to_string(),
+                |d| format!("{:.3}", d.as_secs_f64() * 1e3),
+            )
         };
         let line = format!(
             "streams={} notifications/s={:.1} leaves/s={:.1} targets={} latency_p50_ms={} latency_p99_ms={}\n",

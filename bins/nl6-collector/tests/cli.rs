@@ -57,7 +57,9 @@ impl Running {
     }
 
     fn stdout_line(&self) -> String {
-        self.stdout.recv_timeout(DEADLINE).expect("a stdout line before the deadline")
+        self.stdout
+            .recv_timeout(DEADLINE)
+            .expect("a stdout line before the deadline")
     }
 
     /// Sends SIGTERM and waits (with a deadline) for a successful exit.
@@ -71,7 +73,10 @@ impl Running {
                 assert!(status.success(), "exit status {status}");
                 return;
             }
-            assert!(std::time::Instant::now() < deadline, "no exit after SIGTERM");
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no exit after SIGTERM"
+            );
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
@@ -99,7 +104,7 @@ fn lines(pipe: impl std::io::Read + Send + 'static) -> Receiver<String> {
     rx
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plaintext_lines_in_the_reference_format() {
     let bin = Running::start(&["--plaintext", "--listen", "127.0.0.1:0"]);
     let (addr, mode) = bin.listening_on();
@@ -111,6 +116,7 @@ async fn plaintext_lines_in_the_reference_format() {
         .publish(tokio_stream::iter(vec![update(n), sync()]))
         .await
         .unwrap();
+    drop(client);
     assert_eq!(
         bin.stdout_line(),
         "[2006-01-02T15:04:05.000000000Z] (10.42.0.1) /interfaces/interface[name=Ethernet1]/state/in-octets = 42"
@@ -122,13 +128,16 @@ async fn plaintext_lines_in_the_reference_format() {
     bin.terminate();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_over_tls_with_the_generated_certificate() {
     let dir = std::env::temp_dir().join(format!("nl6-collector-cli-test-{}", std::process::id()));
     let dir_arg = dir.to_str().unwrap().to_string();
     let bin = Running::start(&["--json", "--listen", "127.0.0.1:0", "--cert-dir", &dir_arg]);
     let generated = bin.stderr_line("self-signed certificate");
-    assert!(generated.contains(&dir.join("cert.pem").display().to_string()), "{generated}");
+    assert!(
+        generated.contains(&dir.join("cert.pem").display().to_string()),
+        "{generated}"
+    );
     let (addr, mode) = bin.listening_on();
     assert_eq!(mode, "(tls)");
 
@@ -140,6 +149,7 @@ async fn json_over_tls_with_the_generated_certificate() {
         .publish(tokio_stream::iter(vec![update(n.clone())]))
         .await
         .unwrap();
+    drop(client);
     let json: serde_json::Value = serde_json::from_str(&bin.stdout_line()).unwrap();
     assert_eq!(json["target"], "10.42.0.3");
     assert_eq!(json["timestamp_ns"], n.timestamp);
@@ -153,15 +163,19 @@ async fn json_over_tls_with_the_generated_certificate() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stats_mode_prints_a_line_per_second() {
     let bin = Running::start(&["--plaintext", "--stats", "--listen", "127.0.0.1:0"]);
     let (addr, _) = bin.listening_on();
     let mut client = plaintext_client(addr).await;
     client
-        .publish(tokio_stream::iter(vec![update(notification("10.42.0.1", &[("x", 1)]))]))
+        .publish(tokio_stream::iter(vec![update(notification(
+            "10.42.0.1",
+            &[("x", 1)],
+        ))]))
         .await
         .unwrap();
+    drop(client);
     // Wait for a line that has seen the notification.
     loop {
         let line = bin.stdout_line();
@@ -183,10 +197,18 @@ fn conflicting_flags_are_rejected() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"));
     let out = Command::new(env!("CARGO_BIN_EXE_nl6-collector"))
-        .args(["--listen", "127.0.0.1:0", "--client-ca", "/nonexistent/ca.pem"])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--client-ca",
+            "/nonexistent/ca.pem",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("cannot read CA bundle file /nonexistent/ca.pem"), "{stderr}");
+    assert!(
+        stderr.contains("cannot read CA bundle file /nonexistent/ca.pem"),
+        "{stderr}"
+    );
 }

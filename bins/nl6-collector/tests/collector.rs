@@ -70,8 +70,12 @@ async fn concurrent_streams_are_tracked_per_target() {
     let mut b = plaintext_client(collector.local_addr()).await;
     let call_a = tokio::spawn(async move { a.publish(ReceiverStream::new(rx_a)).await });
     let call_b = tokio::spawn(async move { b.publish(ReceiverStream::new(rx_b)).await });
-    tx_a.send(update(notification("10.42.0.1", &[("x", 1)]))).await.unwrap();
-    tx_b.send(update(notification("10.42.0.2", &[("x", 1)]))).await.unwrap();
+    tx_a.send(update(notification("10.42.0.1", &[("x", 1)])))
+        .await
+        .unwrap();
+    tx_b.send(update(notification("10.42.0.2", &[("x", 1)])))
+        .await
+        .unwrap();
 
     let stats = collector
         .wait_until(DEADLINE, |s| s.streams_active == 2 && s.notifications == 2)
@@ -163,7 +167,12 @@ async fn tls_with_the_self_signed_certificate_as_ca() {
             .unwrap()
             .connect_lazy(),
     );
-    assert!(plain.publish(tokio_stream::iter(vec![sync()])).await.is_err());
+    assert!(
+        plain
+            .publish(tokio_stream::iter(vec![sync()]))
+            .await
+            .is_err()
+    );
     collector.shutdown().await.unwrap();
 }
 
@@ -177,11 +186,17 @@ async fn mutual_tls_requires_a_known_client_certificate() {
         .unwrap();
     let server_ca = server_id.root_store().unwrap();
 
-    let with_cert = client_config(ServerVerification::CaBundle(server_ca.clone()), Some(&device_id))
-        .unwrap();
+    let with_cert = client_config(
+        ServerVerification::CaBundle(server_ca.clone()),
+        Some(&device_id),
+    )
+    .unwrap();
     let mut client = tls_client(collector.local_addr(), with_cert).await.unwrap();
     client
-        .publish(tokio_stream::iter(vec![update(notification("10.42.0.1", &[("x", 1)]))]))
+        .publish(tokio_stream::iter(vec![update(notification(
+            "10.42.0.1",
+            &[("x", 1)],
+        ))]))
         .await
         .unwrap();
     collector
@@ -193,7 +208,10 @@ async fn mutual_tls_requires_a_known_client_certificate() {
     let outcome = async {
         let mut client = tls_client(collector.local_addr(), without_cert).await?;
         client
-            .publish(tokio_stream::iter(vec![update(notification("10.42.0.66", &[("x", 1)]))]))
+            .publish(tokio_stream::iter(vec![update(notification(
+                "10.42.0.66",
+                &[("x", 1)],
+            ))]))
             .await
             .map_err(|status| status.to_string().into())
             .map(|_| ())
@@ -221,14 +239,27 @@ async fn sink_receives_every_notification() {
     // The sink holds 16; the stream is back-pressured, not dropped.
     let publish = tokio::spawn(async move { client.publish(tokio_stream::iter(messages)).await });
     for i in 0..500u64 {
-        let got = tokio::time::timeout(DEADLINE, rx.recv()).await.unwrap().unwrap();
-        let value = got.notification.update[0].val.clone().unwrap().value.unwrap();
+        let got = tokio::time::timeout(DEADLINE, rx.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        let value = got.notification.update[0]
+            .val
+            .clone()
+            .unwrap()
+            .value
+            .unwrap();
         assert_eq!(value, nl6_gnmi::proto::gnmi::typed_value::Value::UintVal(i));
     }
     publish.await.unwrap().unwrap();
     collector.shutdown().await.unwrap();
     // After shutdown the service (and its sender) is gone.
-    assert!(tokio::time::timeout(DEADLINE, rx.recv()).await.unwrap().is_none());
+    assert!(
+        tokio::time::timeout(DEADLINE, rx.recv())
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -252,4 +283,32 @@ async fn shutdown_ends_open_streams() {
         .unwrap()
         .unwrap_err();
     assert_eq!(status.code(), tonic::Code::Unavailable, "{status}");
+}
+
+#[tokio::test]
+async fn shutdown_cuts_connections_that_do_not_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let mut cfg = CollectorConfig::plaintext("127.0.0.1:0".parse().unwrap());
+    cfg.shutdown_grace = std::time::Duration::from_millis(200);
+    let collector = start(cfg).await.unwrap();
+    // An HTTP/2 peer that sends the preface and SETTINGS, then never answers
+    // (so it never acknowledges the GOAWAY/PING of a graceful shutdown).
+    let mut raw = tokio::net::TcpStream::connect(collector.local_addr())
+        .await
+        .unwrap();
+    raw.write_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        .await
+        .unwrap();
+    let mut first = [0u8; 9];
+    raw.read_exact(&mut first).await.unwrap(); // the server's SETTINGS frame header
+    tokio::time::timeout(DEADLINE, collector.shutdown())
+        .await
+        .expect("shutdown before the deadline")
+        .unwrap();
+    // The connection was closed by the collector: reading reaches EOF or an error.
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(DEADLINE, raw.read_to_end(&mut rest))
+        .await
+        .expect("connection closed before the deadline");
 }

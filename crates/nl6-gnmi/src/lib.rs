@@ -35,3 +35,8 @@ pub use path::{PathError, format_path, parse_path};
 pub use value::{
     JsonIetfObject, JsonScalar, bool_val, int_val, json_ietf_val, json_val, string_val, uint_val,
 };
+
+/// Compiles the README example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -452,6 +452,40 @@ mod tests {
         assert_eq!(shared.dropped(), 22);
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_async_listener_never_blocks_the_writer() {
+        let d = Arc::new(dev(InitialState::AllUp));
+        let mut l = d.subscribe();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let reader = tokio::spawn(async move {
+            let mut got = 0u64;
+            // Slow: take one event, then wait until the writer is done before draining.
+            got += u64::from(l.recv().await.is_some());
+            rx.await.unwrap();
+            while l.try_recv().is_some() {
+                got += 1;
+            }
+            (got, l.dropped())
+        });
+        // Synchronous writer: 200 events, never awaits.
+        for k in 0..200u64 {
+            let link = if k % 2 == 0 {
+                LinkStatus::Down
+            } else {
+                LinkStatus::Up
+            };
+            assert!(d.set_link(1, link, T0 + k).event.is_some());
+        }
+        tx.send(()).unwrap();
+        let (got, dropped) = tokio::time::timeout(std::time::Duration::from_secs(10), reader)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got + dropped, 200);
+        assert!(got <= 1 + LISTENER_DEPTH as u64, "got {got}");
+        assert_eq!(d.event_counters().dropped(), dropped);
+    }
+
     #[test]
     fn listeners_unregister_on_drop() {
         let d = dev(InitialState::AllUp);

@@ -14,7 +14,7 @@ use crate::status::{AdminStatus, IfState, LinkStatus};
 
 const LOW_END_NS: u64 = 1 << 58;
 /// Start of the high last-change window: 2020-09-13T12:26:40Z in Unix ns.
-pub const HIGH_START_NS: u64 = 1_600_000_000_000_000_000;
+pub(crate) const HIGH_START_NS: u64 = 1_600_000_000_000_000_000;
 const MAX_SLOT: u64 = (u64::MAX - 8) / 9;
 const HIGH_END_NS: u64 = HIGH_START_NS + (MAX_SLOT - LOW_END_NS);
 // The high window reaches into 2076.

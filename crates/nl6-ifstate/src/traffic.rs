@@ -28,7 +28,7 @@ const BASE_PER_BPS: f64 = 86_400.0 * 0.8 / 8.0;
 const GOLDEN: u64 = 0x9e37_79b9_7f4a_7c15;
 
 /// Maps a Unix ns instant onto the counter time axis (non-decreasing, see module doc).
-pub fn effective_ns(unix_ns: u64) -> u64 {
+pub(crate) fn effective_ns(unix_ns: u64) -> u64 {
     if unix_ns < FLAT_START_NS {
         unix_ns
     } else if unix_ns < EPOCH_NS {

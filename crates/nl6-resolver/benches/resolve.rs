@@ -61,15 +61,24 @@ fn summary(f: &Fixture) {
     let leaves = f.selection.leaf_count() as f64;
     let mut encoder = WireEncoder::new(f.device.names());
     let mut out = Vec::with_capacity(16 * 1024);
-    println!("resolve+encode one device, {} leaves (median of 21 rounds)", leaves);
+    println!(
+        "resolve+encode one device, {} leaves (median of 21 rounds)",
+        leaves
+    );
     println!("{:<28} {:>12} {:>10}", "path", "ns/device", "ns/leaf");
-    for (name, enc) in [("fast PROTO", ValueEncoding::Proto), ("fast JSON_IETF", ValueEncoding::JsonIetf)] {
+    for (name, enc) in [
+        ("fast PROTO", ValueEncoding::Proto),
+        ("fast JSON_IETF", ValueEncoding::JsonIetf),
+    ] {
         let ns = median_ns(21, 2_000, || {
             black_box(fast(f, &mut encoder, &mut out, enc));
         });
         println!("{:<28} {:>12.0} {:>10.1}", name, ns, ns / leaves);
     }
-    for (name, enc) in [("typed prost PROTO", ValueEncoding::Proto), ("typed prost JSON_IETF", ValueEncoding::JsonIetf)] {
+    for (name, enc) in [
+        ("typed prost PROTO", ValueEncoding::Proto),
+        ("typed prost JSON_IETF", ValueEncoding::JsonIetf),
+    ] {
         let ns = median_ns(11, 500, || {
             black_box(typed(f, enc));
         });
@@ -85,12 +94,18 @@ fn main() {
     group.throughput(Throughput::Elements(f.selection.leaf_count() as u64));
     let mut encoder = WireEncoder::new(f.device.names());
     let mut out = Vec::with_capacity(16 * 1024);
-    group.bench_function("fast_proto", |b| b.iter(|| fast(&f, &mut encoder, &mut out, ValueEncoding::Proto)));
+    group.bench_function("fast_proto", |b| {
+        b.iter(|| fast(&f, &mut encoder, &mut out, ValueEncoding::Proto))
+    });
     group.bench_function("fast_json_ietf", |b| {
         b.iter(|| fast(&f, &mut encoder, &mut out, ValueEncoding::JsonIetf))
     });
-    group.bench_function("typed_proto", |b| b.iter(|| typed(&f, ValueEncoding::Proto)));
-    group.bench_function("typed_json_ietf", |b| b.iter(|| typed(&f, ValueEncoding::JsonIetf)));
+    group.bench_function("typed_proto", |b| {
+        b.iter(|| typed(&f, ValueEncoding::Proto))
+    });
+    group.bench_function("typed_json_ietf", |b| {
+        b.iter(|| typed(&f, ValueEncoding::JsonIetf))
+    });
     group.finish();
     c.final_summary();
 }

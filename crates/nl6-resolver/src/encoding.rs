@@ -100,7 +100,10 @@ mod tests {
         let e = ValueEncoding::JsonIetf;
         assert_eq!(json_text(e, LeafValue::U64(42)), "\"42\"");
         assert_eq!(json_text(e, LeafValue::U32(7)), "7");
-        assert_eq!(json_text(e, LeafValue::Enum("UP")), "\"openconfig-interfaces:UP\"");
+        assert_eq!(
+            json_text(e, LeafValue::Enum("UP")),
+            "\"openconfig-interfaces:UP\""
+        );
         assert_eq!(json_text(e, LeafValue::Str("Ethernet1")), "\"Ethernet1\"");
         let j = ValueEncoding::Json;
         assert_eq!(json_text(j, LeafValue::U64(42)), "42");
@@ -109,7 +112,10 @@ mod tests {
 
     #[test]
     fn unsupported_encodings_are_unimplemented() {
-        assert_eq!(ValueEncoding::from_gnmi(4).unwrap(), ValueEncoding::JsonIetf);
+        assert_eq!(
+            ValueEncoding::from_gnmi(4).unwrap(),
+            ValueEncoding::JsonIetf
+        );
         for bad in [Encoding::Bytes as i32, Encoding::Ascii as i32, 99] {
             let err = ValueEncoding::from_gnmi(bad).unwrap_err();
             assert_eq!(err.code(), tonic::Code::Unimplemented);

@@ -205,6 +205,9 @@ mod tests {
             LEAF_COUNT
         );
         assert_eq!(LeafSet::ALL.len(), 17);
-        assert_eq!(Leaf::Counter(Counter::InOctets).relative_path(), "state/counters/in-octets");
+        assert_eq!(
+            Leaf::Counter(Counter::InOctets).relative_path(),
+            "state/counters/in-octets"
+        );
     }
 }

@@ -16,7 +16,10 @@ pub struct Selection {
 /// optionally `counters`, then the leaf.
 fn schema_of(leaf: Leaf) -> ([&'static str; 5], usize) {
     match leaf {
-        Leaf::Counter(c) => (["interfaces", "interface", "state", "counters", c.name()], 5),
+        Leaf::Counter(c) => (
+            ["interfaces", "interface", "state", "counters", c.name()],
+            5,
+        ),
         other => (["interfaces", "interface", "state", other.name(), ""], 4),
     }
 }
@@ -68,8 +71,7 @@ impl Selection {
         let full = nl6_gnmi::path::join(prefix, path);
         let text = || nl6_gnmi::format_path(&full);
         let prefix_origin = prefix.map(|p| p.origin.as_str()).unwrap_or("");
-        if !prefix_origin.is_empty() && !path.origin.is_empty() && prefix_origin != path.origin
-        {
+        if !prefix_origin.is_empty() && !path.origin.is_empty() && prefix_origin != path.origin {
             return Err(ResolveError::OriginInBoth {
                 prefix: prefix_origin.to_string(),
                 path: path.origin.clone(),
@@ -164,7 +166,12 @@ impl Selection {
 /// Matches `pattern` against a prefix of `schema` (a path ending at a container
 /// selects every leaf below it), collecting the `interface` key constraint of each
 /// way the pattern can align.
-fn match_prefix(pattern: &[PathElem], schema: &[&str], depth: usize, keys: &mut Vec<IfKey>) -> bool {
+fn match_prefix(
+    pattern: &[PathElem],
+    schema: &[&str],
+    depth: usize,
+    keys: &mut Vec<IfKey>,
+) -> bool {
     let Some((first, rest)) = pattern.split_first() else {
         if !keys.contains(&IfKey::Any) {
             keys.push(IfKey::Any);
@@ -233,12 +240,21 @@ mod tests {
         let counters = compile("/interfaces/interface[name=Ethernet2]/state/counters").unwrap();
         assert_eq!(counters.leaves(1), LeafSet::COUNTERS);
         assert_eq!(counters.leaf_count(), 12);
-        let one = compile("/interfaces/interface[name=Ethernet3]/state/counters/in-octets").unwrap();
+        let one =
+            compile("/interfaces/interface[name=Ethernet3]/state/counters/in-octets").unwrap();
         assert_eq!(one.leaf_count(), 1);
         let oper = compile("/interfaces/interface/state/oper-status").unwrap();
         assert_eq!(oper.leaf_count(), 4);
-        assert_eq!(compile("/interfaces/.../in-octets").unwrap().leaf_count(), 4);
-        assert_eq!(compile("/interfaces/interface/*/counters").unwrap().leaf_count(), 48);
+        assert_eq!(
+            compile("/interfaces/.../in-octets").unwrap().leaf_count(),
+            4
+        );
+        assert_eq!(
+            compile("/interfaces/interface/*/counters")
+                .unwrap()
+                .leaf_count(),
+            48
+        );
         assert_eq!(compile("openconfig:/interfaces").unwrap(), all);
     }
 
@@ -254,7 +270,11 @@ mod tests {
             "/interfaces[name=x]",
         ];
         for text in not_found {
-            assert_eq!(compile(text).unwrap_err().code(), tonic::Code::NotFound, "{text}");
+            assert_eq!(
+                compile(text).unwrap_err().code(),
+                tonic::Code::NotFound,
+                "{text}"
+            );
         }
         let err = compile("/interfaces/interface[name=]").unwrap_err();
         assert_eq!(err.code(), tonic::Code::InvalidArgument);
@@ -267,8 +287,12 @@ mod tests {
     fn prefix_elems_are_prepended() {
         let names = InterfaceNames::for_count(2);
         let prefix = parse_path("/interfaces/interface[name=Ethernet1]").unwrap();
-        let sel = Selection::compile(Some(&prefix), &[parse_path("/state/ifindex").unwrap()], &names)
-            .unwrap();
+        let sel = Selection::compile(
+            Some(&prefix),
+            &[parse_path("/state/ifindex").unwrap()],
+            &names,
+        )
+        .unwrap();
         assert_eq!(sel.leaves(0), LeafSet::of(Leaf::Ifindex));
         assert!(sel.leaves(1).is_empty());
     }

@@ -16,7 +16,9 @@ pub fn leaf_path(name: &str, leaf: Leaf) -> Path {
         elem("interfaces"),
         PathElem {
             name: "interface".to_string(),
-            key: [("name".to_string(), name.to_string())].into_iter().collect(),
+            key: [("name".to_string(), name.to_string())]
+                .into_iter()
+                .collect(),
         },
         elem("state"),
     ];

@@ -40,6 +40,9 @@ fn put_len_delimited(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// One cached table and the names it was built for.
+type TableEntry = (Arc<InterfaceNames>, Arc<PathTable>);
+
 /// Encoded `Update.path` fields (tag, length and path) for every (interface, leaf).
 #[derive(Debug)]
 pub struct PathTable {
@@ -87,7 +90,7 @@ impl PathTable {
 
     /// The table for `names`, built once and shared by every device using them.
     pub fn for_names(names: &Arc<InterfaceNames>) -> Arc<PathTable> {
-        static CACHE: OnceLock<Mutex<Vec<(Arc<InterfaceNames>, Arc<PathTable>)>>> = OnceLock::new();
+        static CACHE: OnceLock<Mutex<Vec<TableEntry>>> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
         let mut cache = cache.lock();
         if let Some((_, table)) = cache.iter().find(|(n, _)| Arc::ptr_eq(n, names)) {
@@ -172,8 +175,12 @@ impl WireEncoder {
         self.value.clear();
         match encoding {
             ValueEncoding::Proto => match value {
-                LeafValue::Str(s) => put_len_delimited(&mut self.value, TAG_TV_STRING, s.as_bytes()),
-                LeafValue::Enum(e) => put_len_delimited(&mut self.value, TAG_TV_STRING, e.as_bytes()),
+                LeafValue::Str(s) => {
+                    put_len_delimited(&mut self.value, TAG_TV_STRING, s.as_bytes())
+                }
+                LeafValue::Enum(e) => {
+                    put_len_delimited(&mut self.value, TAG_TV_STRING, e.as_bytes())
+                }
                 LeafValue::U32(v) => {
                     self.value.push(TAG_TV_UINT);
                     encode_varint(u64::from(v), &mut self.value);

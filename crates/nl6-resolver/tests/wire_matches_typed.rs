@@ -6,10 +6,15 @@ use nl6_gnmi::parse_path;
 use nl6_gnmi::proto::gnmi::{SubscribeResponse, subscribe_response::Response};
 use nl6_ifstate::{AdminStatus, DeviceModel, DeviceSpec, ErrorScenario, LinkStatus};
 use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, WireEncoder, notification};
-use prost::Message;
 use proptest::prelude::*;
+use prost::Message;
 
-fn typed_bytes(snapshot: &Snapshot<'_>, masks: &[LeafSet], enc: ValueEncoding, target: Option<&str>) -> Vec<u8> {
+fn typed_bytes(
+    snapshot: &Snapshot<'_>,
+    masks: &[LeafSet],
+    enc: ValueEncoding,
+    target: Option<&str>,
+) -> Vec<u8> {
     SubscribeResponse {
         response: Some(Response::Update(notification(snapshot, masks, enc, target))),
         extension: vec![],
@@ -17,7 +22,11 @@ fn typed_bytes(snapshot: &Snapshot<'_>, masks: &[LeafSet], enc: ValueEncoding, t
     .encode_to_vec()
 }
 
-const ENCODINGS: [ValueEncoding; 3] = [ValueEncoding::Proto, ValueEncoding::JsonIetf, ValueEncoding::Json];
+const ENCODINGS: [ValueEncoding; 3] = [
+    ValueEncoding::Proto,
+    ValueEncoding::JsonIetf,
+    ValueEncoding::Json,
+];
 
 proptest! {
     #[test]
@@ -48,16 +57,40 @@ proptest! {
 #[test]
 fn full_state_subtree_is_170_leaves_and_decodes() {
     let device = Arc::new(DeviceModel::new(&DeviceSpec::default()).unwrap());
-    let sel = Selection::compile(None, &[parse_path("/interfaces/interface[name=*]/state").unwrap()], device.names()).unwrap();
+    let sel = Selection::compile(
+        None,
+        &[parse_path("/interfaces/interface[name=*]/state").unwrap()],
+        device.names(),
+    )
+    .unwrap();
     let snapshot = Snapshot::capture(&device, 1_800_000_000_000_000_000, &sel);
     let mut encoder = WireEncoder::new(device.names());
     let mut wire = Vec::new();
-    assert_eq!(encoder.encode_response(&snapshot, sel.masks(), ValueEncoding::JsonIetf, None, &mut wire), 170);
+    assert_eq!(
+        encoder.encode_response(
+            &snapshot,
+            sel.masks(),
+            ValueEncoding::JsonIetf,
+            None,
+            &mut wire
+        ),
+        170
+    );
     let decoded = SubscribeResponse::decode(wire.as_slice()).unwrap();
-    let Some(Response::Update(n)) = decoded.response else { panic!("not an update") };
+    let Some(Response::Update(n)) = decoded.response else {
+        panic!("not an update")
+    };
     assert!(n.prefix.is_none(), "no target asked, none set");
     assert_eq!(n.update.len(), 170);
-    let oper = n.update.iter().find(|u| nl6_gnmi::format_path(u.path.as_ref().unwrap()).ends_with("/oper-status")).unwrap();
-    let Some(nl6_gnmi::proto::gnmi::typed_value::Value::JsonIetfVal(v)) = &oper.val.as_ref().unwrap().value else { panic!() };
+    let oper = n
+        .update
+        .iter()
+        .find(|u| nl6_gnmi::format_path(u.path.as_ref().unwrap()).ends_with("/oper-status"))
+        .unwrap();
+    let Some(nl6_gnmi::proto::gnmi::typed_value::Value::JsonIetfVal(v)) =
+        &oper.val.as_ref().unwrap().value
+    else {
+        panic!()
+    };
     assert_eq!(v, b"\"openconfig-interfaces:UP\"");
 }

@@ -57,10 +57,7 @@ fn colon_after_first_slash_is_not_origin() {
         p("/openconfig-interfaces:interfaces"),
         path("", vec![elem("openconfig-interfaces:interfaces", &[])])
     );
-    assert_eq!(
-        p("/a[k=x:/y]"),
-        path("", vec![elem("a", &[("k", "x:/y")])])
-    );
+    assert_eq!(p("/a[k=x:/y]"), path("", vec![elem("a", &[("k", "x:/y")])]));
 }
 
 #[test]

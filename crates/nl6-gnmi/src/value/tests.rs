@@ -59,10 +59,7 @@ fn writers_append() {
 #[test]
 fn json_string_escaping() {
     assert_eq!(text(|o| write_json_string(o, "plain")), r#""plain""#);
-    assert_eq!(
-        text(|o| write_json_string(o, "q\"b\\s/")),
-        r#""q\"b\\s/""#
-    );
+    assert_eq!(text(|o| write_json_string(o, "q\"b\\s/")), r#""q\"b\\s/""#);
     assert_eq!(
         text(|o| write_json_string(o, "\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}")),
         // DEL (0x7f) needs no escaping in RFC 8259.
@@ -110,7 +107,10 @@ fn typed_json_values() {
     assert_eq!(json_ietf_text(&json_ietf_val(7u8)), "7");
     assert_eq!(json_ietf_text(&json_ietf_val(-7i16)), "-7");
     assert_eq!(json_ietf_text(&json_ietf_val(true)), "true");
-    assert_eq!(json_ietf_text(&json_ietf_val("Ethernet1/1")), r#""Ethernet1/1""#);
+    assert_eq!(
+        json_ietf_text(&json_ietf_val("Ethernet1/1")),
+        r#""Ethernet1/1""#
+    );
     assert_eq!(
         json_ietf_text(&json_ietf_val(JsonScalar::identity(OC_IF, "DOWN"))),
         r#""openconfig-interfaces:DOWN""#

@@ -1,0 +1,33 @@
+//! The Capabilities RPC.
+
+use nl6_gnmi::proto::gnmi::{CapabilityResponse, Encoding, ModelData};
+
+/// gNMI version served.
+pub const GNMI_VERSION: &str = "0.10.0";
+
+/// The one model served.
+pub const MODEL_NAME: &str = "openconfig-interfaces";
+
+/// Organization of [`MODEL_NAME`].
+pub const MODEL_ORGANIZATION: &str = "OpenConfig working group";
+
+/// Version of [`MODEL_NAME`] whose state leaves are served.
+pub const MODEL_VERSION: &str = "3.7.0";
+
+/// The Capabilities answer (the same for every device).
+pub(crate) fn capabilities() -> CapabilityResponse {
+    CapabilityResponse {
+        supported_models: vec![ModelData {
+            name: MODEL_NAME.to_string(),
+            organization: MODEL_ORGANIZATION.to_string(),
+            version: MODEL_VERSION.to_string(),
+        }],
+        supported_encodings: vec![
+            Encoding::Json as i32,
+            Encoding::JsonIetf as i32,
+            Encoding::Proto as i32,
+        ],
+        g_nmi_version: GNMI_VERSION.to_string(),
+        extension: Vec::new(),
+    }
+}

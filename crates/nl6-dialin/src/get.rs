@@ -1,0 +1,109 @@
+//! The Get RPC: one Notification per path, all read at one captured instant.
+
+use std::borrow::Cow;
+
+use nl6_gnmi::proto::gnmi::{GetRequest, GetResponse, Path, get_request::DataType};
+use nl6_ifstate::DeviceModel;
+use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, notification};
+use tonic::Status;
+
+/// Answers `request` for `device` at `now_ns` (Unix ns).
+///
+/// The prefix is prepended to every path; the first path that fails fails the RPC with
+/// its code. `type` CONFIG selects no leaf (every leaf served is state), so each
+/// notification is empty; ALL, STATE and OPERATIONAL select the state leaves. No path
+/// at all reads the prefix itself.
+pub(crate) fn get(
+    device: &DeviceModel,
+    request: &GetRequest,
+    now_ns: u64,
+) -> Result<GetResponse, Status> {
+    let encoding = ValueEncoding::from_gnmi(request.encoding)?;
+    let allowed = match DataType::try_from(request.r#type) {
+        Ok(DataType::Config) => LeafSet::EMPTY,
+        Ok(DataType::All | DataType::State | DataType::Operational) => LeafSet::ALL,
+        Err(_) => {
+            return Err(Status::invalid_argument(format!(
+                "GetRequest.type {} is not a gNMI DataType (ALL, CONFIG, STATE, OPERATIONAL)",
+                request.r#type
+            )));
+        }
+    };
+    let prefix = request.prefix.as_ref();
+    let paths: Cow<'_, [Path]> = if request.path.is_empty() {
+        Cow::Owned(vec![Path::default()])
+    } else {
+        Cow::Borrowed(&request.path)
+    };
+    let names = device.names();
+    let mut selections = Vec::with_capacity(paths.len());
+    for path in paths.iter() {
+        selections.push(Selection::compile_one(prefix, path, names)?.restrict(allowed));
+    }
+    let union = selections
+        .iter()
+        .fold(Selection::empty(names.len()), |acc, s| acc.union(s));
+    let snapshot = Snapshot::capture(device, now_ns, &union);
+    let target = prefix.map(|p| p.target.as_str());
+    let notification = selections
+        .iter()
+        .map(|s| notification(&snapshot, s.masks(), encoding, target))
+        .collect();
+    Ok(GetResponse {
+        notification,
+        ..Default::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nl6_gnmi::parse_path;
+    use nl6_gnmi::proto::gnmi::Encoding;
+    use nl6_ifstate::DeviceSpec;
+
+    const T: u64 = 1_763_000_000_000_000_000;
+
+    fn request(paths: &[&str], kind: DataType, encoding: Encoding) -> GetRequest {
+        GetRequest {
+            path: paths.iter().map(|p| parse_path(p).unwrap()).collect(),
+            r#type: kind as i32,
+            encoding: encoding as i32,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn one_notification_per_path_at_one_instant() {
+        let dev = DeviceModel::new(&DeviceSpec::default()).unwrap();
+        let req = request(
+            &[
+                "/interfaces/interface[name=Ethernet1]/state/counters",
+                "/interfaces/interface[name=Ethernet2]/state/oper-status",
+            ],
+            DataType::All,
+            Encoding::Proto,
+        );
+        let resp = get(&dev, &req, T).unwrap();
+        assert_eq!(resp.notification.len(), 2);
+        assert_eq!(resp.notification[0].update.len(), 12);
+        assert_eq!(resp.notification[1].update.len(), 1);
+        assert!(resp.notification.iter().all(|n| n.timestamp == T as i64 && n.prefix.is_none()));
+        let config = get(&dev, &request(&["/interfaces"], DataType::Config, Encoding::Proto), T).unwrap();
+        assert_eq!(config.notification.len(), 1);
+        assert!(config.notification[0].update.is_empty());
+    }
+
+    #[test]
+    fn errors_carry_gnmi_codes() {
+        let dev = DeviceModel::new(&DeviceSpec::default()).unwrap();
+        let code = |req: GetRequest| get(&dev, &req, T).unwrap_err().code();
+        let ok = "/interfaces/interface/state";
+        assert_eq!(code(request(&[ok, "/system"], DataType::All, Encoding::Proto)), tonic::Code::NotFound);
+        assert_eq!(code(request(&["/interfaces/interface[name=]"], DataType::All, Encoding::Proto)), tonic::Code::InvalidArgument);
+        assert_eq!(code(request(&[ok], DataType::All, Encoding::Ascii)), tonic::Code::Unimplemented);
+        let mut bad_type = request(&[ok], DataType::All, Encoding::Proto);
+        bad_type.r#type = 9;
+        assert_eq!(code(bad_type), tonic::Code::InvalidArgument);
+    }
+}

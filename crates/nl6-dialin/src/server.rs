@@ -1,0 +1,220 @@
+//! The dial-in server: one listener and one gRPC service for every device of a fleet.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use nl6_ifstate::{DeviceModel, EventCounters};
+use parking_lot::Mutex;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tonic::Status;
+
+use crate::accept::{Acceptor, ListenerSource};
+use crate::config::DialinConfig;
+use crate::conn::{ConnEnv, ConnInfo};
+use crate::error::DialinError;
+use crate::service::GnmiRouter;
+use crate::stats::{DialinStats, GnmiStatus};
+
+/// How long [`DialinServer::shutdown`] lets connections finish before closing them.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Connections accepted but not yet taken by the gRPC server.
+const INCOMING_DEPTH: usize = 1024;
+
+/// The fleet's devices, looked up by the local address a connection arrived on.
+pub trait DeviceDirectory: Send + Sync + 'static {
+    /// The device owning address `local`, if any (called once per accepted connection
+    /// and when streams re-check their device, so it should be a map lookup).
+    fn device(&self, local: Ipv4Addr) -> Option<Arc<DeviceModel>>;
+
+    /// Number of devices reachable over dial-in (reported as `listeners`).
+    fn device_count(&self) -> usize;
+}
+
+/// State shared by every RPC handler.
+pub(crate) struct Ctx {
+    pub(crate) config: DialinConfig,
+    pub(crate) stats: Arc<DialinStats>,
+    pub(crate) directory: Arc<dyn DeviceDirectory>,
+    /// Cancelled when the server shuts down: streams end with UNAVAILABLE.
+    pub(crate) stop: CancellationToken,
+}
+
+impl Ctx {
+    /// Whether `info`'s device is still the one the fleet serves at its address.
+    pub(crate) fn still_served(&self, info: &ConnInfo) -> bool {
+        let SocketAddr::V4(local) = info.local else {
+            return false;
+        };
+        self.directory
+            .device(*local.ip())
+            .is_some_and(|d| Arc::ptr_eq(&d, &info.device))
+    }
+
+    /// The device of a request's connection, if the fleet still serves it.
+    pub(crate) fn device_of(
+        &self,
+        extensions: &http::Extensions,
+    ) -> Result<(Arc<DeviceModel>, ConnInfo), Status> {
+        let info = extensions
+            .get::<ConnInfo>()
+            .ok_or_else(|| Status::internal("request without connection info"))?;
+        if !self.still_served(info) {
+            return Err(device_gone(info));
+        }
+        Ok((info.device.clone(), info.clone()))
+    }
+}
+
+/// The status for a connection whose device was deleted from the fleet.
+pub(crate) fn device_gone(info: &ConnInfo) -> Status {
+    Status::unavailable(format!(
+        "device {} is no longer simulated",
+        info.local.ip()
+    ))
+}
+
+/// A running gNMI dial-in server (see the crate documentation).
+pub struct DialinServer {
+    ctx: Arc<Ctx>,
+    events: Arc<EventCounters>,
+    local_addr: SocketAddr,
+    kill: CancellationToken,
+    running: AtomicBool,
+    tasks: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
+}
+
+impl DialinServer {
+    /// Validates `config`, opens the listener and starts serving every device of
+    /// `directory`; `events` feeds the `state_events_*` status fields.
+    pub async fn start(
+        config: DialinConfig,
+        listener: ListenerSource,
+        directory: Arc<dyn DeviceDirectory>,
+        events: Arc<EventCounters>,
+    ) -> Result<DialinServer, DialinError> {
+        config.validate()?;
+        let listener = listener.into_listener(config.port)?;
+        let local_addr = listener.local_addr().map_err(DialinError::Listener)?;
+        let stats = Arc::new(DialinStats::default());
+        let stop = CancellationToken::new();
+        let kill = CancellationToken::new();
+        let (tx, rx) = mpsc::channel(INCOMING_DEPTH);
+        let acceptor = Acceptor {
+            listener,
+            directory: directory.clone(),
+            tls: config.tls.clone().map(tokio_rustls::TlsAcceptor::from),
+            handshake_timeout: config.handshake_timeout,
+            limit: Arc::new(Semaphore::new(config.max_connections)),
+            env: ConnEnv {
+                idle_timeout: config.idle_timeout,
+                kill: kill.clone(),
+                stats: stats.clone(),
+            },
+            incoming: tx,
+            stop: stop.clone(),
+        };
+        let builder = tonic::transport::Server::builder()
+            .max_concurrent_streams(config.max_streams_per_connection)
+            .http2_keepalive_interval(Some(config.keepalive_interval))
+            .http2_keepalive_timeout(Some(config.keepalive_timeout));
+        let ctx = Arc::new(Ctx {
+            config,
+            stats,
+            directory,
+            stop: stop.clone(),
+        });
+        let router = GnmiRouter::new(ctx.clone());
+        let serve = builder.serve_with_incoming_shutdown(
+            router,
+            ReceiverStream::new(rx),
+            stop.clone().cancelled_owned(),
+        );
+        let accept_task = tokio::spawn(acceptor.run());
+        let serve_task = tokio::spawn(async move {
+            if let Err(e) = serve.await {
+                tracing::error!("gNMI server failed: {e}");
+            }
+        });
+        tracing::info!("gNMI dial-in listening on {local_addr}");
+        Ok(DialinServer {
+            ctx,
+            events,
+            local_addr,
+            kill,
+            running: AtomicBool::new(true),
+            tasks: Mutex::new(Some((accept_task, serve_task))),
+        })
+    }
+
+    /// The address the listener is bound to (its port is the dial-in port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The live counters.
+    pub fn stats(&self) -> &Arc<DialinStats> {
+        &self.ctx.stats
+    }
+
+    /// The status document (`GET /api/v1/gnmi/status`).
+    pub fn status(&self) -> GnmiStatus {
+        if !self.running.load(Ordering::Relaxed) {
+            return GnmiStatus::inactive(&self.events);
+        }
+        GnmiStatus::active(
+            &self.ctx.stats,
+            self.ctx.config.tls.is_some(),
+            self.ctx.directory.device_count(),
+            &self.events,
+        )
+    }
+
+    /// Stops accepting, ends every stream with UNAVAILABLE, lets connections close
+    /// (closing any still open after a few seconds) and returns when all is done.
+    /// Idempotent.
+    pub async fn shutdown(&self) {
+        self.running.store(false, Ordering::Relaxed);
+        self.ctx.stop.cancel();
+        let Some((accept, mut serve)) = self.tasks.lock().take() else {
+            return;
+        };
+        let _ = accept.await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, &mut serve)
+            .await
+            .is_err()
+        {
+            tracing::warn!("gNMI connections still open after {SHUTDOWN_GRACE:?}; closing them");
+            self.kill.cancel();
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut serve)
+                .await
+                .is_err()
+            {
+                serve.abort();
+            }
+        }
+        self.kill.cancel();
+        tracing::info!("gNMI dial-in on {} stopped", self.local_addr);
+    }
+}
+
+impl Drop for DialinServer {
+    fn drop(&mut self) {
+        self.ctx.stop.cancel();
+        self.kill.cancel();
+    }
+}
+
+impl std::fmt::Debug for DialinServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DialinServer")
+            .field("local_addr", &self.local_addr)
+            .field("running", &self.running.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,538 @@
+//! The per-device dial-out configuration (`gnmi_dialout` block) and its validation.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use nl6_resolver::ValueEncoding;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::transport::{DEFAULT_FLAVOR, FlavorRegistry};
+
+/// The default path: the whole interface state subtree.
+pub const DEFAULT_PATH: &str = "/interfaces/interface[name=*]/state";
+/// The default SAMPLE cadence.
+pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
+/// The longest accepted `sample_interval`.
+pub const MAX_SAMPLE_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+
+/// A configuration field that failed validation, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct ConfigError {
+    /// The field, e.g. `collector`, `paths[1]` or `tls.ca_pem`.
+    pub field: String,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+impl ConfigError {
+    /// An error for `field`.
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+        ConfigError {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Value encoding of the pushed notifications.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// `json_ietf` (RFC 7951 values in `json_ietf_val`).
+    #[default]
+    JsonIetf,
+    /// `proto` (scalar `TypedValue`s).
+    Proto,
+}
+
+impl Encoding {
+    /// The canonical name (`json_ietf` or `proto`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Encoding::JsonIetf => "json_ietf",
+            Encoding::Proto => "proto",
+        }
+    }
+
+    /// The resolver's value encoding.
+    pub fn value_encoding(self) -> ValueEncoding {
+        match self {
+            Encoding::JsonIetf => ValueEncoding::JsonIetf,
+            Encoding::Proto => ValueEncoding::Proto,
+        }
+    }
+}
+
+impl FromStr for Encoding {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "" | "json_ietf" | "json-ietf" => Ok(Encoding::JsonIetf),
+            "proto" => Ok(Encoding::Proto),
+            _ => Err(ConfigError::new(
+                "encoding",
+                format!("{s:?} is not supported; use json_ietf or proto"),
+            )),
+        }
+    }
+}
+
+/// What triggers a push.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Every `sample_interval`, all paths at one instant.
+    #[default]
+    Sample,
+    /// On interface-state events, only the changed leaves.
+    OnChange,
+}
+
+impl Mode {
+    /// The canonical name (`sample` or `on-change`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Sample => "sample",
+            Mode::OnChange => "on-change",
+        }
+    }
+}
+
+impl FromStr for Mode {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "" | "sample" => Ok(Mode::Sample),
+            "on-change" | "on_change" | "onchange" => Ok(Mode::OnChange),
+            _ => Err(ConfigError::new(
+                "mode",
+                format!("{s:?} is not supported; use sample or on-change"),
+            )),
+        }
+    }
+}
+
+macro_rules! string_serde {
+    ($ty:ty) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl Serialize for $ty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+string_serde!(Encoding);
+string_serde!(Mode);
+
+/// Where the CA bundle that verifies the collector comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CaSource {
+    /// A PEM file (`ca_file`).
+    File(PathBuf),
+    /// PEM text given inline (`ca_pem`, at most 64 KiB).
+    InlinePem(String),
+}
+
+/// TLS towards the collector.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawTls", into = "RawTls")]
+pub struct TlsSettings {
+    /// Use TLS (`false` = plaintext gRPC).
+    pub enabled: bool,
+    /// Accept any collector certificate (development only).
+    pub insecure_skip_verify: bool,
+    /// CA bundle verifying the collector; `None` = the system roots.
+    pub ca: Option<CaSource>,
+    /// Present the simulator's certificate as a client certificate (mutual TLS).
+    pub mtls: bool,
+}
+
+impl Default for TlsSettings {
+    fn default() -> Self {
+        TlsSettings {
+            enabled: true,
+            insecure_skip_verify: false,
+            ca: None,
+            mtls: false,
+        }
+    }
+}
+
+impl TlsSettings {
+    /// Plaintext gRPC (`enabled: false`).
+    pub fn plaintext() -> TlsSettings {
+        TlsSettings {
+            enabled: false,
+            ..TlsSettings::default()
+        }
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !self.enabled {
+            let mut set = Vec::new();
+            if self.insecure_skip_verify {
+                set.push("insecure_skip_verify");
+            }
+            if let Some(ca) = &self.ca {
+                set.push(match ca {
+                    CaSource::File(_) => "ca_file",
+                    CaSource::InlinePem(_) => "ca_pem",
+                });
+            }
+            if self.mtls {
+                set.push("mtls");
+            }
+            if !set.is_empty() {
+                return Err(ConfigError::new(
+                    "tls.enabled",
+                    format!(
+                        "TLS is disabled but {} is set; remove it or enable TLS",
+                        set.join(", ")
+                    ),
+                ));
+            }
+            return Ok(());
+        }
+        if self.insecure_skip_verify && self.ca.is_some() {
+            return Err(ConfigError::new(
+                "tls.insecure_skip_verify",
+                "cannot be combined with a CA bundle (ca_file/ca_pem): choose one",
+            ));
+        }
+        match &self.ca {
+            Some(CaSource::File(path)) if path.as_os_str().is_empty() => {
+                Err(ConfigError::new("tls.ca_file", "must not be empty"))
+            }
+            Some(CaSource::InlinePem(pem)) if pem.len() > nl6_tls::MAX_INLINE_CA_PEM => {
+                Err(ConfigError::new(
+                    "tls.ca_pem",
+                    format!(
+                        "is {} bytes, larger than the {}-byte (64 KiB) limit",
+                        pem.len(),
+                        nl6_tls::MAX_INLINE_CA_PEM
+                    ),
+                ))
+            }
+            Some(CaSource::InlinePem(pem)) if pem.trim().is_empty() => {
+                Err(ConfigError::new("tls.ca_pem", "must not be empty"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The JSON shape of [`TlsSettings`] (`ca_file` and `ca_pem` are separate fields).
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawTls {
+    enabled: bool,
+    insecure_skip_verify: bool,
+    ca_file: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    ca_pem: String,
+    mtls: bool,
+}
+
+impl Default for RawTls {
+    fn default() -> Self {
+        TlsSettings::default().into()
+    }
+}
+
+impl TryFrom<RawTls> for TlsSettings {
+    type Error = ConfigError;
+
+    fn try_from(raw: RawTls) -> Result<Self, Self::Error> {
+        let ca = match (raw.ca_file.is_empty(), raw.ca_pem.is_empty()) {
+            (true, true) => None,
+            (false, true) => Some(CaSource::File(PathBuf::from(raw.ca_file))),
+            (true, false) => Some(CaSource::InlinePem(raw.ca_pem)),
+            (false, false) => {
+                return Err(ConfigError::new(
+                    "tls.ca_file",
+                    "cannot be combined with tls.ca_pem: give the CA one way",
+                ));
+            }
+        };
+        Ok(TlsSettings {
+            enabled: raw.enabled,
+            insecure_skip_verify: raw.insecure_skip_verify,
+            ca,
+            mtls: raw.mtls,
+        })
+    }
+}
+
+impl From<TlsSettings> for RawTls {
+    fn from(t: TlsSettings) -> Self {
+        let (ca_file, ca_pem) = match t.ca {
+            None => (String::new(), String::new()),
+            Some(CaSource::File(p)) => (p.display().to_string(), String::new()),
+            Some(CaSource::InlinePem(pem)) => (String::new(), pem),
+        };
+        RawTls {
+            enabled: t.enabled,
+            insecure_skip_verify: t.insecure_skip_verify,
+            ca_file,
+            ca_pem,
+            mtls: t.mtls,
+        }
+    }
+}
+
+/// One device's dial-out settings (the REST `gnmi_dialout` block).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DialoutConfig {
+    /// Collector `host:port` (host name or IPv4 address).
+    pub collector: String,
+    /// Wire flavor; empty means `gnmireverse`.
+    pub flavor: String,
+    /// Value encoding.
+    pub encoding: Encoding,
+    /// Push trigger.
+    pub mode: Mode,
+    /// gNMI paths to push; empty means [`DEFAULT_PATH`].
+    pub paths: Vec<String>,
+    /// SAMPLE cadence (a duration string such as `"10s"`; clamped to a 1 s floor).
+    #[serde(with = "duration_text")]
+    pub sample_interval: Duration,
+    /// TLS towards the collector.
+    pub tls: TlsSettings,
+}
+
+impl Default for DialoutConfig {
+    fn default() -> Self {
+        DialoutConfig {
+            collector: String::new(),
+            flavor: DEFAULT_FLAVOR.to_string(),
+            encoding: Encoding::JsonIetf,
+            mode: Mode::Sample,
+            paths: vec![DEFAULT_PATH.to_string()],
+            sample_interval: DEFAULT_SAMPLE_INTERVAL,
+            tls: TlsSettings::default(),
+        }
+    }
+}
+
+impl DialoutConfig {
+    /// The defaults with `collector` set.
+    pub fn new(collector: impl Into<String>) -> DialoutConfig {
+        DialoutConfig {
+            collector: collector.into(),
+            ..DialoutConfig::default()
+        }
+    }
+
+    /// Validates against the built-in flavors (`gnmireverse`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_for(&FlavorRegistry::default())
+    }
+
+    /// Validates against the flavors of `flavors`.
+    pub fn validate_for(&self, flavors: &FlavorRegistry) -> Result<(), ConfigError> {
+        parse_collector(&self.collector)?;
+        let flavor = self.flavor_name();
+        if flavors.get(flavor).is_none() {
+            return Err(ConfigError::new(
+                "flavor",
+                format!(
+                    "{flavor:?} is not supported; use {}",
+                    flavors.names().join(" or ")
+                ),
+            ));
+        }
+        if self.sample_interval > MAX_SAMPLE_INTERVAL {
+            return Err(ConfigError::new(
+                "sample_interval",
+                format!(
+                    "{} is longer than the 24h maximum",
+                    humantime::format_duration(self.sample_interval)
+                ),
+            ));
+        }
+        for (i, text) in self.paths.iter().enumerate() {
+            nl6_gnmi::parse_path(text)
+                .map_err(|e| ConfigError::new(format!("paths[{i}]"), e.to_string()))?;
+        }
+        self.tls.validate()
+    }
+
+    /// The flavor name with the default applied.
+    pub fn flavor_name(&self) -> &str {
+        if self.flavor.is_empty() {
+            DEFAULT_FLAVOR
+        } else {
+            &self.flavor
+        }
+    }
+
+    /// The paths with the default applied.
+    pub fn effective_paths(&self) -> Vec<&str> {
+        if self.paths.is_empty() {
+            vec![DEFAULT_PATH]
+        } else {
+            self.paths.iter().map(String::as_str).collect()
+        }
+    }
+}
+
+/// Splits and checks `host:port` (port 1–65535, host a DNS name or IPv4 address).
+pub(crate) fn parse_collector(text: &str) -> Result<(String, u16), ConfigError> {
+    let err = |reason: String| ConfigError::new("collector", reason);
+    if text.is_empty() {
+        return Err(err("is required (host:port)".to_string()));
+    }
+    if text.starts_with('[') || text.matches(':').count() > 1 {
+        return Err(err(format!(
+            "{text:?}: IPv6 collectors are not supported (device addresses are IPv4); use an IPv4 address or a host name"
+        )));
+    }
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(err(format!("{text:?} has no port; use host:port")));
+    };
+    let port: u16 = match port.parse::<u32>() {
+        Ok(p @ 1..=65535) => p as u16,
+        _ => {
+            return Err(err(format!(
+                "port {port:?} in {text:?} must be a number from 1 to 65535"
+            )));
+        }
+    };
+    if host.is_empty() {
+        return Err(err(format!("{text:?} has an empty host")));
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    let host_trimmed = host.strip_suffix('.').unwrap_or(host);
+    if host.len() > 253 || !host_trimmed.split('.').all(label_ok) {
+        return Err(err(format!(
+            "host {host:?} is neither an IPv4 address nor a valid host name"
+        )));
+    }
+    Ok((host.to_string(), port))
+}
+
+/// Serde for a duration as humantime text (`"10s"`, `"1m30s"`, `"500ms"`).
+mod duration_text {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    pub(super) fn parse(text: &str) -> Result<Duration, ConfigError> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Ok(DEFAULT_SAMPLE_INTERVAL);
+        }
+        if trimmed.starts_with('-') {
+            return Err(ConfigError::new(
+                "sample_interval",
+                format!("{text:?} is negative; use a duration such as \"10s\""),
+            ));
+        }
+        humantime::parse_duration(trimmed).map_err(|e| {
+            ConfigError::new(
+                "sample_interval",
+                format!("{text:?} is not a duration such as \"10s\": {e}"),
+            )
+        })
+    }
+}
+
+/// Parses a duration as `sample_interval` accepts it (`"10s"`, `"500ms"`; empty = 10 s).
+pub fn parse_sample_interval(text: &str) -> Result<Duration, ConfigError> {
+    duration_text::parse(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collector_syntax() {
+        assert_eq!(
+            parse_collector("10.0.0.5:6030").unwrap(),
+            ("10.0.0.5".to_string(), 6030)
+        );
+        assert_eq!(
+            parse_collector("collector.example.:1").unwrap().0,
+            "collector.example."
+        );
+        for bad in [
+            "",
+            "host",
+            "host:0",
+            "host:65536",
+            "host:x",
+            ":6030",
+            "[::1]:6030",
+            "::1:6030",
+            "a b:1",
+            "-a:1",
+            "a..b:1",
+        ] {
+            let err = parse_collector(bad).unwrap_err();
+            assert_eq!(err.field, "collector", "{bad}");
+        }
+    }
+
+    #[test]
+    fn aliases_parse() {
+        assert_eq!("json-ietf".parse::<Encoding>().unwrap(), Encoding::JsonIetf);
+        assert_eq!("PROTO".parse::<Encoding>().unwrap(), Encoding::Proto);
+        for m in ["on-change", "on_change", "onchange", "ON_CHANGE"] {
+            assert_eq!(m.parse::<Mode>().unwrap(), Mode::OnChange);
+        }
+        assert_eq!(
+            "poll".parse::<Mode>().unwrap_err().to_string(),
+            "mode: \"poll\" is not supported; use sample or on-change"
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_sample_interval("10s").unwrap(),
+            Duration::from_secs(10)
+        );
+        assert_eq!(parse_sample_interval("").unwrap(), DEFAULT_SAMPLE_INTERVAL);
+        assert_eq!(parse_sample_interval("0s").unwrap(), Duration::ZERO);
+        assert!(
+            parse_sample_interval("-1s")
+                .unwrap_err()
+                .reason
+                .contains("negative")
+        );
+        assert!(parse_sample_interval("ten").is_err());
+    }
+}

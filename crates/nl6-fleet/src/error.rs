@@ -1,0 +1,51 @@
+//! Fleet errors.
+
+use std::net::Ipv4Addr;
+
+/// Why a fleet operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// A field of a batch request is invalid.
+    #[error("invalid {field}: {reason}")]
+    Invalid {
+        /// The field name, as in the REST body / flag.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another batch is being created right now.
+    #[error("another batch is being created; retry when it is done")]
+    BatchInProgress,
+    /// A device with that address exists already.
+    #[error("device {0} already exists")]
+    Exists(Ipv4Addr),
+    /// No device has that address.
+    #[error("no device {0}")]
+    NotFound(Ipv4Addr),
+    /// The address cannot be used for a device in this mode.
+    #[error("address {addr} cannot be used: {reason}")]
+    AddressUnusable {
+        /// The address.
+        addr: Ipv4Addr,
+        /// Why not.
+        reason: String,
+    },
+    /// Setting up a device failed; the batch was rolled back.
+    #[error("device {addr}: {reason} (batch rolled back, nothing created)")]
+    DeviceSetup {
+        /// The device that failed.
+        addr: Ipv4Addr,
+        /// What failed.
+        reason: String,
+    },
+}
+
+impl FleetError {
+    /// An invalid-field error.
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> FleetError {
+        FleetError::Invalid {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
