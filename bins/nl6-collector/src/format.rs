@@ -169,10 +169,14 @@ fn hex(bytes: &[u8]) -> String {
 fn decimal(digits: i64, precision: u32) -> String {
     let magnitude = digits.unsigned_abs().to_string();
     let sign = if digits < 0 { "-" } else { "" };
-    let precision = precision as usize;
     if precision == 0 {
         return format!("{sign}{magnitude}");
     }
+    if precision > 64 {
+        // Far beyond Decimal64's 18 digits: avoid padding with billions of zeros.
+        return format!("{sign}{magnitude}e-{precision}");
+    }
+    let precision = precision as usize;
     let padded = format!("{magnitude:0>width$}", width = precision + 1);
     let (int, frac) = padded.split_at(padded.len() - precision);
     format!("{sign}{int}.{frac}")
@@ -423,6 +427,12 @@ mod tests {
             precision: 5,
         });
         assert_eq!(format_value(val(dec).as_ref()), "-0.01234");
+        #[allow(deprecated)]
+        let absurd = Value::DecimalVal(Decimal64 {
+            digits: 5,
+            precision: u32::MAX,
+        });
+        assert_eq!(format_value(val(absurd).as_ref()), "5e-4294967295");
         assert_eq!(format_value(None), NO_VALUE);
         assert_eq!(format_value(Some(&TypedValue { value: None })), NO_VALUE);
     }

@@ -3,7 +3,7 @@
 //! Devices call `/gnmireverse.gNMIReverse/Publish(stream gnmi.SubscribeResponse)`;
 //! the collector counts what arrives ([`CollectorStats`]), fans notifications
 //! out to subscribers ([`CollectorHandle::subscribe`]) or a lossless sink
-//! ([`CollectorConfig::with_sink`]), and renders them ([`format`]). The
+//! ([`CollectorConfig::with_sink`]), and renders them ([`format`](mod@format)). The
 //! `nl6-collector` binary wraps this library.
 //!
 //! ```no_run

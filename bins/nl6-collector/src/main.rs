@@ -67,6 +67,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -148,10 +149,6 @@ fn tls_config(cli: &Cli) -> Result<Option<Arc<ServerConfig>>, Box<dyn Error>> {
     if cli.plaintext {
         return Ok(None);
     }
-    let identity = match (&cli.tls_cert, &cli.tls_key) {
-        (Some(cert), Some(key)) => Identity::from_pem_files(cert, key)?,
-        _ => self_signed(cli)?,
-    };
     let client_ca = match &cli.client_ca {
         Some(path) => {
             let roots = nl6_tls::ca_bundle_from_file(path)?;
@@ -162,6 +159,11 @@ fn tls_config(cli: &Cli) -> Result<Option<Arc<ServerConfig>>, Box<dyn Error>> {
             Some(roots)
         }
         None => None,
+    };
+    // Generated last, so a bad flag above leaves no certificate directory behind.
+    let identity = match (&cli.tls_cert, &cli.tls_key) {
+        (Some(cert), Some(key)) => Identity::from_pem_files(cert, key)?,
+        _ => self_signed(cli)?,
     };
     Ok(Some(nl6_tls::server_config(
         &identity,

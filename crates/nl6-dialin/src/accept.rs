@@ -106,16 +106,24 @@ impl Acceptor {
     /// Looks the device up and either closes the connection or sets it up.
     async fn admit(&self, tcp: TcpStream, peer: SocketAddr) {
         let stats = &self.env.stats;
-        let Some((device, local)) = tcp.local_addr().ok().and_then(|local| match local.ip() {
-            IpAddr::V4(ip) => self.directory.device(ip).map(|d| (d, local)),
-            IpAddr::V6(_) => None,
+        let Some((device, local)) = tcp.local_addr().ok().and_then(|local| {
+            let ip = match local.ip() {
+                IpAddr::V4(ip) => ip,
+                IpAddr::V6(ip) => ip.to_ipv4_mapped()?, // a dual-stack socket
+            };
+            let device = self.directory.device(ip)?;
+            Some((device, SocketAddr::from((ip, local.port()))))
         }) else {
             stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
             return; // dropping the stream closes it
         };
         let Ok(permit) = self.limit.clone().try_acquire_owned() else {
-            stats.listener_accept_failures.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!("gNMI connection from {peer} to {local} refused: connection limit reached");
+            stats
+                .listener_accept_failures
+                .fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(
+                "gNMI connection from {peer} to {local} refused: connection limit reached"
+            );
             return;
         };
         let _ = tcp.set_nodelay(true);

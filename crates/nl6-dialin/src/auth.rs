@@ -14,7 +14,8 @@ pub(crate) fn check(
     match (given("username"), given("password")) {
         (Some(u), Some(p)) => {
             // Evaluate both comparisons, so timing says nothing about which one failed.
-            let ok = constant_time_eq(u, user.as_bytes()) & constant_time_eq(p, password.as_bytes());
+            let ok =
+                constant_time_eq(u, user.as_bytes()) & constant_time_eq(p, password.as_bytes());
             if ok {
                 Ok(())
             } else {
@@ -43,7 +44,12 @@ mod tests {
     fn headers(pairs: &[(&'static str, &'static str)]) -> http::HeaderMap {
         pairs
             .iter()
-            .map(|(k, v)| (http::HeaderName::from_static(k), http::HeaderValue::from_static(v)))
+            .map(|(k, v)| {
+                (
+                    http::HeaderName::from_static(k),
+                    http::HeaderValue::from_static(v),
+                )
+            })
             .collect()
     }
 
@@ -51,7 +57,13 @@ mod tests {
     fn credentials_are_checked_only_when_configured() {
         let creds = ("admin".to_string(), "s3cret".to_string());
         assert!(check(None, &headers(&[])).is_ok());
-        assert!(check(Some(&creds), &headers(&[("username", "admin"), ("password", "s3cret")])).is_ok());
+        assert!(
+            check(
+                Some(&creds),
+                &headers(&[("username", "admin"), ("password", "s3cret")])
+            )
+            .is_ok()
+        );
         for bad in [
             headers(&[]),
             headers(&[("username", "admin")]),

@@ -16,7 +16,7 @@ pub const MAX_ON_CHANGE_PER_STREAM: usize = 64;
 pub struct DialinConfig {
     /// TCP port of the listener (9339; 0 picks a free port for the loopback listener).
     pub port: u16,
-    /// TLS server configuration (it should advertise ALPN "h2"); `None` = plaintext.
+    /// TLS server configuration (ALPN "h2" is added when missing); `None` = plaintext.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Shortest SAMPLE/heartbeat interval accepted; `sample_interval` 0 means this (1 s).
     pub min_sample_interval: Duration,

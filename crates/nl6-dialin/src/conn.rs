@@ -32,7 +32,6 @@ pub(crate) struct ConnInfo {
     /// Local (device) address.
     pub(crate) local: SocketAddr,
     /// Client address.
-    #[allow(dead_code)] // kept for logs and future per-peer policy
     pub(crate) peer: SocketAddr,
     /// RPCs in flight, for the idle timeout.
     pub(crate) activity: Arc<Activity>,
@@ -142,7 +141,8 @@ impl ConnIo {
             },
             idle_timeout,
             idle: Box::pin(tokio::time::sleep(idle_timeout)),
-            kill: Box::pin(kill.clone().cancelled_owned()),
+            // A child token per connection: polling it never contends with other connections.
+            kill: Box::pin(kill.child_token().cancelled_owned()),
             stats,
             _permit: permit,
         }

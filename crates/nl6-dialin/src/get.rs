@@ -88,8 +88,17 @@ mod tests {
         assert_eq!(resp.notification.len(), 2);
         assert_eq!(resp.notification[0].update.len(), 12);
         assert_eq!(resp.notification[1].update.len(), 1);
-        assert!(resp.notification.iter().all(|n| n.timestamp == T as i64 && n.prefix.is_none()));
-        let config = get(&dev, &request(&["/interfaces"], DataType::Config, Encoding::Proto), T).unwrap();
+        assert!(
+            resp.notification
+                .iter()
+                .all(|n| n.timestamp == T as i64 && n.prefix.is_none())
+        );
+        let config = get(
+            &dev,
+            &request(&["/interfaces"], DataType::Config, Encoding::Proto),
+            T,
+        )
+        .unwrap();
         assert_eq!(config.notification.len(), 1);
         assert!(config.notification[0].update.is_empty());
     }
@@ -99,9 +108,22 @@ mod tests {
         let dev = DeviceModel::new(&DeviceSpec::default()).unwrap();
         let code = |req: GetRequest| get(&dev, &req, T).unwrap_err().code();
         let ok = "/interfaces/interface/state";
-        assert_eq!(code(request(&[ok, "/system"], DataType::All, Encoding::Proto)), tonic::Code::NotFound);
-        assert_eq!(code(request(&["/interfaces/interface[name=]"], DataType::All, Encoding::Proto)), tonic::Code::InvalidArgument);
-        assert_eq!(code(request(&[ok], DataType::All, Encoding::Ascii)), tonic::Code::Unimplemented);
+        assert_eq!(
+            code(request(&[ok, "/system"], DataType::All, Encoding::Proto)),
+            tonic::Code::NotFound
+        );
+        assert_eq!(
+            code(request(
+                &["/interfaces/interface[name=]"],
+                DataType::All,
+                Encoding::Proto
+            )),
+            tonic::Code::InvalidArgument
+        );
+        assert_eq!(
+            code(request(&[ok], DataType::All, Encoding::Ascii)),
+            tonic::Code::Unimplemented
+        );
         let mut bad_type = request(&[ok], DataType::All, Encoding::Proto);
         bad_type.r#type = 9;
         assert_eq!(code(bad_type), tonic::Code::InvalidArgument);

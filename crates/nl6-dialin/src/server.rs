@@ -73,10 +73,7 @@ impl Ctx {
 
 /// The status for a connection whose device was deleted from the fleet.
 pub(crate) fn device_gone(info: &ConnInfo) -> Status {
-    Status::unavailable(format!(
-        "device {} is no longer simulated",
-        info.local.ip()
-    ))
+    Status::unavailable(format!("device {} is no longer simulated", info.local.ip()))
 }
 
 /// A running gNMI dial-in server (see the crate documentation).
@@ -108,7 +105,7 @@ impl DialinServer {
         let acceptor = Acceptor {
             listener,
             directory: directory.clone(),
-            tls: config.tls.clone().map(tokio_rustls::TlsAcceptor::from),
+            tls: config.tls.as_deref().map(with_h2),
             handshake_timeout: config.handshake_timeout,
             limit: Arc::new(Semaphore::new(config.max_connections)),
             env: ConnEnv {
@@ -201,6 +198,16 @@ impl DialinServer {
         self.kill.cancel();
         tracing::info!("gNMI dial-in on {} stopped", self.local_addr);
     }
+}
+
+/// A TLS acceptor for `tls` that always offers ALPN "h2" (gRPC clients such as grpcio
+/// refuse a TLS connection that did not negotiate it).
+fn with_h2(tls: &rustls::ServerConfig) -> tokio_rustls::TlsAcceptor {
+    let mut tls = tls.clone();
+    if !tls.alpn_protocols.iter().any(|p| p == b"h2") {
+        tls.alpn_protocols.push(b"h2".to_vec());
+    }
+    tokio_rustls::TlsAcceptor::from(Arc::new(tls))
 }
 
 impl Drop for DialinServer {

@@ -68,7 +68,8 @@ impl Service<http::Request<Body>> for GnmiRouter {
         if req.uri().path() == SUBSCRIBE_PATH {
             let svc = SubscribeSvc::new(self.ctx.clone());
             Box::pin(async move {
-                let mut grpc = tonic::server::Grpc::new(PassthroughCodec::<SubscribeRequest>::default());
+                let mut grpc =
+                    tonic::server::Grpc::new(PassthroughCodec::<SubscribeRequest>::default());
                 let response = grpc.streaming(svc, req).await;
                 Ok(guarded(response, guard))
             })
@@ -156,6 +157,8 @@ impl GNmi for Handlers {
         _request: Request<Streaming<SubscribeRequest>>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         // Never reached: the router sends Subscribe to the pass-through service.
-        Err(Status::internal("Subscribe is served by the pass-through route"))
+        Err(Status::internal(
+            "Subscribe is served by the pass-through route",
+        ))
     }
 }

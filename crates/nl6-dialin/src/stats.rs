@@ -122,7 +122,12 @@ mod tests {
         stats.updates_sent.fetch_add(3, Ordering::Relaxed);
         let status = GnmiStatus::active(&stats, true, 7, &EventCounters::default());
         let json = serde_json::to_value(&status).unwrap();
-        let mut keys: Vec<&str> = json.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let mut keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.as_str())
+            .collect();
         keys.sort_unstable();
         assert_eq!(
             keys,

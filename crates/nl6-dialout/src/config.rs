@@ -203,8 +203,10 @@ impl TlsSettings {
                 return Err(ConfigError::new(
                     "tls.enabled",
                     format!(
-                        "TLS is disabled but {} is set; remove it or enable TLS",
-                        set.join(", ")
+                        "TLS is disabled but {} {} set; remove {} or enable TLS",
+                        set.join(" and "),
+                        if set.len() == 1 { "is" } else { "are" },
+                        if set.len() == 1 { "it" } else { "them" },
                     ),
                 ));
             }

@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::Ipv4Addr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -10,8 +11,9 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tonic::transport::{Channel, Endpoint, Uri};
 
 /// Opens TCP connections whose source address is a device address.
@@ -44,7 +46,6 @@ impl Connector for nl6_netns::Dialer {
 pub(crate) struct TlsConnect {
     pub config: Arc<nl6_tls::rustls::ClientConfig>,
     pub server_name: ServerName<'static>,
-    pub handshake_timeout: Duration,
 }
 
 /// HTTP/2 keepalive of a device connection (detects a collector that vanished).
@@ -63,9 +64,86 @@ pub(crate) struct DeviceDial {
     pub port: u16,
     pub tls: Option<TlsConnect>,
     pub keepalive: Keepalive,
+    /// Time for TLS plus the collector's first HTTP/2 bytes.
+    pub handshake_timeout: Duration,
+    /// Set per connection by [`DeviceDial::channel`].
+    preface: Option<watch::Sender<Preface>>,
 }
 
-trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+/// Whether the collector has spoken on a new connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Preface {
+    Pending,
+    /// The first bytes arrived (an HTTP/2 server starts with its SETTINGS).
+    Received,
+    /// The connection failed before (e.g. a TLS alert rejecting our certificate).
+    Failed(String),
+}
+
+/// Reports the first read outcome of a connection to a [`Preface`] watch.
+struct WatchedIo<T> {
+    inner: T,
+    preface: Option<watch::Sender<Preface>>,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for WatchedIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if self.preface.is_some() {
+            let outcome = match &result {
+                Poll::Pending => None,
+                Poll::Ready(Ok(())) if buf.filled().len() > before => Some(Preface::Received),
+                Poll::Ready(Ok(())) => Some(Preface::Failed(
+                    "the collector closed the connection".to_string(),
+                )),
+                Poll::Ready(Err(e)) => Some(Preface::Failed(e.to_string())),
+            };
+            if let Some(outcome) = outcome
+                && let Some(tx) = self.preface.take()
+            {
+                tx.send_replace(outcome);
+            }
+        }
+        result
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for WatchedIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -80,6 +158,8 @@ impl tower_service::Service<Uri> for DeviceDial {
     }
 
     fn call(&mut self, _uri: Uri) -> Self::Future {
+        // Only the first connection of a channel reports its preface.
+        let preface = self.preface.take();
         let dial = self.clone();
         Box::pin(async move {
             let tcp = dial
@@ -91,32 +171,90 @@ impl tower_service::Service<Uri> for DeviceDial {
                 Some(tls) => {
                     let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
                     let handshake = connector.connect(tls.server_name.clone(), tcp);
-                    let stream = tokio::time::timeout(tls.handshake_timeout, handshake)
+                    let stream = tokio::time::timeout(dial.handshake_timeout, handshake)
                         .await
                         .map_err(|_| {
                             io::Error::new(
                                 io::ErrorKind::TimedOut,
                                 format!(
                                     "TLS handshake with {} took longer than {:?}",
-                                    dial.host, tls.handshake_timeout
+                                    dial.host, dial.handshake_timeout
                                 ),
                             )
                         })?
                         .map_err(|e| {
-                            io::Error::new(e.kind(), format!("TLS handshake with {}: {e}", dial.host))
+                            io::Error::new(
+                                e.kind(),
+                                format!("TLS handshake with {}: {e}", dial.host),
+                            )
                         })?;
                     Box::new(stream)
                 }
             };
+            let io: Box<dyn Io> = Box::new(WatchedIo { inner: io, preface });
             Ok(TokioIo::new(io))
         })
     }
 }
 
 impl DeviceDial {
-    /// Opens the device's own HTTP/2 connection. The request authority (`:authority`)
-    /// is the collector `host:port` as configured, so TLS and virtual hosting see the name.
+    /// Where and how `local` connects to `host:port`.
+    pub(crate) fn new(
+        connector: Arc<dyn Connector>,
+        local: Ipv4Addr,
+        (host, port): (Arc<str>, u16),
+        tls: Option<TlsConnect>,
+        keepalive: Keepalive,
+        handshake_timeout: Duration,
+    ) -> DeviceDial {
+        DeviceDial {
+            connector,
+            local,
+            host,
+            port,
+            tls,
+            keepalive,
+            handshake_timeout,
+            preface: None,
+        }
+    }
+
+    /// Opens the device's own HTTP/2 connection and waits until the collector has
+    /// spoken (as gRPC clients wait for the server preface before a connection is
+    /// ready), so a collector refusing our client certificate after a TLS 1.3
+    /// handshake fails the open instead of breaking the stream.
+    ///
+    /// The request authority (`:authority`) is the collector `host:port` as
+    /// configured, so TLS and virtual hosting see the name.
     pub(crate) async fn channel(&self) -> Result<Channel, String> {
+        let (tx, mut rx) = watch::channel(Preface::Pending);
+        let mut dial = self.clone();
+        dial.preface = Some(tx);
+        let channel = dial.connect().await?;
+        let spoke = tokio::time::timeout(
+            self.handshake_timeout,
+            rx.wait_for(|p| *p != Preface::Pending),
+        )
+        .await;
+        match spoke {
+            Ok(Ok(p)) if *p == Preface::Received => Ok(channel),
+            Ok(Ok(p)) => match &*p {
+                Preface::Failed(e) => Err(format!("connection to {} failed: {e}", self.host)),
+                _ => Err(format!("connection to {} failed", self.host)),
+            },
+            // The sender is gone: the connection was dropped before any read.
+            Ok(Err(_)) => Err(format!(
+                "connection to {} closed before it was ready",
+                self.host
+            )),
+            Err(_) => Err(format!(
+                "{} did not start HTTP/2 within {:?}",
+                self.host, self.handshake_timeout
+            )),
+        }
+    }
+
+    async fn connect(self) -> Result<Channel, String> {
         let authority = format!("{}:{}", self.host, self.port);
         // The connector does TLS itself, so the endpoint URI stays http (tonic's own TLS
         // would otherwise refuse an https URI); the origin carries the real scheme.
@@ -132,7 +270,7 @@ impl DeviceDial {
             .http2_keep_alive_interval(self.keepalive.interval)
             .keep_alive_timeout(self.keepalive.timeout)
             .keep_alive_while_idle(true)
-            .connect_with_connector(self.clone())
+            .connect_with_connector(self)
             .await
             .map_err(|e| error_chain(&e))
     }

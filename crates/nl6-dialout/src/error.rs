@@ -17,9 +17,7 @@ pub enum DialoutError {
         source: nl6_resolver::ResolveError,
     },
     /// An on-change path covers only counters, which never change on-change.
-    #[error(
-        "invalid gnmi_dialout config: paths[{index}]: {path} covers only counters, which never fire on-change; use mode sample or a path with state leaves"
-    )]
+    #[error("invalid gnmi_dialout config: paths[{index}]: {}", counters_only(path))]
     CountersOnly {
         /// Position of the path in `paths`.
         index: usize,
@@ -42,4 +40,31 @@ pub enum DialoutError {
     /// `attach` was called outside a tokio runtime.
     #[error("dial-out needs a tokio runtime: attach must be called from within one")]
     NoRuntime,
+}
+
+impl DialoutError {
+    /// The configuration field at fault and why (`None` for [`DialoutError::NoRuntime`],
+    /// which is not the configuration's fault).
+    pub fn config_error(&self) -> Option<ConfigError> {
+        let (field, reason) = match self {
+            DialoutError::Config(c) => return Some(c.clone()),
+            DialoutError::Path { index, source } => (format!("paths[{index}]"), source.to_string()),
+            DialoutError::CountersOnly { index, path } => {
+                (format!("paths[{index}]"), counters_only(path))
+            }
+            DialoutError::Tls { field, source } => (field.to_string(), source.to_string()),
+            DialoutError::NoClientIdentity => (
+                "tls.mtls".to_string(),
+                "the simulator has no client certificate to present".to_string(),
+            ),
+            DialoutError::NoRuntime => return None,
+        };
+        Some(ConfigError::new(field, reason))
+    }
+}
+
+fn counters_only(path: &str) -> String {
+    format!(
+        "{path} covers only counters, which never fire on-change; use mode sample or a path with state leaves"
+    )
 }

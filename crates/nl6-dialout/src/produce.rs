@@ -278,9 +278,12 @@ mod tests {
 
     #[test]
     fn unknown_interfaces_name_the_path() {
-        let err = plan(Mode::Sample, &["/", "/interfaces/interface[name=Ethernet99]"])
-            .err()
-            .unwrap();
+        let err = plan(
+            Mode::Sample,
+            &["/", "/interfaces/interface[name=Ethernet99]"],
+        )
+        .err()
+        .unwrap();
         assert!(matches!(err, DialoutError::Path { index: 1, .. }), "{err}");
     }
 

@@ -51,12 +51,11 @@ impl TlsCache {
         } else {
             None
         };
-        let config = nl6_tls::client_config(verify, client_identity).map_err(|e| {
-            DialoutError::Tls {
+        let config =
+            nl6_tls::client_config(verify, client_identity).map_err(|e| DialoutError::Tls {
                 field: "tls",
                 source: e,
-            }
-        })?;
+            })?;
         self.configs
             .lock()
             .entry(settings.clone())

@@ -54,7 +54,9 @@ pub fn plan(start: Ipv4Addr, count: u32, netmask: u8) -> Result<AddressPlan, Fle
                 ),
             ));
         }
-        let skip = next == network || next == broadcast || (netmask == 24 && matches!(next & 0xff, 0 | 255));
+        let skip = next == network
+            || next == broadcast
+            || (netmask == 24 && matches!(next & 0xff, 0 | 255));
         if !skip {
             addresses.push(Ipv4Addr::from(next));
         }
@@ -88,7 +90,14 @@ mod tests {
         let p = plan(Ipv4Addr::new(10, 42, 0, 250), 4, 24).unwrap_err();
         assert!(p.to_string().contains("device_count"), "{p}");
         let p = plan(Ipv4Addr::new(10, 42, 0, 0), 3, 24).unwrap();
-        assert_eq!(p.addresses, [Ipv4Addr::new(10, 42, 0, 1), Ipv4Addr::new(10, 42, 0, 2), Ipv4Addr::new(10, 42, 0, 3)]);
+        assert_eq!(
+            p.addresses,
+            [
+                Ipv4Addr::new(10, 42, 0, 1),
+                Ipv4Addr::new(10, 42, 0, 2),
+                Ipv4Addr::new(10, 42, 0, 3)
+            ]
+        );
     }
 
     #[test]
@@ -106,7 +115,10 @@ mod tests {
         assert_eq!(p.network, Ipv4Addr::new(127, 42, 0, 0));
         let full = plan(Ipv4Addr::new(127, 42, 0, 0), 65_534, 16).unwrap();
         assert_eq!(full.addresses.first(), Some(&Ipv4Addr::new(127, 42, 0, 1)));
-        assert_eq!(full.addresses.last(), Some(&Ipv4Addr::new(127, 42, 255, 254)));
+        assert_eq!(
+            full.addresses.last(),
+            Some(&Ipv4Addr::new(127, 42, 255, 254))
+        );
         assert!(plan(Ipv4Addr::new(127, 42, 0, 0), 65_535, 16).is_err());
     }
 

@@ -30,6 +30,22 @@ pub enum FleetError {
         /// Why not.
         reason: String,
     },
+    /// Setting up or using the device network failed.
+    #[error("network: {0}")]
+    Network(String),
+    /// The gNMI dial-in server could not start.
+    #[error("gNMI dial-in: {0}")]
+    Dialin(String),
+    /// The interface index does not exist on the device.
+    #[error("device {addr} has no interface with ifindex {ifindex} (valid: 1..={max})")]
+    NoSuchInterface {
+        /// The device.
+        addr: Ipv4Addr,
+        /// The ifindex asked for.
+        ifindex: u32,
+        /// The largest valid ifindex.
+        max: u32,
+    },
     /// Setting up a device failed; the batch was rolled back.
     #[error("device {addr}: {reason} (batch rolled back, nothing created)")]
     DeviceSetup {

@@ -1,1 +1,31 @@
-//! nl6-fleet (work in progress).
+//! The nl6 device manager: batches of simulated network devices, each with its own
+//! IPv4 address, interface model, gNMI dial-in presence and (optionally) a dial-out
+//! exporter. Embeddable without the `nl6d` daemon.
+//!
+//! ```no_run
+//! use nl6_fleet::{BatchSpec, Fleet, FleetConfig};
+//!
+//! # async fn demo() -> Result<(), nl6_fleet::FleetError> {
+//! // Loopback mode: devices on 127.0.0.0/8, dial-in on <device-ip>:9339 (plaintext here).
+//! let fleet = Fleet::start(FleetConfig::default()).await?;
+//! let report = fleet.create_batch(BatchSpec { device_count: 100, ..BatchSpec::default() }).await?;
+//! println!("{} devices from {} to {}", report.created, report.first, report.last);
+//! fleet.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+mod batch;
+mod device;
+mod directory;
+mod error;
+mod fleet;
+mod plane;
+mod state;
+
+pub use batch::{AddressPlan, MAX_DEVICE_COUNT, NETMASKS, plan};
+pub use device::{BatchSpec, DeviceInfo};
+pub use error::FleetError;
+pub use fleet::{BatchReport, Fleet, FleetConfig};
+pub use plane::NetworkMode;
+pub use state::{MAX_STATE_DURATION, StateLeaf, StateReply};

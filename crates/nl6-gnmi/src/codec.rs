@@ -78,6 +78,6 @@ impl<D: prost::Message + Default> Decoder for ProstMessageDecoder<D> {
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<D>, Status> {
         D::decode(src)
             .map(Some)
-            .map_err(|e| Status::internal(format!("malformed protobuf message: {e}")))
+            .map_err(|e| Status::invalid_argument(format!("malformed protobuf message: {e}")))
     }
 }

@@ -1,1 +1,130 @@
-//! nl6-rest (work in progress).
+//! The nl6 REST API: create and delete batches of simulated devices, change interface
+//! state, read gNMI dial-in/dial-out status, scrape Prometheus metrics, and fetch the
+//! OpenAPI document of all of it (`GET /api/v1/openapi.json`, generated from the handlers
+//! and body types, so it cannot drift from the code).
+//!
+//! [`router`] builds the axum router over a [`Fleet`]; [`serve`] runs it on a listener
+//! until a shutdown future resolves.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use axum::body::{Body, to_bytes};
+//! use axum::http::{Request, StatusCode};
+//! use nl6_fleet::{Fleet, FleetConfig};
+//! use tower::ServiceExt;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! // Loopback devices, no dial-in server.
+//! let fleet = Arc::new(Fleet::start(FleetConfig { dialin: None, ..Default::default() }).await?);
+//! let app = nl6_rest::router(fleet.clone());
+//!
+//! let create = Request::post("/api/v1/devices")
+//!     .header("content-type", "application/json")
+//!     .body(Body::from(r#"{"start_ip": "127.77.0.1", "device_count": 3, "interfaces": 4}"#))?;
+//! let reply = app.clone().oneshot(create).await?;
+//! assert_eq!(reply.status(), StatusCode::CREATED);
+//! let body: serde_json::Value = serde_json::from_slice(&to_bytes(reply.into_body(), 1 << 16).await?)?;
+//! assert_eq!(body["data"]["created"], 3);
+//!
+//! // One unknown field anywhere fails the whole request, naming the field.
+//! let bad = Request::post("/api/v1/devices")
+//!     .header("content-type", "application/json")
+//!     .body(Body::from(r#"{"start_ip": "127.77.1.1", "colour": "red"}"#))?;
+//! let reply = app.oneshot(bad).await?;
+//! assert_eq!(reply.status(), StatusCode::BAD_REQUEST);
+//! assert_eq!(fleet.len(), 3);
+//! fleet.shutdown().await?;
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+
+use std::io;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use nl6_fleet::Fleet;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+mod body;
+pub mod config;
+mod envelope;
+mod error;
+mod extract;
+mod metrics;
+mod openapi;
+mod routes;
+mod state;
+
+pub use body::{
+    BatchConfig, CreateDevices, DEFAULT_DEVICE_COUNT, DEFAULT_INTERFACES, DEFAULT_NETMASK,
+    DEFAULT_SPEED_BPS, DeviceView, DialoutBody, InterfaceStateBody, TlsBody,
+};
+pub use envelope::Envelope;
+pub use error::{ApiError, ErrorBody, InterfaceErrorBody};
+pub use extract::{BodyError, MAX_BODY_BYTES};
+pub use metrics::prometheus_handle;
+
+use routes::{devices, interfaces, status};
+use state::ApiState;
+
+/// The version reported by `GET /api/v1/status`.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The API over `fleet`: every route, the JSON 404/405 fallbacks, the 64 KiB body limit
+/// and the request-metrics middleware.
+pub fn router(fleet: Arc<Fleet>) -> Router {
+    let (routes, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        // Devices.
+        .routes(routes!(devices::create, devices::list, devices::delete_all))
+        .routes(routes!(devices::get, devices::delete))
+        // Interface state.
+        .routes(routes!(interfaces::set_oper_status))
+        .routes(routes!(interfaces::set_admin_status))
+        // Status.
+        .routes(routes!(status::server))
+        .routes(routes!(status::gnmi))
+        .routes(routes!(status::dialout))
+        .routes(routes!(status::health))
+        .routes(routes!(metrics::scrape))
+        // This document.
+        .routes(routes!(openapi::document))
+        .split_for_parts();
+    let state = ApiState {
+        fleet,
+        metrics: prometheus_handle(),
+        openapi: api
+            .to_pretty_json()
+            .unwrap_or_else(|e| format!(r#"{{"error":"cannot render the document: {e}"}}"#))
+            .into(),
+    };
+    routes
+        .fallback(routes::no_route)
+        .method_not_allowed_fallback(routes::wrong_method)
+        .layer(middleware::from_fn(metrics::track))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` resolves, then finishes the requests
+/// in flight.
+pub async fn serve(
+    fleet: Arc<Fleet>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    axum::serve(listener, router(fleet))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Compiles the README example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,75 @@
+//! Encoding resolver snapshots straight into queued `SubscribeResponse` bytes.
+
+use nl6_ifstate::DeviceModel;
+use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, WireEncoder};
+use tonic::Status;
+
+use super::queue::QueueTx;
+
+/// Writes one stream's responses (the resolver's fast path) into its queue.
+pub(crate) struct Emitter {
+    encoder: WireEncoder,
+    encoding: ValueEncoding,
+    target: Option<String>,
+    tx: QueueTx,
+}
+
+impl Emitter {
+    /// An emitter for `device` writing into `tx`.
+    pub(crate) fn new(
+        device: &DeviceModel,
+        encoding: ValueEncoding,
+        target: Option<String>,
+        tx: QueueTx,
+    ) -> Emitter {
+        Emitter {
+            encoder: WireEncoder::new(device.names()),
+            encoding,
+            target,
+            tx,
+        }
+    }
+
+    /// Queues one Notification with the leaves of `masks` read from `snapshot`; sends
+    /// nothing when that is no leaf.
+    pub(crate) fn send(&mut self, snapshot: &Snapshot<'_>, masks: &[LeafSet]) {
+        if masks.iter().all(|m| m.is_empty()) {
+            return;
+        }
+        let mut out = Vec::with_capacity(256);
+        let updates = self.encoder.encode_response(
+            snapshot,
+            masks,
+            self.encoding,
+            self.target.as_deref(),
+            &mut out,
+        );
+        if updates > 0 {
+            self.tx.push_update(out, updates);
+        }
+    }
+
+    /// Captures `selection` now and queues it.
+    pub(crate) fn send_current(&mut self, device: &DeviceModel, selection: &Selection) {
+        if selection.is_empty() {
+            return;
+        }
+        let snapshot = Snapshot::capture(device, nl6_ifstate::unix_now_ns(), selection);
+        self.send(&snapshot, selection.masks());
+    }
+
+    /// Queues a `sync_response`.
+    pub(crate) fn sync(&self) {
+        self.tx.push_sync();
+    }
+
+    /// Ends the stream (OK with `None`) after what is queued.
+    pub(crate) fn finish(&self, status: Option<Status>) {
+        self.tx.finish(status);
+    }
+
+    /// Completes when the RPC is over (client gone or stream ended).
+    pub(crate) async fn closed(&self) {
+        self.tx.closed().await
+    }
+}

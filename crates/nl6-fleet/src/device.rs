@@ -1,0 +1,110 @@
+//! One simulated device: its address, interface model, batch settings and the
+//! timers and exporter it owns.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use nl6_dialout::{DeviceExport, DialoutConfig};
+use nl6_ifstate::{DeviceModel, ErrorScenario, FlapScenario, InitialState};
+use parking_lot::Mutex;
+use tokio::task::AbortHandle;
+
+use crate::state::StateLeaf;
+
+/// What a batch was created with; shared by every device of the batch and echoed
+/// when devices are listed.
+#[derive(Clone, Debug)]
+pub struct BatchSpec {
+    /// First device address.
+    pub start_ip: Ipv4Addr,
+    /// Number of devices (1..=100,000).
+    pub device_count: u32,
+    /// Netmask length of the batch network: 8, 16 or 24.
+    pub netmask: u8,
+    /// Interfaces per device.
+    pub interfaces: u32,
+    /// Link speed of every interface, bit/s.
+    pub speed_bps: u64,
+    /// Error/discard counter scenario.
+    pub error_scenario: ErrorScenario,
+    /// Link-flap scenario.
+    pub flap_scenario: FlapScenario,
+    /// Interface state at creation.
+    pub initial_state: InitialState,
+    /// Dial-out settings; `None` = dial-in only.
+    pub dialout: Option<DialoutConfig>,
+}
+
+impl Default for BatchSpec {
+    fn default() -> Self {
+        BatchSpec {
+            start_ip: Ipv4Addr::new(127, 42, 0, 1),
+            device_count: 10,
+            netmask: 16,
+            interfaces: 10,
+            speed_bps: 1_000_000_000,
+            error_scenario: ErrorScenario::Clean,
+            flap_scenario: FlapScenario::Clean,
+            initial_state: InitialState::AllUp,
+            dialout: None,
+        }
+    }
+}
+
+/// The batch a device belongs to.
+#[derive(Debug)]
+pub(crate) struct Batch {
+    pub(crate) spec: BatchSpec,
+    pub(crate) created: SystemTime,
+}
+
+/// A device in the fleet.
+pub(crate) struct Device {
+    pub(crate) ip: Ipv4Addr,
+    pub(crate) model: Arc<DeviceModel>,
+    pub(crate) batch: Arc<Batch>,
+    /// The running dial-out exporter; dropping it stops the export and folds its counters.
+    pub(crate) export: Mutex<Option<DeviceExport>>,
+    /// Pending "revert after duration" timers of the REST state endpoints.
+    pub(crate) timers: Mutex<HashMap<(u32, StateLeaf), AbortHandle>>,
+}
+
+impl Device {
+    /// Stops everything the device runs: timers and the exporter.
+    pub(crate) fn stop(&self) {
+        for (_, timer) in self.timers.lock().drain() {
+            timer.abort();
+        }
+        // Dropping the export ends its task, which folds its counters exactly once.
+        drop(self.export.lock().take());
+    }
+}
+
+/// A device as listed by [`crate::Fleet::list`].
+#[derive(Clone, Debug)]
+pub struct DeviceInfo {
+    /// The device address.
+    pub ip: Ipv4Addr,
+    /// Number of interfaces.
+    pub interfaces: usize,
+    /// Whether the device streams dial-out telemetry.
+    pub dialout: bool,
+    /// The batch settings it was created with.
+    pub batch: BatchSpec,
+    /// When its batch was created.
+    pub created: SystemTime,
+}
+
+impl Device {
+    pub(crate) fn info(&self) -> DeviceInfo {
+        DeviceInfo {
+            ip: self.ip,
+            interfaces: self.model.interface_count(),
+            dialout: self.batch.spec.dialout.is_some(),
+            batch: self.batch.spec.clone(),
+            created: self.batch.created,
+        }
+    }
+}

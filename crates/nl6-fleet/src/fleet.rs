@@ -1,0 +1,446 @@
+//! The fleet: creates, lists and deletes devices and wires each to dial-in and dial-out.
+
+use std::net::Ipv4Addr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use nl6_dialin::{DialinConfig, DialinServer, GnmiStatus};
+use nl6_dialout::{DialoutError, DialoutStats, DialoutStatus, Exporter, ExporterEnv};
+use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, FlapScheduler};
+use nl6_netns::HostResolver;
+use nl6_tls::Identity;
+use parking_lot::Mutex;
+
+use crate::batch::{AddressPlan, plan};
+use crate::device::{Batch, BatchSpec, Device, DeviceInfo};
+use crate::directory::DeviceMap;
+use crate::error::FleetError;
+use crate::plane::{AddressPlane, NetworkMode};
+use crate::state::{MAX_STATE_DURATION, StateLeaf, StateReply, StateValue};
+
+/// How a [`Fleet`] runs.
+pub struct FleetConfig {
+    /// Loopback (default) or network-namespace addresses.
+    pub network: NetworkMode,
+    /// The gNMI dial-in server; `None` runs no dial-in.
+    pub dialin: Option<DialinConfig>,
+    /// The simulator's certificate: presented by dial-out devices with `tls.mtls`.
+    pub identity: Option<Identity>,
+    /// Fleet-wide cap on link-flap events per second (0 = unlimited).
+    pub flap_max_events_per_sec: u32,
+    /// Mixed into every device's counter seed (the same seed and address give the same values).
+    pub seed: u64,
+    /// Resolves collector host names for dial-out (default: the system resolver).
+    pub resolver: Option<Arc<dyn HostResolver>>,
+}
+
+impl Default for FleetConfig {
+    fn default() -> Self {
+        FleetConfig {
+            network: NetworkMode::Loopback,
+            dialin: Some(DialinConfig::default()),
+            identity: None,
+            flap_max_events_per_sec: 0,
+            seed: 0,
+            resolver: None,
+        }
+    }
+}
+
+/// What a created batch reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchReport {
+    /// Devices created.
+    pub created: usize,
+    /// Devices asked for.
+    pub requested: usize,
+    /// First and last address.
+    pub first: Ipv4Addr,
+    /// Last address of the batch.
+    pub last: Ipv4Addr,
+    /// How long creation took.
+    pub took: Duration,
+}
+
+/// A fleet of simulated devices (see the crate documentation).
+pub struct Fleet {
+    devices: Arc<DeviceMap>,
+    plane: tokio::sync::Mutex<Option<AddressPlane>>,
+    dialin: Option<DialinServer>,
+    exporter: Exporter,
+    dialout_stats: Arc<DialoutStats>,
+    flaps: FlapScheduler,
+    events: Arc<EventCounters>,
+    creating: AtomicBool,
+    seed: u64,
+    started: Instant,
+}
+
+/// Clears the batch-in-progress flag when creation ends, however it ends.
+struct CreatingGuard<'a>(&'a AtomicBool);
+
+impl Drop for CreatingGuard<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
+impl Fleet {
+    /// Sets up the network mode, starts the dial-in server and the flap scheduler.
+    /// Must run inside a tokio runtime.
+    pub async fn start(config: FleetConfig) -> Result<Fleet, FleetError> {
+        let plane = AddressPlane::open(&config.network).await?;
+        let events = Arc::new(EventCounters::default());
+        let devices = Arc::new(DeviceMap::default());
+        let dialin = match config.dialin {
+            Some(dialin_config) => {
+                let listener = match plane.dialin_listener(dialin_config.port).await {
+                    Ok(l) => l,
+                    Err(e) => {
+                        let _ = plane.close().await;
+                        return Err(e);
+                    }
+                };
+                match DialinServer::start(dialin_config, listener, devices.clone(), events.clone())
+                    .await
+                {
+                    Ok(server) => Some(server),
+                    Err(e) => {
+                        let _ = plane.close().await;
+                        return Err(FleetError::Dialin(e.to_string()));
+                    }
+                }
+            }
+            None => None,
+        };
+        let dialer = plane.dialer(config.resolver)?;
+        let mut env = ExporterEnv::new(Arc::new(dialer));
+        env.client_identity = config.identity;
+        let dialout_stats = env.stats.clone();
+        Ok(Fleet {
+            devices,
+            plane: tokio::sync::Mutex::new(Some(plane)),
+            dialin,
+            exporter: Exporter::new(env),
+            dialout_stats,
+            flaps: FlapScheduler::spawn(config.flap_max_events_per_sec),
+            events,
+            creating: AtomicBool::new(false),
+            seed: config.seed,
+            started: Instant::now(),
+        })
+    }
+
+    /// Checks a batch without creating anything: addresses, counts, interface model and
+    /// dial-out settings. The error names the field.
+    pub async fn validate(&self, spec: &BatchSpec) -> Result<AddressPlan, FleetError> {
+        let plan = plan(spec.start_ip, spec.device_count, spec.netmask)?;
+        self.device_spec(spec, 0)?;
+        if let Some(cfg) = &spec.dialout {
+            cfg.validate()
+                .map_err(|e| FleetError::invalid(format!("gnmi_dialout.{}", e.field), e.reason))?;
+        }
+        let plane = self.plane.lock().await;
+        let plane = plane
+            .as_ref()
+            .ok_or_else(|| FleetError::Network("the fleet is shut down".into()))?;
+        for &addr in &plan.addresses {
+            plane.check(addr)?;
+            if self.devices.contains(addr) {
+                return Err(FleetError::Exists(addr));
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Creates a batch: all devices or none. A second batch while one is being
+    /// created fails with [`FleetError::BatchInProgress`].
+    pub async fn create_batch(&self, spec: BatchSpec) -> Result<BatchReport, FleetError> {
+        if self
+            .creating
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(FleetError::BatchInProgress);
+        }
+        let _guard = CreatingGuard(&self.creating);
+        let began = Instant::now();
+        let plan = self.validate(&spec).await?;
+        let plane_lock = self.plane.lock().await;
+        let plane = plane_lock
+            .as_ref()
+            .ok_or_else(|| FleetError::Network("the fleet is shut down".into()))?;
+        plane.add(&plan).await?;
+        let batch = Arc::new(Batch {
+            spec,
+            created: SystemTime::now(),
+        });
+        let mut created = Vec::with_capacity(plan.addresses.len());
+        for &ip in &plan.addresses {
+            match self.new_device(ip, &batch) {
+                Ok(device) => created.push(device),
+                Err(e) => {
+                    for device in &created {
+                        device.stop();
+                    }
+                    plane.remove(&plan.addresses).await;
+                    return Err(e);
+                }
+            }
+        }
+        for device in &created {
+            self.flaps.register(&device.model, batch.spec.flap_scenario);
+        }
+        self.devices.insert_all(created);
+        let report = BatchReport {
+            created: plan.addresses.len(),
+            requested: batch.spec.device_count as usize,
+            first: plan.addresses[0],
+            last: plan.addresses[plan.addresses.len() - 1],
+            took: began.elapsed(),
+        };
+        tracing::info!(
+            created = report.created,
+            first = %report.first,
+            last = %report.last,
+            took_ms = report.took.as_secs_f64() * 1e3,
+            "batch created"
+        );
+        Ok(report)
+    }
+
+    fn device_spec(&self, spec: &BatchSpec, ip: u32) -> Result<DeviceSpec, FleetError> {
+        let device = DeviceSpec {
+            seed: device_seed(self.seed, ip),
+            interfaces: spec.interfaces,
+            speed_bps: spec.speed_bps,
+            errors: spec.error_scenario,
+            initial: spec.initial_state,
+        };
+        device.validate().map_err(|e| {
+            let text = e.to_string();
+            let field = text
+                .split([' ', ':'])
+                .next()
+                .unwrap_or("interfaces")
+                .to_string();
+            FleetError::invalid(field, text)
+        })?;
+        Ok(device)
+    }
+
+    fn new_device(&self, ip: Ipv4Addr, batch: &Arc<Batch>) -> Result<Arc<Device>, FleetError> {
+        let spec = self.device_spec(&batch.spec, u32::from(ip))?;
+        let model = DeviceModel::with_event_counters(&spec, self.events.clone())
+            .map(Arc::new)
+            .map_err(|e| FleetError::DeviceSetup {
+                addr: ip,
+                reason: e.to_string(),
+            })?;
+        let export = match &batch.spec.dialout {
+            Some(cfg) => Some(
+                self.exporter
+                    .attach(ip, model.clone(), cfg)
+                    .map_err(|e| dialout_error(ip, e))?,
+            ),
+            None => None,
+        };
+        Ok(Arc::new(Device {
+            ip,
+            model,
+            batch: batch.clone(),
+            export: Mutex::new(export),
+            timers: Mutex::new(Default::default()),
+        }))
+    }
+
+    /// Deletes one device: stops its exporter and timers and removes its address.
+    pub async fn delete(&self, ip: Ipv4Addr) -> Result<(), FleetError> {
+        let device = self.devices.remove(ip).ok_or(FleetError::NotFound(ip))?;
+        device.stop();
+        if let Some(plane) = self.plane.lock().await.as_ref() {
+            plane.remove(&[ip]).await;
+        }
+        Ok(())
+    }
+
+    /// Deletes every device; returns how many there were.
+    pub async fn delete_all(&self) -> usize {
+        let devices = self.devices.drain();
+        let addrs: Vec<Ipv4Addr> = devices.iter().map(|d| d.ip).collect();
+        for device in &devices {
+            device.stop();
+        }
+        if let Some(plane) = self.plane.lock().await.as_ref() {
+            plane.remove(&addrs).await;
+        }
+        devices.len()
+    }
+
+    /// The device at `ip`.
+    pub fn get(&self, ip: Ipv4Addr) -> Option<DeviceInfo> {
+        self.devices.get(ip).map(|d| d.info())
+    }
+
+    /// The interface model of the device at `ip` (for embedders and tests).
+    pub fn model(&self, ip: Ipv4Addr) -> Option<Arc<DeviceModel>> {
+        self.devices.get(ip).map(|d| d.model.clone())
+    }
+
+    /// Every device, by address.
+    pub fn list(&self) -> Vec<DeviceInfo> {
+        self.devices.snapshot().iter().map(|d| d.info()).collect()
+    }
+
+    /// Number of devices.
+    pub fn len(&self) -> usize {
+        self.devices.len()
+    }
+
+    /// Whether the fleet has no device.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a batch is being created right now.
+    pub fn batch_in_progress(&self) -> bool {
+        self.creating.load(Ordering::Acquire)
+    }
+
+    /// How long the fleet has been running.
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The dial-in server's address (its port is the dial-in port), if running.
+    pub fn dialin_addr(&self) -> Option<std::net::SocketAddr> {
+        self.dialin.as_ref().map(|d| d.local_addr())
+    }
+
+    /// `GET /api/v1/gnmi/status`.
+    pub fn gnmi_status(&self) -> GnmiStatus {
+        match &self.dialin {
+            Some(server) => server.status(),
+            None => GnmiStatus::inactive(&self.events),
+        }
+    }
+
+    /// `GET /api/v1/gnmi/dialout/status`.
+    pub fn dialout_status(&self) -> DialoutStatus {
+        self.dialout_stats.status()
+    }
+
+    /// Fleet-wide interface-state event counters.
+    pub fn event_counters(&self) -> &Arc<EventCounters> {
+        &self.events
+    }
+
+    /// Sets an interface's link (`Oper`) or admin status, optionally reverting to the
+    /// previous value after `duration` (≤ 24 h). A newer change of the same leaf cancels
+    /// a pending revert; deleting the device cancels all of them.
+    pub fn set_interface_state(
+        &self,
+        ip: Ipv4Addr,
+        ifindex: u32,
+        leaf: StateLeaf,
+        status: &str,
+        duration: Option<Duration>,
+    ) -> Result<StateReply, FleetError> {
+        let device = self.devices.get(ip).ok_or(FleetError::NotFound(ip))?;
+        let count = device.model.interface_count() as u32;
+        if ifindex == 0 || ifindex > count {
+            return Err(FleetError::NoSuchInterface {
+                addr: ip,
+                ifindex,
+                max: count,
+            });
+        }
+        let value = StateValue::parse(leaf, status)
+            .map_err(|reason| FleetError::invalid("status", reason))?;
+        if let Some(d) = duration
+            && (d.is_zero() || d > MAX_STATE_DURATION)
+        {
+            return Err(FleetError::invalid(
+                "duration",
+                format!("{} is outside (0s, 24h]", humanize(d)),
+            ));
+        }
+        let idx = (ifindex - 1) as usize;
+        let mut timers = device.timers.lock();
+        if let Some(old) = timers.remove(&(ifindex, leaf)) {
+            old.abort();
+        }
+        let previous = StateValue::current(leaf, device.model.state(idx));
+        let masked = value.apply(&device.model, idx);
+        if let Some(d) = duration {
+            let weak = Arc::downgrade(&device);
+            let handle = tokio::spawn(async move {
+                tokio::time::sleep(d).await;
+                if let Some(device) = weak.upgrade() {
+                    device.timers.lock().remove(&(ifindex, leaf));
+                    previous.apply(&device.model, idx);
+                }
+            });
+            timers.insert((ifindex, leaf), handle.abort_handle());
+        }
+        Ok(StateReply::of(device.model.state(idx), masked))
+    }
+
+    /// Stops everything: devices, dial-in, flaps, and the namespace set-up. Idempotent.
+    pub async fn shutdown(&self) -> Result<(), FleetError> {
+        let removed = self.devices.drain();
+        for device in &removed {
+            device.stop();
+        }
+        if let Some(server) = &self.dialin {
+            server.shutdown().await;
+        }
+        self.flaps.shutdown();
+        if let Some(plane) = self.plane.lock().await.take() {
+            plane.close().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The counter seed of the device at `ip` (splitmix64 of the fleet seed and address,
+/// stable across runs and releases).
+fn device_seed(fleet_seed: u64, ip: u32) -> u64 {
+    let mut z = fleet_seed ^ (u64::from(ip).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// An attach error: a fault of the `gnmi_dialout` block (a path that does not resolve or
+/// covers only counters on-change, unusable TLS material, ...) is the caller's
+/// ([`FleetError::Invalid`], field `gnmi_dialout.<field>`); anything else is a set-up failure.
+fn dialout_error(addr: Ipv4Addr, e: DialoutError) -> FleetError {
+    let (field, reason) = match e {
+        DialoutError::Config(c) => (c.field, c.reason),
+        DialoutError::Path { index, source } => (format!("paths[{index}]"), source.to_string()),
+        DialoutError::CountersOnly { index, path } => (
+            format!("paths[{index}]"),
+            format!(
+                "{path} covers only counters, which never fire on-change; use mode sample or a path with state leaves"
+            ),
+        ),
+        DialoutError::Tls { field, source } => (field.to_string(), source.to_string()),
+        DialoutError::NoClientIdentity => (
+            "tls.mtls".to_string(),
+            "the simulator has no client certificate to present".to_string(),
+        ),
+        other => {
+            return FleetError::DeviceSetup {
+                addr,
+                reason: format!("dial-out: {other}"),
+            };
+        }
+    };
+    FleetError::invalid(format!("gnmi_dialout.{field}"), reason)
+}
+
+fn humanize(d: Duration) -> String {
+    format!("{:?}", d)
+}

@@ -1,0 +1,502 @@
+//! nl6d's configuration: defaults ← TOML file ← environment (`NL6_…`) ← flags, merged
+//! with figment. Every key has the same name in each layer: `gnmi_port` in the file,
+//! `NL6_GNMI_PORT` in the environment, `--gnmi-port` on the command line.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Map};
+use figment::{Figment, Metadata, Profile, Provider};
+use nl6_dialin::DialinConfig;
+use nl6_dialout::{CaSource, DialoutConfig, TlsSettings};
+use nl6_fleet::{BatchSpec, FleetConfig, NetworkMode};
+use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState};
+use nl6_netns::NetnsConfig;
+use nl6_tls::Identity;
+use serde::{Deserialize, Serialize};
+
+/// Prefix of the environment variables read.
+pub const ENV_PREFIX: &str = "NL6_";
+
+/// Every setting of nl6d. Field names are the keys of the TOML file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// REST API listen address.
+    pub listen: SocketAddr,
+    /// First address of the seed batch (127.42.0.1 in loopback mode, 10.42.0.1 with netns).
+    pub auto_start_ip: Option<Ipv4Addr>,
+    /// Devices in the seed batch (0 = start with none).
+    pub auto_count: u32,
+    /// Netmask of the seed batch: 8, 16 or 24.
+    pub auto_netmask: u8,
+    /// Interfaces per device.
+    pub interfaces: u32,
+    /// Error counter scenario: clean, typical, degraded, failing.
+    pub if_error_scenario: String,
+    /// Link-flap scenario: clean, rare, typical, aggressive.
+    pub if_flap_scenario: String,
+    /// Interface state at start: all-up, all-admin-down, oper-down or N%.
+    pub if_initial_state: String,
+    /// Fleet-wide cap on link-flap events per second (0 = unlimited).
+    pub if_flap_max_events_per_sec: u32,
+    /// gNMI dial-in port on every device address.
+    pub gnmi_port: u16,
+    /// Serve gNMI dial-in with TLS.
+    pub gnmi_tls: bool,
+    /// PEM certificate for dial-in TLS (a self-signed one is generated when absent).
+    pub gnmi_tls_cert: Option<PathBuf>,
+    /// PEM private key for `gnmi_tls_cert`.
+    pub gnmi_tls_key: Option<PathBuf>,
+    /// Require this username in gNMI metadata (with `gnmi_password`).
+    pub gnmi_username: Option<String>,
+    /// Require this password in gNMI metadata (with `gnmi_username`).
+    pub gnmi_password: Option<String>,
+    /// Shortest SAMPLE interval accepted from dial-in clients (duration, e.g. "1s").
+    pub gnmi_min_sample_interval: String,
+    /// `dial-in` (serve gNMI) or `dial-out` (also push) for the seed batch.
+    pub gnmi_mode: String,
+    /// Collector `host:port` (required with dial-out).
+    pub gnmi_dialout_collector: Option<String>,
+    /// Dial-out wire flavor.
+    pub gnmi_dialout_flavor: String,
+    /// Dial-out value encoding: json_ietf or proto.
+    pub gnmi_dialout_encoding: String,
+    /// Dial-out trigger: sample or on-change.
+    pub gnmi_dialout_sub_mode: String,
+    /// Dial-out SAMPLE cadence (1 s floor).
+    pub gnmi_dialout_interval: String,
+    /// Dial out with TLS.
+    pub gnmi_dialout_tls: bool,
+    /// Skip verification of the collector's certificate (development only).
+    pub gnmi_dialout_tls_insecure: bool,
+    /// PEM CA bundle verifying the collector (empty = system roots).
+    pub gnmi_dialout_tls_ca: Option<PathBuf>,
+    /// Present the simulator's certificate to the collector (mutual TLS).
+    pub gnmi_dialout_mtls: bool,
+    /// gNMI paths pushed by dial-out devices.
+    pub gnmi_dialout_paths: Vec<String>,
+    /// Put the fleet in a network namespace (needs root).
+    pub netns: bool,
+    /// Name of the simulator network namespace.
+    pub netns_name: String,
+    /// Seed mixed into every device's counters.
+    pub seed: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            auto_start_ip: None,
+            auto_count: 10,
+            auto_netmask: 16,
+            interfaces: 10,
+            if_error_scenario: "clean".into(),
+            if_flap_scenario: "clean".into(),
+            if_initial_state: "all-up".into(),
+            if_flap_max_events_per_sec: 0,
+            gnmi_port: 9339,
+            gnmi_tls: true,
+            gnmi_tls_cert: None,
+            gnmi_tls_key: None,
+            gnmi_username: None,
+            gnmi_password: None,
+            gnmi_min_sample_interval: "1s".into(),
+            gnmi_mode: "dial-in".into(),
+            gnmi_dialout_collector: None,
+            gnmi_dialout_flavor: "gnmireverse".into(),
+            gnmi_dialout_encoding: "json_ietf".into(),
+            gnmi_dialout_sub_mode: "sample".into(),
+            gnmi_dialout_interval: "10s".into(),
+            gnmi_dialout_tls: true,
+            gnmi_dialout_tls_insecure: false,
+            gnmi_dialout_tls_ca: None,
+            gnmi_dialout_mtls: false,
+            gnmi_dialout_paths: vec![nl6_dialout::DEFAULT_PATH.to_string()],
+            netns: false,
+            netns_name: "nl6sim".into(),
+            seed: 0,
+        }
+    }
+}
+
+/// A setting that could not be used: which key, where it came from, and why.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The layers could not be merged or parsed (figment names the key and source).
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value parsed but is not valid.
+    #[error("invalid {key} ({source_name}): {reason}")]
+    Invalid {
+        /// The key, as in the TOML file.
+        key: String,
+        /// Where the value came from (default, TOML file, environment, flag).
+        source_name: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// How the flag layer names itself in error messages.
+const FLAG_SOURCE: &str = "command-line flag";
+
+/// Command-line flags as a figment layer (only the flags given are present).
+struct FlagLayer<T>(T);
+
+impl<T: Serialize> Provider for FlagLayer<T> {
+    fn metadata(&self) -> Metadata {
+        Metadata::named(FLAG_SOURCE)
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        Serialized::defaults(&self.0).data()
+    }
+}
+
+/// The merged layers, kept to report where a value came from.
+pub struct LoadedSettings {
+    /// The settings.
+    pub settings: Settings,
+    figment: Figment,
+}
+
+impl Settings {
+    /// Merges defaults ← `file` (TOML) ← `NL6_*` environment ← `flags` (a serializable
+    /// struct whose absent flags are skipped).
+    pub fn load(
+        file: Option<&Path>,
+        flags: impl Serialize,
+    ) -> Result<LoadedSettings, SettingsError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(SettingsError::Invalid {
+                    key: "config".into(),
+                    source_name: "command-line flag".into(),
+                    reason: format!("{} does not exist", path.display()),
+                });
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment = figment
+            .merge(Env::prefixed(ENV_PREFIX).ignore(&["log"]))
+            .merge(FlagLayer(flags));
+        let settings: Settings = figment.extract().map_err(Box::new)?;
+        Ok(LoadedSettings { settings, figment })
+    }
+}
+
+/// Everything nl6d needs to start, derived from [`Settings`].
+pub struct Plan {
+    /// How to run the fleet.
+    pub fleet: FleetConfig,
+    /// The batch created at start, if any.
+    pub seed_batch: Option<BatchSpec>,
+    /// REST listen address.
+    pub listen: SocketAddr,
+}
+
+impl LoadedSettings {
+    fn invalid(&self, key: &str, reason: impl std::fmt::Display) -> SettingsError {
+        let source_name = self
+            .figment
+            .find_metadata(key)
+            .map(|m| {
+                if m.name.contains("environment") {
+                    format!(
+                        "from environment variable {ENV_PREFIX}{}",
+                        key.to_uppercase()
+                    )
+                } else if m.name == FLAG_SOURCE {
+                    format!("from {FLAG_SOURCE} --{}", key.replace('_', "-"))
+                } else {
+                    match &m.source {
+                        Some(source) => format!("from {} {source}", m.name),
+                        None => format!("from {}", m.name),
+                    }
+                }
+            })
+            .unwrap_or_else(|| "default".to_string());
+        SettingsError::Invalid {
+            key: key.to_string(),
+            source_name,
+            reason: reason.to_string(),
+        }
+    }
+
+    fn duration(&self, key: &str, text: &str) -> Result<Duration, SettingsError> {
+        humantime::parse_duration(text.trim())
+            .map_err(|e| self.invalid(key, format!("{text:?}: {e}")))
+    }
+
+    fn parsed<T: FromStr>(&self, key: &str, text: &str) -> Result<T, SettingsError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        text.parse().map_err(|e| self.invalid(key, e))
+    }
+
+    /// Validates every setting and builds the start-up plan.
+    pub fn plan(&self) -> Result<Plan, SettingsError> {
+        let s = &self.settings;
+        let network = if s.netns {
+            if s.netns_name.is_empty() || s.netns_name.len() > 64 || s.netns_name.contains('/') {
+                return Err(self.invalid("netns_name", "must be 1..=64 characters without '/'"));
+            }
+            NetworkMode::Netns(NetnsConfig {
+                name: s.netns_name.clone(),
+                ..NetnsConfig::default()
+            })
+        } else {
+            NetworkMode::Loopback
+        };
+        let identity = self.identity()?;
+        let credentials = match (&s.gnmi_username, &s.gnmi_password) {
+            (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(self.invalid("gnmi_password", "required with gnmi_username"));
+            }
+            (None, Some(_)) => {
+                return Err(self.invalid("gnmi_username", "required with gnmi_password"));
+            }
+        };
+        let tls = if s.gnmi_tls {
+            let identity = identity.as_ref().expect("identity exists when TLS is on");
+            Some(
+                nl6_tls::server_config(identity, None, true)
+                    .map_err(|e| self.invalid("gnmi_tls_cert", e))?,
+            )
+        } else {
+            None
+        };
+        let dialin = DialinConfig {
+            port: s.gnmi_port,
+            tls,
+            min_sample_interval: self
+                .duration("gnmi_min_sample_interval", &s.gnmi_min_sample_interval)?,
+            credentials,
+            ..DialinConfig::default()
+        };
+        dialin
+            .validate()
+            .map_err(|e| self.invalid("gnmi_min_sample_interval", e))?;
+        let seed_batch = self.seed_batch()?;
+        Ok(Plan {
+            fleet: FleetConfig {
+                network,
+                dialin: Some(dialin),
+                identity,
+                flap_max_events_per_sec: s.if_flap_max_events_per_sec,
+                seed: s.seed,
+                resolver: None,
+            },
+            seed_batch,
+            listen: s.listen,
+        })
+    }
+
+    /// The simulator certificate: from files, or self-signed when TLS needs one.
+    fn identity(&self) -> Result<Option<Identity>, SettingsError> {
+        let s = &self.settings;
+        match (&s.gnmi_tls_cert, &s.gnmi_tls_key) {
+            (Some(cert), Some(key)) => Identity::from_pem_files(cert, key)
+                .map(Some)
+                .map_err(|e| self.invalid("gnmi_tls_cert", e)),
+            (Some(_), None) => Err(self.invalid("gnmi_tls_key", "required with gnmi_tls_cert")),
+            (None, Some(_)) => Err(self.invalid("gnmi_tls_cert", "required with gnmi_tls_key")),
+            (None, None) if s.gnmi_tls || s.gnmi_dialout_mtls => {
+                let names = ["nl6.sim", "localhost", "127.0.0.1"].map(String::from);
+                Identity::self_signed(&names)
+                    .map(Some)
+                    .map_err(|e| self.invalid("gnmi_tls_cert", e))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn seed_batch(&self) -> Result<Option<BatchSpec>, SettingsError> {
+        let s = &self.settings;
+        if s.auto_count == 0 {
+            return Ok(None);
+        }
+        let dialout = match s.gnmi_mode.as_str() {
+            "dial-in" | "dial_in" | "dialin" => None,
+            "dial-out" | "dial_out" | "dialout" => Some(self.dialout()?),
+            other => {
+                return Err(
+                    self.invalid("gnmi_mode", format!("{other:?} is not dial-in or dial-out"))
+                );
+            }
+        };
+        let default_start = if s.netns {
+            Ipv4Addr::new(10, 42, 0, 1)
+        } else {
+            Ipv4Addr::new(127, 42, 0, 1)
+        };
+        let spec = BatchSpec {
+            start_ip: s.auto_start_ip.unwrap_or(default_start),
+            device_count: s.auto_count,
+            netmask: s.auto_netmask,
+            interfaces: s.interfaces,
+            speed_bps: 1_000_000_000,
+            error_scenario: self
+                .parsed::<ErrorScenario>("if_error_scenario", &s.if_error_scenario)?,
+            flap_scenario: self.parsed::<FlapScenario>("if_flap_scenario", &s.if_flap_scenario)?,
+            initial_state: self.parsed::<InitialState>("if_initial_state", &s.if_initial_state)?,
+            dialout,
+        };
+        nl6_fleet::plan(spec.start_ip, spec.device_count, spec.netmask).map_err(|e| match e {
+            nl6_fleet::FleetError::Invalid { field, reason } => {
+                let key = match field.as_str() {
+                    "device_count" => "auto_count",
+                    "netmask" => "auto_netmask",
+                    _ => "auto_start_ip",
+                };
+                self.invalid(key, reason)
+            }
+            other => self.invalid("auto_start_ip", other),
+        })?;
+        Ok(Some(spec))
+    }
+
+    fn dialout(&self) -> Result<DialoutConfig, SettingsError> {
+        let s = &self.settings;
+        let Some(collector) = s.gnmi_dialout_collector.clone().filter(|c| !c.is_empty()) else {
+            return Err(self.invalid(
+                "gnmi_dialout_collector",
+                "required with gnmi_mode = dial-out",
+            ));
+        };
+        let cfg = DialoutConfig {
+            collector,
+            flavor: s.gnmi_dialout_flavor.clone(),
+            encoding: self.parsed("gnmi_dialout_encoding", &s.gnmi_dialout_encoding)?,
+            mode: self.parsed("gnmi_dialout_sub_mode", &s.gnmi_dialout_sub_mode)?,
+            paths: s.gnmi_dialout_paths.clone(),
+            sample_interval: self.duration("gnmi_dialout_interval", &s.gnmi_dialout_interval)?,
+            tls: TlsSettings {
+                enabled: s.gnmi_dialout_tls,
+                insecure_skip_verify: s.gnmi_dialout_tls_insecure,
+                ca: s.gnmi_dialout_tls_ca.clone().map(CaSource::File),
+                mtls: s.gnmi_dialout_mtls,
+            },
+        };
+        cfg.validate().map_err(|e| {
+            let key = match e.field.split(['.', '[']).next().unwrap_or("") {
+                "collector" => "gnmi_dialout_collector",
+                "flavor" => "gnmi_dialout_flavor",
+                "encoding" => "gnmi_dialout_encoding",
+                "mode" => "gnmi_dialout_sub_mode",
+                "sample_interval" => "gnmi_dialout_interval",
+                "paths" => "gnmi_dialout_paths",
+                _ => "gnmi_dialout_tls",
+            };
+            self.invalid(key, e)
+        })?;
+        Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize, Default)]
+    struct Flags {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gnmi_port: Option<u16>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        gnmi_mode: Option<String>,
+    }
+
+    #[test]
+    fn example_file_documents_the_defaults() {
+        let text = include_str!("../../../nl6.example.toml");
+        let from_file: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .unwrap();
+        assert_eq!(from_file, Settings::default());
+        // Every key of Settings appears in the example, set or commented out.
+        let keys = serde_json_keys();
+        for key in keys {
+            assert!(
+                text.contains(&format!("{key} =")),
+                "nl6.example.toml does not document {key}"
+            );
+        }
+    }
+
+    fn serde_json_keys() -> Vec<String> {
+        let dict = Serialized::defaults(Settings::default()).data().unwrap();
+        let mut keys: Vec<String> = dict.values().flat_map(|d| d.keys().cloned()).collect();
+        // Optional keys without a default are not serialized; list them by hand.
+        keys.extend(
+            [
+                "auto_start_ip",
+                "gnmi_tls_cert",
+                "gnmi_tls_key",
+                "gnmi_username",
+                "gnmi_password",
+                "gnmi_dialout_collector",
+                "gnmi_dialout_tls_ca",
+            ]
+            .map(String::from),
+        );
+        keys
+    }
+
+    #[test]
+    fn layers_merge_in_order_and_errors_name_key_and_source() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "nl6.toml",
+                "gnmi_port = 1111\nauto_count = 3\ngnmi_tls = false\n",
+            )?;
+            jail.set_env("NL6_GNMI_PORT", "2222");
+            let loaded = Settings::load(Some(Path::new("nl6.toml")), Flags::default()).unwrap();
+            assert_eq!(loaded.settings.gnmi_port, 2222, "env beats file");
+            assert_eq!(loaded.settings.auto_count, 3, "file beats default");
+            let flags = Flags {
+                gnmi_port: Some(3333),
+                gnmi_mode: Some("dial-out".into()),
+            };
+            let loaded = Settings::load(Some(Path::new("nl6.toml")), flags).unwrap();
+            assert_eq!(loaded.settings.gnmi_port, 3333, "flag beats env");
+            let err = loaded.plan().err().unwrap().to_string();
+            assert!(err.contains("gnmi_dialout_collector"), "{err}");
+
+            jail.create_file("bad.toml", "auto_count = \"x\"\n")?;
+            let err = Settings::load(Some(Path::new("bad.toml")), Flags::default())
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains("auto_count") && err.contains("bad.toml"),
+                "{err}"
+            );
+
+            jail.create_file("unknown.toml", "gnmi_portt = 1\n")?;
+            let err = Settings::load(Some(Path::new("unknown.toml")), Flags::default())
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains("gnmi_portt"), "{err}");
+
+            jail.set_env("NL6_IF_FLAP_SCENARIO", "sometimes");
+            let loaded = Settings::load(None, Flags::default()).unwrap();
+            let err = loaded.plan().err().unwrap().to_string();
+            assert!(
+                err.contains("if_flap_scenario") && err.contains("NL6_IF_FLAP_SCENARIO"),
+                "{err}"
+            );
+            Ok(())
+        });
+    }
+}

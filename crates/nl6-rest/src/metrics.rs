@@ -1,0 +1,170 @@
+//! Prometheus metrics through the `metrics` facade: REST requests counted by a middleware,
+//! fleet, dial-in and dial-out series refreshed from status snapshots at scrape time.
+
+use std::sync::OnceLock;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use nl6_fleet::Fleet;
+
+use crate::state::ApiState;
+
+/// The Prometheus text exposition content type.
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// The process-wide Prometheus handle. The first call installs the recorder as the global
+/// `metrics` recorder (a process has only one); later calls return the same handle.
+pub fn prometheus_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!(
+                    "another metrics recorder is installed; GET /metrics will not show nl6 series"
+                );
+            }
+            describe();
+            handle
+        })
+        .clone()
+}
+
+fn describe() {
+    describe_gauge!("nl6_devices", "Devices in the fleet");
+    describe_gauge!("nl6_batch_in_progress", "1 while a batch is being created");
+    describe_gauge!(
+        "nl6_uptime_seconds",
+        Unit::Seconds,
+        "Time since the fleet started"
+    );
+    describe_gauge!(
+        "nl6_gnmi_dialin_active",
+        "1 while the gNMI dial-in server runs"
+    );
+    describe_gauge!(
+        "nl6_gnmi_dialin_listeners",
+        "Devices reachable over gNMI dial-in"
+    );
+    describe_gauge!("nl6_gnmi_dialin_subscriptions", "Subscribe RPCs open now");
+    describe_counter!(
+        "nl6_gnmi_dialin_updates_sent_total",
+        "Updates (leaves) sent on dial-in Subscribe streams"
+    );
+    describe_counter!(
+        "nl6_gnmi_dialin_updates_dropped_total",
+        "Updates (leaves) dropped by full dial-in stream queues"
+    );
+    describe_counter!(
+        "nl6_gnmi_dialin_tls_handshake_failures_total",
+        "Failed dial-in TLS handshakes"
+    );
+    describe_counter!(
+        "nl6_gnmi_dialin_accept_failures_total",
+        "Failed or refused dial-in accepts"
+    );
+    describe_counter!(
+        "nl6_state_events_emitted_total",
+        "Interface-state events emitted"
+    );
+    describe_counter!(
+        "nl6_state_events_dropped_total",
+        "Interface-state events dropped from full listener queues"
+    );
+    describe_gauge!(
+        "nl6_dialout_devices_exporting",
+        "Devices with a dial-out exporter"
+    );
+    describe_gauge!(
+        "nl6_dialout_devices",
+        "Devices exporting to a (collector, flavor)"
+    );
+    describe_gauge!(
+        "nl6_dialout_streams_active",
+        "Dial-out Publish streams open now"
+    );
+    describe_counter!(
+        "nl6_dialout_updates_sent_total",
+        "Dial-out updates (leaves) sent"
+    );
+    describe_counter!(
+        "nl6_dialout_updates_dropped_total",
+        "Dial-out updates (leaves) dropped by full send queues"
+    );
+    describe_counter!(
+        "nl6_dialout_reconnects_total",
+        "Dial-out streams re-established"
+    );
+    describe_counter!(
+        "nl6_dialout_send_failures_total",
+        "Dial-out sends that failed"
+    );
+    describe_counter!(
+        "nl6_rest_requests_total",
+        "REST requests by method, route template and status"
+    );
+}
+
+/// Middleware: counts every request by method, matched route template and status.
+pub(crate) async fn track(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".to_string());
+    let method = req.method().to_string();
+    let response = next.run(req).await;
+    let status = response.status().as_u16().to_string();
+    counter!("nl6_rest_requests_total", "method" => method, "route" => route, "status" => status)
+        .increment(1);
+    response
+}
+
+/// Sets the fleet-derived series from the fleet's status snapshots.
+fn record_fleet(fleet: &Fleet) {
+    gauge!("nl6_devices").set(fleet.len() as f64);
+    gauge!("nl6_batch_in_progress").set(f64::from(u8::from(fleet.batch_in_progress())));
+    gauge!("nl6_uptime_seconds").set(fleet.uptime().as_secs_f64());
+    let g = fleet.gnmi_status();
+    gauge!("nl6_gnmi_dialin_active").set(f64::from(u8::from(g.subsystem_active)));
+    gauge!("nl6_gnmi_dialin_listeners").set(g.listeners as f64);
+    gauge!("nl6_gnmi_dialin_subscriptions").set(g.active_subscriptions as f64);
+    counter!("nl6_gnmi_dialin_updates_sent_total").absolute(g.updates_sent);
+    counter!("nl6_gnmi_dialin_updates_dropped_total").absolute(g.updates_dropped);
+    counter!("nl6_gnmi_dialin_tls_handshake_failures_total").absolute(g.tls_handshake_failures);
+    counter!("nl6_gnmi_dialin_accept_failures_total").absolute(g.listener_accept_failures);
+    counter!("nl6_state_events_emitted_total").absolute(g.state_events_emitted);
+    counter!("nl6_state_events_dropped_total").absolute(g.state_events_dropped);
+    let d = fleet.dialout_status();
+    gauge!("nl6_dialout_devices_exporting").set(d.devices_exporting as f64);
+    for c in d.collectors {
+        let labels = [("collector", c.collector), ("flavor", c.flavor)];
+        gauge!("nl6_dialout_devices", &labels).set(c.devices as f64);
+        gauge!("nl6_dialout_streams_active", &labels).set(c.streams_active as f64);
+        counter!("nl6_dialout_updates_sent_total", &labels).absolute(c.updates_sent);
+        counter!("nl6_dialout_updates_dropped_total", &labels).absolute(c.updates_dropped);
+        counter!("nl6_dialout_reconnects_total", &labels).absolute(c.reconnects);
+        counter!("nl6_dialout_send_failures_total", &labels).absolute(c.send_failures);
+    }
+}
+
+/// Metrics in the Prometheus text format.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "status",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String))
+)]
+pub(crate) async fn scrape(State(state): State<ApiState>) -> impl IntoResponse {
+    record_fleet(&state.fleet);
+    state.metrics.run_upkeep();
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        state.metrics.render(),
+    )
+}

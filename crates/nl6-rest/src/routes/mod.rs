@@ -1,0 +1,25 @@
+//! The handlers, one module per resource.
+
+use axum::http::{Method, Uri};
+
+use crate::error::ApiError;
+
+pub(crate) mod devices;
+pub(crate) mod interfaces;
+pub(crate) mod status;
+
+/// No route matches: a JSON 404.
+pub(crate) async fn no_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::NoRoute {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
+
+/// The route exists with other methods: a JSON 405.
+pub(crate) async fn wrong_method(method: Method, uri: Uri) -> ApiError {
+    ApiError::Method {
+        method: method.to_string(),
+        path: uri.path().to_string(),
+    }
+}
