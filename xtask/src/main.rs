@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask test` (everything CI runs) and the benchmarks that
 //! need more than `cargo bench` (whole daemons, fleets, other processes).
 
+mod bench_dialin;
 mod test;
 
 use anyhow::{Result, bail};
@@ -9,12 +10,16 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   test            fmt check, clippy -D warnings, all Rust tests, the Python interop suites
+  bench-dialin    gNMI dial-in fleet benchmark against a release nl6d: RSS per idle
+                  device, batch creation time, Subscribe ONCE latency, STREAM SAMPLE
+                  throughput and CPU (--quick: small sizes, a smoke check)
 ";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
+        Some("bench-dialin") => bench_dialin::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

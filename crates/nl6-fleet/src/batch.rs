@@ -87,7 +87,7 @@ mod tests {
         let p = plan(Ipv4Addr::new(10, 42, 0, 0), 300, 24);
         // 10.42.0.0/24 holds only 254 usable addresses.
         assert!(p.is_err());
-        let p = plan(Ipv4Addr::new(10, 42, 0, 250), 4, 24).unwrap_err();
+        let p = plan(Ipv4Addr::new(10, 42, 0, 250), 6, 24).unwrap_err();
         assert!(p.to_string().contains("device_count"), "{p}");
         let p = plan(Ipv4Addr::new(10, 42, 0, 0), 3, 24).unwrap();
         assert_eq!(

@@ -168,7 +168,6 @@ impl Api {
     }
 
     /// Creates a batch and asserts 201 with all devices created.
-    #[track_caller]
     pub async fn create(&self, body: Value) -> Value {
         let reply = self.post("/api/v1/devices", &body).await;
         assert_eq!(reply.status, 201, "{}", reply.text);

@@ -1,0 +1,158 @@
+//! The fleet over real sockets: batches, rollback, deletion and state changes.
+
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use nl6_dialin::DialinConfig;
+use nl6_dialout::{DialoutConfig, Mode, TlsSettings};
+use nl6_fleet::{BatchSpec, Fleet, FleetConfig, FleetError, StateLeaf};
+use nl6_gnmi::parse_path;
+use nl6_gnmi::proto::gnmi::{GetRequest, g_nmi_client::GNmiClient};
+
+async fn fleet() -> Fleet {
+    Fleet::start(FleetConfig {
+        dialin: Some(DialinConfig {
+            port: 0,
+            ..DialinConfig::default()
+        }),
+        ..FleetConfig::default()
+    })
+    .await
+    .expect("fleet starts")
+}
+
+fn batch(start: Ipv4Addr, count: u32) -> BatchSpec {
+    BatchSpec {
+        start_ip: start,
+        device_count: count,
+        netmask: 24,
+        ..BatchSpec::default()
+    }
+}
+
+async fn get_ifindex(ip: Ipv4Addr, port: u16) -> Result<usize, tonic::Status> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{ip}:{port}"))
+        .unwrap()
+        .connect()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let reply = GNmiClient::new(channel)
+        .get(GetRequest {
+            path: vec![parse_path("/interfaces/interface/state/ifindex").unwrap()],
+            encoding: 2,
+            ..Default::default()
+        })
+        .await?;
+    Ok(reply.into_inner().notification[0].update.len())
+}
+
+/// Polls `cond` until it holds or `timeout` passes.
+async fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cond()
+}
+
+#[tokio::test]
+async fn each_device_answers_on_its_own_address() {
+    let fleet = fleet().await;
+    let port = fleet.dialin_addr().unwrap().port();
+    let report = fleet.create_batch(batch(Ipv4Addr::new(127, 88, 1, 1), 5)).await.unwrap();
+    assert_eq!((report.created, report.requested), (5, 5));
+    assert_eq!(report.last, Ipv4Addr::new(127, 88, 1, 5));
+    assert_eq!(fleet.len(), 5);
+    for info in fleet.list() {
+        assert_eq!(get_ifindex(info.ip, port).await.unwrap(), 10, "{}", info.ip);
+    }
+    // An address that is not a device is not served.
+    assert!(get_ifindex(Ipv4Addr::new(127, 88, 1, 6), port).await.is_err());
+    fleet.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_overlapping_batch_creates_nothing() {
+    let fleet = fleet().await;
+    fleet.create_batch(batch(Ipv4Addr::new(127, 88, 2, 10), 5)).await.unwrap();
+    let err = fleet.create_batch(batch(Ipv4Addr::new(127, 88, 2, 1), 20)).await.unwrap_err();
+    assert!(matches!(err, FleetError::Exists(ip) if ip == Ipv4Addr::new(127, 88, 2, 10)), "{err}");
+    assert_eq!(fleet.len(), 5);
+    let err = fleet.create_batch(batch(Ipv4Addr::new(10, 88, 2, 1), 2)).await.unwrap_err();
+    assert!(err.to_string().contains("127.0.0.0/8"), "{err}");
+    assert_eq!(fleet.len(), 5);
+    fleet.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_dialout_attach_failure_rolls_the_batch_back() {
+    let fleet = fleet().await;
+    let mut cfg = DialoutConfig::new("127.0.0.1:1");
+    cfg.mode = Mode::OnChange;
+    cfg.tls = TlsSettings::plaintext();
+    cfg.paths = vec!["/interfaces/interface[name=*]/state/counters".into()];
+    let spec = BatchSpec {
+        dialout: Some(cfg),
+        ..batch(Ipv4Addr::new(127, 88, 3, 1), 3)
+    };
+    let err = fleet.create_batch(spec).await.unwrap_err();
+    assert!(err.to_string().contains("counters"), "{err}");
+    assert!(fleet.is_empty());
+    assert_eq!(fleet.dialout_status().devices_exporting, 0);
+    fleet.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_deleted_device_is_no_longer_served() {
+    let fleet = fleet().await;
+    let port = fleet.dialin_addr().unwrap().port();
+    let ip = Ipv4Addr::new(127, 88, 4, 1);
+    fleet.create_batch(batch(ip, 2)).await.unwrap();
+    assert!(get_ifindex(ip, port).await.is_ok());
+    fleet.delete(ip).await.unwrap();
+    assert!(get_ifindex(ip, port).await.is_err());
+    assert!(matches!(fleet.delete(ip).await, Err(FleetError::NotFound(_))));
+    assert_eq!(fleet.len(), 1);
+    assert_eq!(fleet.delete_all().await, 1);
+    fleet.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_temporary_state_change_reverts_and_a_newer_one_cancels_it() {
+    let fleet = fleet().await;
+    let ip = Ipv4Addr::new(127, 88, 5, 1);
+    fleet.create_batch(batch(ip, 1)).await.unwrap();
+    let model = fleet.model(ip).unwrap();
+
+    let reply = fleet
+        .set_interface_state(ip, 2, StateLeaf::Oper, "down", Some(Duration::from_millis(200)))
+        .unwrap();
+    assert_eq!((reply.oper_status, reply.masked), ("DOWN", false));
+    assert!(eventually(Duration::from_secs(5), || model.state(1).oper().as_str() == "UP").await);
+
+    // Admin down masks a link change.
+    fleet.set_interface_state(ip, 3, StateLeaf::Admin, "DOWN", None).unwrap();
+    let reply = fleet.set_interface_state(ip, 3, StateLeaf::Oper, "DOWN", None).unwrap();
+    assert!(reply.masked);
+
+    // A newer change of the same leaf cancels the pending revert.
+    fleet
+        .set_interface_state(ip, 4, StateLeaf::Admin, "DOWN", Some(Duration::from_millis(100)))
+        .unwrap();
+    fleet.set_interface_state(ip, 4, StateLeaf::Admin, "TESTING", None).unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(model.state(3).admin.as_str(), "TESTING", "the cancelled revert never ran");
+
+    let err = fleet.set_interface_state(ip, 11, StateLeaf::Oper, "UP", None).unwrap_err();
+    assert!(matches!(err, FleetError::NoSuchInterface { max: 10, .. }), "{err}");
+    let err = fleet.set_interface_state(ip, 1, StateLeaf::Oper, "SIDEWAYS", None).unwrap_err();
+    assert!(err.to_string().contains("status"), "{err}");
+    let err = fleet
+        .set_interface_state(ip, 1, StateLeaf::Oper, "UP", Some(Duration::from_secs(25 * 3600)))
+        .unwrap_err();
+    assert!(err.to_string().contains("duration"), "{err}");
+    fleet.shutdown().await.unwrap();
+}

@@ -1,0 +1,1099 @@
+//! `cargo xtask bench-dialin [--quick]`: the gNMI dial-in fleet benchmark (issue 3).
+//!
+//! Starts `target/release/nl6d` in loopback mode with plaintext dial-in and measures:
+//! (a) RSS added per idle device, (b) time to create the start-up batch, (c) Subscribe
+//! ONCE latency of one device's full interface state, and (d) STREAM SAMPLE at 1 s to
+//! many devices at once from this process (leaves/s and nl6d CPU per million leaves).
+//! Prints a table, then the same figures as a markdown snippet for docs/benchmarks.md.
+//! Every nl6d it starts is stopped by a guard, also on error.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read};
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use nl6_gnmi::proto::gnmi::g_nmi_client::GNmiClient;
+use nl6_gnmi::proto::gnmi::subscribe_response::Response as SubResponse;
+use nl6_gnmi::proto::gnmi::{
+    Encoding, SubscribeRequest, Subscription, SubscriptionList, SubscriptionMode,
+    subscribe_request, subscription_list,
+};
+use tonic::transport::{Channel, Endpoint};
+
+use crate::test::workspace_root;
+
+/// First device address of every fleet the benchmark starts.
+const START_IP: Ipv4Addr = Ipv4Addr::new(127, 60, 0, 1);
+/// Interfaces per device (10 interfaces = 170 state leaves).
+const INTERFACES: u32 = 10;
+/// The subscribed path: a device's whole interface state.
+const STATE_PATH: &str = "/interfaces/interface[name=*]/state";
+/// SAMPLE interval of the STREAM part.
+const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+/// Targets of issue 3.
+const TARGET_RSS_PER_DEVICE_B: f64 = 4096.0;
+const TARGET_CREATE_100K_MS: f64 = 2000.0;
+const TARGET_ONCE_MEDIAN_US: f64 = 1000.0;
+
+/// What one run measures.
+struct Sizes {
+    fleets: Vec<u32>,
+    rounds: usize,
+    once_rpcs: usize,
+    once_warmup: usize,
+    stream_devices: u32,
+    stream_warmup: Duration,
+    stream_steady: Duration,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Sizes {
+        if quick {
+            Sizes {
+                fleets: vec![1_000],
+                rounds: 1,
+                once_rpcs: 200,
+                once_warmup: 20,
+                stream_devices: 200,
+                stream_warmup: Duration::from_secs(2),
+                stream_steady: Duration::from_secs(3),
+            }
+        } else {
+            Sizes {
+                fleets: vec![10_000, 100_000],
+                rounds: 3,
+                once_rpcs: 1_000,
+                once_warmup: 100,
+                stream_devices: 1_000,
+                stream_warmup: Duration::from_secs(3),
+                stream_steady: Duration::from_secs(10),
+            }
+        }
+    }
+}
+
+/// Runs the benchmark; `args` are the task's arguments (`--quick`).
+pub fn run(args: &[String]) -> Result<()> {
+    let quick = parse_args(args)?;
+    let root = workspace_root();
+    if cfg!(debug_assertions) && std::env::var_os("NL6_BENCH_RELEASE").is_none() {
+        return rerun_in_release(&root, args);
+    }
+    let nl6d = build_nl6d(&root)?;
+    let sizes = Sizes::new(quick);
+    let load_before = load_average();
+    eprintln!(
+        "==> bench-dialin ({}), load average {load_before}",
+        mode(quick)
+    );
+    let fleets = measure_fleets(&nl6d, &sizes)?;
+    let (once, streams) = measure_rpcs(&nl6d, &sizes)?;
+    let report = Report {
+        quick,
+        load_before,
+        load_after: load_average(),
+        fleets,
+        once,
+        streams,
+    };
+    print!("{}", report.table());
+    println!("\n--- markdown for docs/benchmarks.md ---\n");
+    print!("{}", report.markdown());
+    Ok(())
+}
+
+fn parse_args(args: &[String]) -> Result<bool> {
+    let mut quick = false;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            other => bail!("bench-dialin: unknown argument {other:?} (expected --quick)"),
+        }
+    }
+    Ok(quick)
+}
+
+fn mode(quick: bool) -> &'static str {
+    if quick { "--quick" } else { "full" }
+}
+
+/// The client side must be optimised too: a debug client would dominate the latency.
+fn rerun_in_release(root: &Path, args: &[String]) -> Result<()> {
+    eprintln!("==> bench-dialin: re-running this task as a release build");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .env("NL6_BENCH_RELEASE", "1")
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            "xtask",
+            "--",
+            "bench-dialin",
+        ])
+        .args(args)
+        .status()
+        .context("bench-dialin: could not start cargo run --release")?;
+    if !status.success() {
+        bail!("bench-dialin (release) failed ({status})");
+    }
+    Ok(())
+}
+
+/// Builds nl6d in release mode and returns the binary's path.
+fn build_nl6d(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("==> cargo build --release -p nl6d");
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "--release", "-p", "nl6d"])
+        .status()
+        .context("could not start cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p nl6d failed ({status})");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("release/nl6d");
+    if !bin.exists() {
+        bail!("nl6d was built but {} does not exist", bin.display());
+    }
+    Ok(bin)
+}
+
+// ---------------------------------------------------------------------------------
+// The daemon under test.
+
+/// What nl6d printed once its start-up batch existed.
+struct Ready {
+    /// From spawn to the `nl6d ready:` line.
+    wall: Duration,
+    /// The dial-in port on every device address.
+    port: u16,
+    /// Devices it reported.
+    devices: u32,
+}
+
+/// The last log lines and the `took_ms` of the `batch created` line.
+#[derive(Default)]
+struct LogState {
+    took_ms: Option<f64>,
+    tail: VecDeque<String>,
+}
+
+/// A running nl6d; dropping it stops the process (SIGTERM, then SIGKILL).
+struct Daemon {
+    child: Child,
+    spawned: Instant,
+    stdout: mpsc::Receiver<String>,
+    log: Arc<Mutex<LogState>>,
+}
+
+impl Daemon {
+    /// Starts nl6d with a loopback fleet of `count` devices and plaintext dial-in on a
+    /// free port.
+    fn spawn(bin: &Path, count: u32) -> Result<Daemon> {
+        let mut cmd = Command::new(bin);
+        cmd.args(["--auto-start-ip", &START_IP.to_string()])
+            .args(["--auto-count", &count.to_string()])
+            .args(["--auto-netmask", &netmask_for(count).to_string()])
+            .args(["--interfaces", &INTERFACES.to_string()])
+            .args(["--gnmi-port", "0", "--gnmi-tls=false"])
+            .args(["--listen", "127.0.0.1:0"])
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let spawned = Instant::now();
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("could not start {}", bin.display()))?;
+        let out = child.stdout.take().context("nl6d stdout")?;
+        let err = child.stderr.take().context("nl6d stderr")?;
+        let (tx, stdout) = mpsc::channel();
+        std::thread::spawn(move || forward_lines(out, &tx));
+        let log = Arc::new(Mutex::new(LogState::default()));
+        let sink = log.clone();
+        std::thread::spawn(move || collect_log(err, &sink));
+        Ok(Daemon {
+            child,
+            spawned,
+            stdout,
+            log,
+        })
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the `nl6d ready:` line.
+    fn wait_ready(&mut self, timeout: Duration) -> Result<Ready> {
+        let deadline = self.spawned + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.starts_with("nl6d ready:") => {
+                    let wall = self.spawned.elapsed();
+                    let (devices, port) = parse_ready(&line)?;
+                    return Ok(Ready {
+                        wall,
+                        port,
+                        devices,
+                    });
+                }
+                Ok(_) => continue,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    bail!("nl6d not ready within {timeout:?}{}", self.log_tail())
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    let status = self.child.wait().ok();
+                    bail!(
+                        "nl6d exited ({status:?}) before it was ready{}",
+                        self.log_tail()
+                    )
+                }
+            }
+        }
+    }
+
+    /// The `took_ms` of the `batch created` log line (it may reach us after `ready`).
+    fn took_ms(&self, timeout: Duration) -> Option<f64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let took = self.log.lock().ok().and_then(|l| l.took_ms);
+            if took.is_some() || Instant::now() >= deadline {
+                return took;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log_tail(&self) -> String {
+        let log = self.log.lock().map(|l| l.tail.clone()).unwrap_or_default();
+        let lines: Vec<String> = log.into_iter().collect();
+        format!("; nl6d stderr tail:\n{}", lines.join("\n"))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: kill has no memory-safety preconditions; pid is our own child.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!(
+            "nl6d {} ignored SIGTERM for 15 s: killing it",
+            self.child.id()
+        );
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// /16 holds 65,534 devices; larger fleets need /8.
+fn netmask_for(count: u32) -> u8 {
+    if count <= 65_000 { 16 } else { 8 }
+}
+
+fn forward_lines(out: impl Read, tx: &mpsc::Sender<String>) {
+    for line in BufReader::new(out).lines() {
+        let Ok(line) = line else { return };
+        if tx.send(line).is_err() {
+            // Nobody listens any more; keep draining so nl6d never blocks on stdout.
+            continue;
+        }
+    }
+}
+
+fn collect_log(err: impl Read, log: &Mutex<LogState>) {
+    for line in BufReader::new(err).lines() {
+        let Ok(line) = line else { return };
+        let line = strip_ansi(&line);
+        let Ok(mut log) = log.lock() else { return };
+        if line.contains("batch created")
+            && let Some(took) = field_f64(&line, "took_ms=")
+        {
+            log.took_ms = Some(took);
+        }
+        if log.tail.len() == 20 {
+            log.tail.pop_front();
+        }
+        log.tail.push_back(line);
+    }
+}
+
+/// Removes `ESC [ ... letter` sequences (tracing colours its output by default).
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The number after `key` in `line`.
+fn field_f64(line: &str, key: &str) -> Option<f64> {
+    let rest = &line[line.find(key)? + key.len()..];
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+/// Devices and dial-in port of `nl6d ready: N devices (...), gNMI dial-in on <device-ip>:P (...)`.
+fn parse_ready(line: &str) -> Result<(u32, u16)> {
+    let devices = field_f64(line, "nl6d ready: ")
+        .ok_or_else(|| anyhow!("no device count in the ready line {line:?}"))?;
+    let port = field_f64(line, "<device-ip>:")
+        .ok_or_else(|| anyhow!("no dial-in port in the ready line {line:?}"))?;
+    Ok((devices as u32, port as u16))
+}
+
+// ---------------------------------------------------------------------------------
+// /proc readings.
+
+/// A `kB` field of /proc/<pid>/status, in KiB.
+fn status_kib(pid: u32, field: &str) -> Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow!("{path} has no {field} line"))
+}
+
+/// Resident set size in KiB.
+fn rss_kib(pid: u32) -> Result<u64> {
+    status_kib(pid, "VmRSS")
+}
+
+/// RSS once two readings 500 ms apart agree within 1 % (or at the deadline), and
+/// whether it did settle.
+fn settled_rss_kib(pid: u32) -> Result<(u64, bool)> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = rss_kib(pid)?;
+    loop {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = rss_kib(pid)?;
+        if now.abs_diff(last) as f64 <= 0.01 * now as f64 {
+            return Ok((now, true));
+        }
+        if Instant::now() >= deadline {
+            return Ok((now, false));
+        }
+        last = now;
+    }
+}
+
+/// User + system CPU time of a process, in seconds.
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces:
+    // state is field 3, utime field 14, stime field 15.
+    let after = &text[text.rfind(')').context("malformed stat")? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| -> Result<u64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| anyhow!("{path}: no field {}", i + 3))
+    };
+    Ok((tick(11)? + tick(12)?) as f64 / clock_ticks())
+}
+
+/// Clock ticks per second (`getconf CLK_TCK`).
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if ticks > 0 { ticks as f64 } else { 100.0 }
+}
+
+/// The three load averages from /proc/loadavg.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+// ---------------------------------------------------------------------------------
+// (a) + (b): idle fleets.
+
+/// One start of nl6d with an idle fleet.
+struct FleetRun {
+    rss_kib: u64,
+    anon_kib: u64,
+    settled: bool,
+    took_ms: Option<f64>,
+    wall: Duration,
+}
+
+/// Every start of one fleet size.
+struct FleetResult {
+    devices: u32,
+    runs: Vec<FleetRun>,
+}
+
+fn start_fleet(bin: &Path, count: u32) -> Result<FleetRun> {
+    let mut daemon = Daemon::spawn(bin, count)?;
+    let ready = daemon.wait_ready(Duration::from_secs(180))?;
+    if ready.devices != count {
+        bail!(
+            "asked nl6d for {count} devices, it reports {}",
+            ready.devices
+        );
+    }
+    let took_ms = if count > 0 {
+        daemon.took_ms(Duration::from_secs(5))
+    } else {
+        None
+    };
+    let (rss_kib, settled) = settled_rss_kib(daemon.pid())?;
+    let anon_kib = status_kib(daemon.pid(), "RssAnon")?;
+    Ok(FleetRun {
+        rss_kib,
+        anon_kib,
+        settled,
+        took_ms,
+        wall: ready.wall,
+    })
+}
+
+/// Baseline (0 devices) and every fleet size, `rounds` times, interleaved.
+fn measure_fleets(bin: &Path, sizes: &Sizes) -> Result<Vec<FleetResult>> {
+    let mut results: Vec<FleetResult> = std::iter::once(0)
+        .chain(sizes.fleets.iter().copied())
+        .map(|devices| FleetResult {
+            devices,
+            runs: Vec::new(),
+        })
+        .collect();
+    for round in 1..=sizes.rounds {
+        for result in &mut results {
+            let run = start_fleet(bin, result.devices)?;
+            eprintln!(
+                "    round {round}: {:>7} devices: RSS {} KiB{}, created in {}, ready after {:.0} ms",
+                result.devices,
+                thousands(run.rss_kib),
+                if run.settled { "" } else { " (not settled)" },
+                run.took_ms
+                    .map_or("-".into(), |t| format!("{t:.0} ms (took_ms)")),
+                run.wall.as_secs_f64() * 1e3,
+            );
+            result.runs.push(run);
+        }
+    }
+    Ok(results)
+}
+
+// ---------------------------------------------------------------------------------
+// (c) + (d): RPCs against one fleet.
+
+/// Median, p99 and cost of sequential Subscribe ONCE RPCs.
+struct OnceResult {
+    encoding: &'static str,
+    rpcs: usize,
+    leaves: u64,
+    median_us: f64,
+    p99_us: f64,
+    nl6d_cpu_us_per_rpc: f64,
+}
+
+/// Steady-state STREAM SAMPLE throughput.
+struct StreamResult {
+    encoding: &'static str,
+    devices: u32,
+    setup: Duration,
+    window: Duration,
+    leaves_per_s: f64,
+    expected_per_s: f64,
+    nl6d_cpu_s_per_m_leaves: f64,
+    nl6d_cpu_pct: f64,
+    client_cpu_pct: f64,
+    errors: u64,
+}
+
+const ENCODINGS: [(Encoding, &str); 2] = [
+    (Encoding::JsonIetf, "JSON_IETF"),
+    (Encoding::Proto, "PROTO"),
+];
+
+fn measure_rpcs(bin: &Path, sizes: &Sizes) -> Result<(Vec<OnceResult>, Vec<StreamResult>)> {
+    let mut daemon = Daemon::spawn(bin, sizes.stream_devices)?;
+    let ready = daemon.wait_ready(Duration::from_secs(60))?;
+    let pid = daemon.pid();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")?;
+    runtime.block_on(async {
+        let mut once = Vec::new();
+        for (encoding, name) in ENCODINGS {
+            let result = once_latency(pid, ready.port, encoding, name, sizes).await?;
+            eprintln!(
+                "    ONCE {name}: median {:.0} µs, p99 {:.0} µs",
+                result.median_us, result.p99_us
+            );
+            once.push(result);
+        }
+        let mut streams = Vec::new();
+        for (encoding, name) in ENCODINGS {
+            let result = stream_sample(pid, ready.port, encoding, name, sizes).await?;
+            eprintln!(
+                "    STREAM {name}: {:.0} leaves/s, {:.2} nl6d CPU-s per M leaves",
+                result.leaves_per_s, result.nl6d_cpu_s_per_m_leaves
+            );
+            streams.push(result);
+        }
+        Ok((once, streams))
+    })
+}
+
+/// The address of the `i`-th device (0-based) of the fleet.
+fn device_ip(i: u32) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(START_IP) + i)
+}
+
+async fn connect(ip: Ipv4Addr, port: u16) -> Result<GNmiClient<Channel>> {
+    let channel = Endpoint::from_shared(format!("http://{ip}:{port}"))?
+        .tcp_nodelay(true)
+        .connect_timeout(Duration::from_secs(10))
+        .connect()
+        .await
+        .with_context(|| format!("connecting to {ip}:{port}"))?;
+    Ok(GNmiClient::new(channel).max_decoding_message_size(64 << 20))
+}
+
+/// A Subscribe request for the whole interface state of a device.
+fn state_request(mode: subscription_list::Mode, encoding: Encoding) -> Result<SubscribeRequest> {
+    let path =
+        nl6_gnmi::path::parse_path(STATE_PATH).map_err(|e| anyhow!("parsing {STATE_PATH}: {e}"))?;
+    let sample = mode == subscription_list::Mode::Stream;
+    let subscription = Subscription {
+        path: Some(path),
+        mode: if sample {
+            SubscriptionMode::Sample as i32
+        } else {
+            SubscriptionMode::TargetDefined as i32
+        },
+        sample_interval: if sample {
+            SAMPLE_INTERVAL.as_nanos() as u64
+        } else {
+            0
+        },
+        ..Default::default()
+    };
+    Ok(SubscribeRequest {
+        request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
+            subscription: vec![subscription],
+            mode: mode as i32,
+            encoding: encoding as i32,
+            ..Default::default()
+        })),
+        extension: Vec::new(),
+    })
+}
+
+/// One Subscribe ONCE: returns the leaves received; fails without a sync_response.
+async fn subscribe_once(
+    client: &mut GNmiClient<Channel>,
+    request: &SubscribeRequest,
+) -> Result<u64> {
+    let mut stream = client
+        .subscribe(futures::stream::iter([request.clone()]))
+        .await?
+        .into_inner();
+    let mut leaves = 0;
+    let mut synced = false;
+    while let Some(response) = stream.message().await? {
+        match response.response {
+            Some(SubResponse::Update(n)) => leaves += n.update.len() as u64,
+            Some(SubResponse::SyncResponse(true)) => synced = true,
+            _ => {}
+        }
+    }
+    if !synced {
+        bail!("Subscribe ONCE ended without a sync_response");
+    }
+    Ok(leaves)
+}
+
+/// (c): sequential Subscribe ONCE RPCs on one channel to the first device.
+async fn once_latency(
+    pid: u32,
+    port: u16,
+    encoding: Encoding,
+    name: &'static str,
+    sizes: &Sizes,
+) -> Result<OnceResult> {
+    let request = state_request(subscription_list::Mode::Once, encoding)?;
+    let mut client = connect(device_ip(0), port).await?;
+    let mut leaves = 0;
+    for _ in 0..sizes.once_warmup {
+        leaves = subscribe_once(&mut client, &request).await?;
+    }
+    let cpu_before = cpu_seconds(pid)?;
+    let mut took = Vec::with_capacity(sizes.once_rpcs);
+    for _ in 0..sizes.once_rpcs {
+        let began = Instant::now();
+        let got = subscribe_once(&mut client, &request).await?;
+        took.push(began.elapsed().as_secs_f64() * 1e6);
+        if got != leaves {
+            bail!("Subscribe ONCE returned {got} leaves, earlier {leaves}");
+        }
+    }
+    let cpu = cpu_seconds(pid)? - cpu_before;
+    took.sort_by(f64::total_cmp);
+    Ok(OnceResult {
+        encoding: name,
+        rpcs: sizes.once_rpcs,
+        leaves,
+        median_us: percentile(&took, 0.5),
+        p99_us: percentile(&took, 0.99),
+        nl6d_cpu_us_per_rpc: cpu * 1e6 / sizes.once_rpcs as f64,
+    })
+}
+
+/// The `q` quantile of sorted values (nearest rank).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+/// Counters shared by every stream of (d).
+#[derive(Default)]
+struct StreamCounters {
+    leaves: AtomicU64,
+    synced: AtomicU64,
+    errors: AtomicU64,
+    first_error: Mutex<Option<String>>,
+}
+
+impl StreamCounters {
+    fn fail(&self, e: &anyhow::Error) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut first) = self.first_error.lock() {
+            first.get_or_insert_with(|| format!("{e:#}"));
+        }
+    }
+}
+
+/// One device's STREAM: connect, subscribe, count leaves until aborted.
+async fn run_stream(
+    ip: Ipv4Addr,
+    port: u16,
+    request: SubscribeRequest,
+    counters: Arc<StreamCounters>,
+    setup: Arc<tokio::sync::Semaphore>,
+) {
+    let opened = async {
+        let _permit = setup.acquire().await?;
+        let mut client = connect(ip, port).await?;
+        let stream = client
+            .subscribe(futures::stream::iter([request]))
+            .await?
+            .into_inner();
+        anyhow::Ok((client, stream))
+    };
+    let (_client, mut stream) = match opened.await {
+        Ok(pair) => pair,
+        Err(e) => return counters.fail(&e),
+    };
+    loop {
+        match stream.message().await {
+            Ok(Some(response)) => match response.response {
+                Some(SubResponse::Update(n)) => {
+                    counters
+                        .leaves
+                        .fetch_add(n.update.len() as u64, Ordering::Relaxed);
+                }
+                Some(SubResponse::SyncResponse(true)) => {
+                    counters.synced.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            },
+            Ok(None) => {
+                return counters.fail(&anyhow!("the STREAM to {ip} ended"));
+            }
+            Err(status) => return counters.fail(&anyhow!("the STREAM to {ip}: {status}")),
+        }
+    }
+}
+
+/// (d): STREAM SAMPLE at 1 s to `stream_devices` devices, one connection each.
+async fn stream_sample(
+    pid: u32,
+    port: u16,
+    encoding: Encoding,
+    name: &'static str,
+    sizes: &Sizes,
+) -> Result<StreamResult> {
+    let devices = sizes.stream_devices;
+    let request = state_request(subscription_list::Mode::Stream, encoding)?;
+    let counters = Arc::new(StreamCounters::default());
+    let setup_limit = Arc::new(tokio::sync::Semaphore::new(64));
+    let began = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..devices {
+        tasks.spawn(run_stream(
+            device_ip(i),
+            port,
+            request.clone(),
+            counters.clone(),
+            setup_limit.clone(),
+        ));
+    }
+    let deadline = began + Duration::from_secs(120);
+    while counters.synced.load(Ordering::Relaxed) < u64::from(devices) {
+        if counters.errors.load(Ordering::Relaxed) > 0 || Instant::now() >= deadline {
+            let first = counters.first_error.lock().ok().and_then(|f| f.clone());
+            bail!(
+                "{name}: {} of {devices} streams synced after {:?}; first error: {}",
+                counters.synced.load(Ordering::Relaxed),
+                began.elapsed(),
+                first.unwrap_or_else(|| "none (timed out)".into()),
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let setup = began.elapsed();
+    tokio::time::sleep(sizes.stream_warmup).await;
+    let me = std::process::id();
+    let (leaves0, cpu0, client0, t0) = (
+        counters.leaves.load(Ordering::Relaxed),
+        cpu_seconds(pid)?,
+        cpu_seconds(me)?,
+        Instant::now(),
+    );
+    tokio::time::sleep(sizes.stream_steady).await;
+    let (leaves1, cpu1, client1, window) = (
+        counters.leaves.load(Ordering::Relaxed),
+        cpu_seconds(pid)?,
+        cpu_seconds(me)?,
+        t0.elapsed(),
+    );
+    tasks.shutdown().await;
+    let leaves = (leaves1 - leaves0) as f64;
+    let secs = window.as_secs_f64();
+    Ok(StreamResult {
+        encoding: name,
+        devices,
+        setup,
+        window,
+        leaves_per_s: leaves / secs,
+        expected_per_s: f64::from(devices) * (17 * INTERFACES) as f64
+            / SAMPLE_INTERVAL.as_secs_f64(),
+        nl6d_cpu_s_per_m_leaves: (cpu1 - cpu0) / (leaves / 1e6),
+        nl6d_cpu_pct: (cpu1 - cpu0) / secs * 100.0,
+        client_cpu_pct: (client1 - client0) / secs * 100.0,
+        errors: counters.errors.load(Ordering::Relaxed),
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Output.
+
+/// Everything one run measured.
+struct Report {
+    quick: bool,
+    load_before: String,
+    load_after: String,
+    fleets: Vec<FleetResult>,
+    once: Vec<OnceResult>,
+    streams: Vec<StreamResult>,
+}
+
+/// Per-size medians derived from the runs.
+struct FleetRow {
+    devices: u32,
+    rss_kib: f64,
+    anon_kib: f64,
+    per_device_b: Option<f64>,
+    took_ms: Option<f64>,
+    wall_ms: f64,
+    settled: bool,
+}
+
+impl Report {
+    fn fleet_rows(&self) -> Vec<FleetRow> {
+        let baseline = self.fleets.iter().find(|f| f.devices == 0);
+        let base_rss = baseline.map_or(0.0, |b| median(b.runs.iter().map(|r| r.rss_kib as f64)));
+        self.fleets
+            .iter()
+            .map(|f| FleetRow {
+                devices: f.devices,
+                rss_kib: median(f.runs.iter().map(|r| r.rss_kib as f64)),
+                anon_kib: median(f.runs.iter().map(|r| r.anon_kib as f64)),
+                per_device_b: (f.devices > 0).then(|| {
+                    median(
+                        f.runs
+                            .iter()
+                            .map(|r| (r.rss_kib as f64 - base_rss) * 1024.0 / f64::from(f.devices)),
+                    )
+                }),
+                took_ms: {
+                    let took: Vec<f64> = f.runs.iter().filter_map(|r| r.took_ms).collect();
+                    (!took.is_empty()).then(|| median(took.into_iter()))
+                },
+                wall_ms: median(f.runs.iter().map(|r| r.wall.as_secs_f64() * 1e3)),
+                settled: f.runs.iter().all(|r| r.settled),
+            })
+            .collect()
+    }
+
+    fn rounds(&self) -> usize {
+        self.fleets.first().map_or(0, |f| f.runs.len())
+    }
+
+    fn table(&self) -> String {
+        let mut s = String::new();
+        let rounds = self.rounds();
+        s += &format!(
+            "\ngNMI dial-in fleet benchmark ({}; load average {} before, {} after)\n\n",
+            mode(self.quick),
+            self.load_before,
+            self.load_after
+        );
+        s += &format!("(a)+(b) idle fleets, medians of {rounds} start(s):\n");
+        s += &format!(
+            "  {:>8}  {:>12}  {:>12}  {:>14}  {:>14}  {:>14}\n",
+            "devices", "VmRSS", "RssAnon", "RSS/device", "batch took_ms", "spawn→ready"
+        );
+        for row in self.fleet_rows() {
+            s += &format!(
+                "  {:>8}  {:>8} KiB  {:>8} KiB  {:>14}  {:>14}  {:>11.0} ms{}\n",
+                thousands(row.devices as u64),
+                thousands(row.rss_kib as u64),
+                thousands(row.anon_kib as u64),
+                row.per_device_b.map_or("—".into(), |b| format!(
+                    "{} B",
+                    thousands(b.round() as u64)
+                )),
+                row.took_ms.map_or("—".into(), |t| format!("{t:.0} ms")),
+                row.wall_ms,
+                if row.settled {
+                    ""
+                } else {
+                    "  (RSS not settled)"
+                },
+            );
+        }
+        s += "\n(c) Subscribe ONCE, one device, sequential RPCs on one channel:\n";
+        for o in &self.once {
+            s += &format!(
+                "  {:<9}  {} RPCs, {} leaves each: median {:.0} µs, p99 {:.0} µs, nl6d CPU {:.0} µs/RPC\n",
+                o.encoding,
+                thousands(o.rpcs as u64),
+                o.leaves,
+                o.median_us,
+                o.p99_us,
+                o.nl6d_cpu_us_per_rpc
+            );
+        }
+        s += "\n(d) STREAM SAMPLE every 1 s, one connection per device, this process as client:\n";
+        for st in &self.streams {
+            s += &format!(
+                "  {:<9}  {} devices (set up in {:.1} s): {} leaves/s over {:.1} s (expected {}), \
+                 nl6d {:.2} CPU-s per M leaves, nl6d CPU {:.0} %, client CPU {:.0} %, {} errors\n",
+                st.encoding,
+                thousands(u64::from(st.devices)),
+                st.setup.as_secs_f64(),
+                thousands(st.leaves_per_s.round() as u64),
+                st.window.as_secs_f64(),
+                thousands(st.expected_per_s as u64),
+                st.nl6d_cpu_s_per_m_leaves,
+                st.nl6d_cpu_pct,
+                st.client_cpu_pct,
+                st.errors,
+            );
+        }
+        s += &self.verdicts();
+        s
+    }
+
+    fn verdicts(&self) -> String {
+        let rows = self.fleet_rows();
+        let mut s = String::from("\ntargets:\n");
+        for row in rows.iter().filter(|r| r.devices > 0) {
+            if let Some(b) = row.per_device_b {
+                s += &format!(
+                    "  RSS/device at {} devices: {} B (target ≤ 4,096 B): {}\n",
+                    thousands(row.devices as u64),
+                    thousands(b.round() as u64),
+                    verdict(b, TARGET_RSS_PER_DEVICE_B)
+                );
+            }
+        }
+        if let Some(row) = rows.iter().find(|r| r.devices == 100_000)
+            && let Some(t) = row.took_ms
+        {
+            s += &format!(
+                "  create 100,000 devices: {t:.0} ms (target ≤ 2,000 ms): {}\n",
+                verdict(t, TARGET_CREATE_100K_MS)
+            );
+        }
+        for o in &self.once {
+            s += &format!(
+                "  ONCE {} median: {:.0} µs (target ≤ 1,000 µs): {}\n",
+                o.encoding,
+                o.median_us,
+                verdict(o.median_us, TARGET_ONCE_MEDIAN_US)
+            );
+        }
+        s
+    }
+
+    fn markdown(&self) -> String {
+        let mut s = String::new();
+        let rounds = self.rounds();
+        s += "| fleet | VmRSS | RSS added per device | batch `took_ms` | spawn → ready |\n\
+              | ---: | ---: | ---: | ---: | ---: |\n";
+        for row in self.fleet_rows() {
+            s += &format!(
+                "| {} | {} KiB | {} | {} | {:.0} ms |\n",
+                thousands(row.devices as u64),
+                thousands(row.rss_kib as u64),
+                row.per_device_b.map_or("—".into(), |b| format!(
+                    "{} B",
+                    thousands(b.round() as u64)
+                )),
+                row.took_ms.map_or("—".into(), |t| format!("{t:.0} ms")),
+                row.wall_ms
+            );
+        }
+        s += &format!("\n(medians of {rounds} starts)\n\n");
+        s += "| Subscribe ONCE, 1 device | leaves | median | p99 | nl6d CPU per RPC |\n\
+              | --- | ---: | ---: | ---: | ---: |\n";
+        for o in &self.once {
+            s += &format!(
+                "| {} ({} RPCs) | {} | {:.0} µs | {:.0} µs | {:.0} µs |\n",
+                o.encoding,
+                thousands(o.rpcs as u64),
+                o.leaves,
+                o.median_us,
+                o.p99_us,
+                o.nl6d_cpu_us_per_rpc
+            );
+        }
+        s += "\n| STREAM SAMPLE 1 s | devices | leaves/s (expected) | nl6d CPU-s per M leaves | nl6d CPU | client CPU |\n\
+              | --- | ---: | ---: | ---: | ---: | ---: |\n";
+        for st in &self.streams {
+            s += &format!(
+                "| {} | {} | {} ({}) | {:.2} s | {:.0} % | {:.0} % |\n",
+                st.encoding,
+                thousands(u64::from(st.devices)),
+                thousands(st.leaves_per_s.round() as u64),
+                thousands(st.expected_per_s as u64),
+                st.nl6d_cpu_s_per_m_leaves,
+                st.nl6d_cpu_pct,
+                st.client_cpu_pct
+            );
+        }
+        s += &format!(
+            "\n(load average {} before, {} after)\n",
+            self.load_before, self.load_after
+        );
+        s
+    }
+}
+
+fn verdict(value: f64, target: f64) -> String {
+    if value <= target {
+        "met".into()
+    } else {
+        format!(
+            "MISSED by {:.0} % ({:.2}x)",
+            (value / target - 1.0) * 100.0,
+            value / target
+        )
+    }
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_ready_line_and_took_ms() {
+        let line = "nl6d ready: 1000 devices (127.60.0.1..127.60.3.232), gNMI dial-in on \
+                    <device-ip>:41234 (plaintext), REST on http://127.0.0.1:0";
+        assert_eq!(parse_ready(line).unwrap(), (1000, 41234));
+        let log = "\u{1b}[2m2026\u{1b}[0m INFO batch created \u{1b}[3mtook_ms\u{1b}[0m\u{1b}[2m=\u{1b}[0m123.5";
+        assert_eq!(field_f64(&strip_ansi(log), "took_ms="), Some(123.5));
+        assert!(parse_ready("nl6d ready: x").is_err());
+    }
+
+    #[test]
+    fn statistics_and_formatting() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), 50.0);
+        assert_eq!(percentile(&v, 0.99), 99.0);
+        assert_eq!(median([3.0, 1.0, 2.0, 4.0].into_iter()), 2.5);
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(12), "12");
+        assert_eq!(verdict(1.0, 2.0), "met");
+        assert_eq!(device_ip(256), Ipv4Addr::new(127, 60, 1, 1));
+    }
+
+    #[test]
+    fn reads_own_proc_figures() {
+        let me = std::process::id();
+        assert!(rss_kib(me).unwrap() > 0);
+        assert!(cpu_seconds(me).unwrap() >= 0.0);
+    }
+}
