@@ -148,6 +148,33 @@ impl Exporter {
         &self.inner.env.stats
     }
 
+    /// Checks `cfg` against `model` exactly as [`Exporter::attach`] does (config, paths,
+    /// on-change rules, TLS material) without starting anything: a batch can be
+    /// validated before any device exists.
+    pub fn check(
+        &self,
+        device_ip: Ipv4Addr,
+        model: Arc<DeviceModel>,
+        cfg: &DialoutConfig,
+    ) -> Result<(), DialoutError> {
+        let env = &self.inner.env;
+        cfg.validate_for(&env.flavors)?;
+        let (host, _port) = parse_collector(&cfg.collector)?;
+        Plan::compile(model, device_ip, cfg, env.tuning.sample_floor)?;
+        if cfg.tls.enabled {
+            self.inner
+                .tls
+                .client_config(&cfg.tls, env.client_identity.as_ref())?;
+            ServerName::try_from(host.clone()).map_err(|e| {
+                ConfigError::new(
+                    "collector",
+                    format!("{host:?} is not usable as a TLS server name: {e}"),
+                )
+            })?;
+        }
+        Ok(())
+    }
+
     /// Starts pushing `model`'s telemetry from `device_ip` as `cfg` says.
     ///
     /// Everything is checked first (config, paths against the device, on-change rules,

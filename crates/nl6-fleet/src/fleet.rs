@@ -1,14 +1,14 @@
 //! The fleet: creates, lists and deletes devices and wires each to dial-in and dial-out.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use nl6_dialin::{DialinConfig, DialinServer, GnmiStatus};
 use nl6_dialout::{DialoutError, DialoutStats, DialoutStatus, Exporter, ExporterEnv};
 use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, FlapScheduler};
-use nl6_netns::HostResolver;
+use nl6_netns::{Dialer, HostResolver};
 use nl6_tls::Identity;
 use parking_lot::Mutex;
 
@@ -68,7 +68,11 @@ pub struct Fleet {
     devices: Arc<DeviceMap>,
     plane: tokio::sync::Mutex<Option<AddressPlane>>,
     dialin: Option<DialinServer>,
-    exporter: Exporter,
+    /// Created when the first dial-out device appears, so the status reports the
+    /// subsystem active only once something dials out.
+    exporter: OnceLock<Exporter>,
+    dialer: Dialer,
+    identity: Option<Identity>,
     dialout_stats: Arc<DialoutStats>,
     flaps: FlapScheduler,
     events: Arc<EventCounters>,
@@ -115,15 +119,14 @@ impl Fleet {
             None => None,
         };
         let dialer = plane.dialer(config.resolver)?;
-        let mut env = ExporterEnv::new(Arc::new(dialer));
-        env.client_identity = config.identity;
-        let dialout_stats = env.stats.clone();
         Ok(Fleet {
             devices,
             plane: tokio::sync::Mutex::new(Some(plane)),
             dialin,
-            exporter: Exporter::new(env),
-            dialout_stats,
+            exporter: OnceLock::new(),
+            dialer,
+            identity: config.identity,
+            dialout_stats: DialoutStats::new(),
             flaps: FlapScheduler::spawn(config.flap_max_events_per_sec),
             events,
             creating: AtomicBool::new(false),
@@ -140,6 +143,17 @@ impl Fleet {
         if let Some(cfg) = &spec.dialout {
             cfg.validate()
                 .map_err(|e| FleetError::invalid(format!("gnmi_dialout.{}", e.field), e.reason))?;
+            // The same checks attach makes, against a device of this batch.
+            let probe = Arc::new(
+                DeviceModel::new(&self.device_spec(spec, 0)?)
+                    .map_err(|e| FleetError::invalid("interfaces", e.to_string()))?,
+            );
+            self.exporter()
+                .check(spec.start_ip, probe, cfg)
+                .map_err(|e| match e.config_error() {
+                    Some(c) => FleetError::invalid(format!("gnmi_dialout.{}", c.field), c.reason),
+                    None => FleetError::invalid("gnmi_dialout", e.to_string()),
+                })?;
         }
         let plane = self.plane.lock().await;
         let plane = plane
@@ -240,7 +254,7 @@ impl Fleet {
             })?;
         let export = match &batch.spec.dialout {
             Some(cfg) => Some(
-                self.exporter
+                self.exporter()
                     .attach(ip, model.clone(), cfg)
                     .map_err(|e| dialout_error(ip, e))?,
             ),
@@ -276,6 +290,16 @@ impl Fleet {
             plane.remove(&addrs).await;
         }
         devices.len()
+    }
+
+    /// The dial-out exporter, created on first use.
+    fn exporter(&self) -> &Exporter {
+        self.exporter.get_or_init(|| {
+            let mut env = ExporterEnv::new(Arc::new(self.dialer.clone()));
+            env.client_identity = self.identity.clone();
+            env.stats = self.dialout_stats.clone();
+            Exporter::new(env)
+        })
     }
 
     /// The device at `ip`.

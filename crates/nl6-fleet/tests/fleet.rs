@@ -62,7 +62,10 @@ async fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 async fn each_device_answers_on_its_own_address() {
     let fleet = fleet().await;
     let port = fleet.dialin_addr().unwrap().port();
-    let report = fleet.create_batch(batch(Ipv4Addr::new(127, 88, 1, 1), 5)).await.unwrap();
+    let report = fleet
+        .create_batch(batch(Ipv4Addr::new(127, 88, 1, 1), 5))
+        .await
+        .unwrap();
     assert_eq!((report.created, report.requested), (5, 5));
     assert_eq!(report.last, Ipv4Addr::new(127, 88, 1, 5));
     assert_eq!(fleet.len(), 5);
@@ -70,18 +73,34 @@ async fn each_device_answers_on_its_own_address() {
         assert_eq!(get_ifindex(info.ip, port).await.unwrap(), 10, "{}", info.ip);
     }
     // An address that is not a device is not served.
-    assert!(get_ifindex(Ipv4Addr::new(127, 88, 1, 6), port).await.is_err());
+    assert!(
+        get_ifindex(Ipv4Addr::new(127, 88, 1, 6), port)
+            .await
+            .is_err()
+    );
     fleet.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn an_overlapping_batch_creates_nothing() {
     let fleet = fleet().await;
-    fleet.create_batch(batch(Ipv4Addr::new(127, 88, 2, 10), 5)).await.unwrap();
-    let err = fleet.create_batch(batch(Ipv4Addr::new(127, 88, 2, 1), 20)).await.unwrap_err();
-    assert!(matches!(err, FleetError::Exists(ip) if ip == Ipv4Addr::new(127, 88, 2, 10)), "{err}");
+    fleet
+        .create_batch(batch(Ipv4Addr::new(127, 88, 2, 10), 5))
+        .await
+        .unwrap();
+    let err = fleet
+        .create_batch(batch(Ipv4Addr::new(127, 88, 2, 1), 20))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, FleetError::Exists(ip) if ip == Ipv4Addr::new(127, 88, 2, 10)),
+        "{err}"
+    );
     assert_eq!(fleet.len(), 5);
-    let err = fleet.create_batch(batch(Ipv4Addr::new(10, 88, 2, 1), 2)).await.unwrap_err();
+    let err = fleet
+        .create_batch(batch(Ipv4Addr::new(10, 88, 2, 1), 2))
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("127.0.0.0/8"), "{err}");
     assert_eq!(fleet.len(), 5);
     fleet.shutdown().await.unwrap();
@@ -114,7 +133,10 @@ async fn a_deleted_device_is_no_longer_served() {
     assert!(get_ifindex(ip, port).await.is_ok());
     fleet.delete(ip).await.unwrap();
     assert!(get_ifindex(ip, port).await.is_err());
-    assert!(matches!(fleet.delete(ip).await, Err(FleetError::NotFound(_))));
+    assert!(matches!(
+        fleet.delete(ip).await,
+        Err(FleetError::NotFound(_))
+    ));
     assert_eq!(fleet.len(), 1);
     assert_eq!(fleet.delete_all().await, 1);
     fleet.shutdown().await.unwrap();
@@ -128,30 +150,69 @@ async fn a_temporary_state_change_reverts_and_a_newer_one_cancels_it() {
     let model = fleet.model(ip).unwrap();
 
     let reply = fleet
-        .set_interface_state(ip, 2, StateLeaf::Oper, "down", Some(Duration::from_millis(200)))
+        .set_interface_state(
+            ip,
+            2,
+            StateLeaf::Oper,
+            "down",
+            Some(Duration::from_millis(200)),
+        )
         .unwrap();
     assert_eq!((reply.oper_status, reply.masked), ("DOWN", false));
-    assert!(eventually(Duration::from_secs(5), || model.state(1).oper().as_str() == "UP").await);
+    assert!(
+        eventually(Duration::from_secs(5), || model.state(1).oper().as_str()
+            == "UP")
+        .await
+    );
 
     // Admin down masks a link change.
-    fleet.set_interface_state(ip, 3, StateLeaf::Admin, "DOWN", None).unwrap();
-    let reply = fleet.set_interface_state(ip, 3, StateLeaf::Oper, "DOWN", None).unwrap();
+    fleet
+        .set_interface_state(ip, 3, StateLeaf::Admin, "DOWN", None)
+        .unwrap();
+    let reply = fleet
+        .set_interface_state(ip, 3, StateLeaf::Oper, "DOWN", None)
+        .unwrap();
     assert!(reply.masked);
 
     // A newer change of the same leaf cancels the pending revert.
     fleet
-        .set_interface_state(ip, 4, StateLeaf::Admin, "DOWN", Some(Duration::from_millis(100)))
+        .set_interface_state(
+            ip,
+            4,
+            StateLeaf::Admin,
+            "DOWN",
+            Some(Duration::from_millis(100)),
+        )
         .unwrap();
-    fleet.set_interface_state(ip, 4, StateLeaf::Admin, "TESTING", None).unwrap();
+    fleet
+        .set_interface_state(ip, 4, StateLeaf::Admin, "TESTING", None)
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(model.state(3).admin.as_str(), "TESTING", "the cancelled revert never ran");
+    assert_eq!(
+        model.state(3).admin.as_str(),
+        "TESTING",
+        "the cancelled revert never ran"
+    );
 
-    let err = fleet.set_interface_state(ip, 11, StateLeaf::Oper, "UP", None).unwrap_err();
-    assert!(matches!(err, FleetError::NoSuchInterface { max: 10, .. }), "{err}");
-    let err = fleet.set_interface_state(ip, 1, StateLeaf::Oper, "SIDEWAYS", None).unwrap_err();
+    let err = fleet
+        .set_interface_state(ip, 11, StateLeaf::Oper, "UP", None)
+        .unwrap_err();
+    assert!(
+        matches!(err, FleetError::NoSuchInterface { max: 10, .. }),
+        "{err}"
+    );
+    let err = fleet
+        .set_interface_state(ip, 1, StateLeaf::Oper, "SIDEWAYS", None)
+        .unwrap_err();
     assert!(err.to_string().contains("status"), "{err}");
     let err = fleet
-        .set_interface_state(ip, 1, StateLeaf::Oper, "UP", Some(Duration::from_secs(25 * 3600)))
+        .set_interface_state(
+            ip,
+            1,
+            StateLeaf::Oper,
+            "UP",
+            Some(Duration::from_secs(25 * 3600)),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("duration"), "{err}");
     fleet.shutdown().await.unwrap();

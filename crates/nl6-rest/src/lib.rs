@@ -77,10 +77,9 @@ use state::ApiState;
 /// The version reported by `GET /api/v1/status`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The API over `fleet`: every route, the JSON 404/405 fallbacks, the 64 KiB body limit
-/// and the request-metrics middleware.
-pub fn router(fleet: Arc<Fleet>) -> Router {
-    let (routes, api) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+/// Every route with its OpenAPI description: the API's table of contents.
+fn api() -> OpenApiRouter<ApiState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         // Devices.
         .routes(routes!(devices::create, devices::list, devices::delete_all))
         .routes(routes!(devices::get, devices::delete))
@@ -95,14 +94,21 @@ pub fn router(fleet: Arc<Fleet>) -> Router {
         .routes(routes!(metrics::scrape))
         // This document.
         .routes(routes!(openapi::document))
-        .split_for_parts();
+}
+
+/// The OpenAPI document of the API (what `GET /api/v1/openapi.json` serves), as JSON.
+pub fn openapi_json() -> String {
+    openapi::render(&api().into_openapi())
+}
+
+/// The API over `fleet`: every route, the JSON 404/405 fallbacks, the 64 KiB body limit
+/// and the request-metrics middleware.
+pub fn router(fleet: Arc<Fleet>) -> Router {
+    let (routes, doc) = api().split_for_parts();
     let state = ApiState {
         fleet,
         metrics: prometheus_handle(),
-        openapi: api
-            .to_pretty_json()
-            .unwrap_or_else(|e| format!(r#"{{"error":"cannot render the document: {e}"}}"#))
-            .into(),
+        openapi: openapi::render(&doc).into(),
     };
     routes
         .fallback(routes::no_route)

@@ -157,6 +157,7 @@ fn record_fleet(fleet: &Fleet) {
 #[utoipa::path(
     get,
     path = "/metrics",
+    operation_id = "metrics",
     tag = "status",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String))
 )]

@@ -27,6 +27,7 @@ pub(crate) struct ApiDoc;
 #[utoipa::path(
     get,
     path = "/api/v1/openapi.json",
+    operation_id = "openapi",
     tag = "meta",
     responses((status = 200, description = "The OpenAPI document of this API", content_type = "application/json", body = Object))
 )]
@@ -35,4 +36,10 @@ pub(crate) async fn document(State(state): State<ApiState>) -> impl IntoResponse
         [(header::CONTENT_TYPE, "application/json")],
         state.openapi.to_string(),
     )
+}
+
+/// Renders `doc` as pretty JSON.
+pub(crate) fn render(doc: &utoipa::openapi::OpenApi) -> String {
+    doc.to_pretty_json()
+        .unwrap_or_else(|e| format!(r#"{{"error":"cannot render the OpenAPI document: {e}"}}"#))
 }

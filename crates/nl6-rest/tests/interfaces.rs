@@ -4,7 +4,6 @@
 mod common;
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::time::Duration;
 
 use common::{Api, DEADLINE, Reply, dev, wait_until, within};
 use nl6_collector::CollectorConfig;
@@ -45,7 +44,8 @@ fn assert_bad(reply: &Reply, valid: &[u32], needle: &str) -> String {
 async fn changes_reply_202_with_the_resulting_state() {
     let api = Api::start().await;
     let ip = dev(20, 1);
-    api.create(json!({"start_ip": ip.to_string(), "interfaces": 4})).await;
+    api.create(json!({"start_ip": ip.to_string(), "interfaces": 4}))
+        .await;
 
     let r = api.post(&oper(ip, "1"), &json!({"status": "DOWN"})).await;
     assert_eq!(r.status, 202, "{}", r.text);
@@ -63,7 +63,9 @@ async fn changes_reply_202_with_the_resulting_state() {
     let r = api.post(&oper(ip, "2"), &json!({"status": "DOWN"})).await;
     assert_eq!(r.status, 202);
     assert_eq!(r.json()["masked"], true);
-    let r = api.post(&admin(ip, "2"), &json!({"status": "TESTING"})).await;
+    let r = api
+        .post(&admin(ip, "2"), &json!({"status": "TESTING"}))
+        .await;
     assert_eq!(r.json()["oper_status"], "TESTING");
     let r = api.post(&admin(ip, "2"), &json!({"status": "UP"})).await;
     assert_eq!(
@@ -81,10 +83,14 @@ async fn changes_reply_202_with_the_resulting_state() {
 async fn a_duration_reverts_the_change() {
     let api = Api::start().await;
     let ip = dev(21, 1);
-    api.create(json!({"start_ip": ip.to_string(), "interfaces": 2})).await;
+    api.create(json!({"start_ip": ip.to_string(), "interfaces": 2}))
+        .await;
     let model = api.fleet.model(ip).unwrap();
     let r = api
-        .post(&oper(ip, "2"), &json!({"status": "DOWN", "duration": "300ms"}))
+        .post(
+            &oper(ip, "2"),
+            &json!({"status": "DOWN", "duration": "300ms"}),
+        )
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
     assert_eq!(model.state(1).link, LinkStatus::Down);
@@ -94,11 +100,25 @@ async fn a_duration_reverts_the_change() {
     })
     .await;
 
-    // A newer change cancels the pending revert.
-    api.post(&admin(ip, "1"), &json!({"status": "DOWN", "duration": "200ms"}))
+    // A newer change cancels the pending revert: once a revert due later than the
+    // cancelled one has happened, the cancelled one has not.
+    api.post(
+        &admin(ip, "1"),
+        &json!({"status": "DOWN", "duration": "200ms"}),
+    )
+    .await;
+    api.post(&admin(ip, "1"), &json!({"status": "TESTING"}))
         .await;
-    api.post(&admin(ip, "1"), &json!({"status": "TESTING"})).await;
-    tokio::time::sleep(Duration::from_millis(600)).await;
+    api.post(
+        &oper(ip, "1"),
+        &json!({"status": "DOWN", "duration": "600ms"}),
+    )
+    .await;
+    wait_until("the later revert", || {
+        let up = model.state(0).link == LinkStatus::Up;
+        async move { up }
+    })
+    .await;
     assert_eq!(model.state(0).admin, AdminStatus::Testing);
     api.stop().await;
 }
@@ -107,38 +127,64 @@ async fn a_duration_reverts_the_change() {
 async fn bad_requests_reply_400_with_the_valid_ifindexes() {
     let api = Api::start().await;
     let ip = dev(22, 1);
-    api.create(json!({"start_ip": ip.to_string(), "interfaces": 3})).await;
+    api.create(json!({"start_ip": ip.to_string(), "interfaces": 3}))
+        .await;
     let valid = [1, 2, 3];
 
-    let r = api.post(&oper(ip, "1"), &json!({"status": "SIDEWAYS"})).await;
+    let r = api
+        .post(&oper(ip, "1"), &json!({"status": "SIDEWAYS"}))
+        .await;
     assert_bad(&r, &valid, "SIDEWAYS");
-    let r = api.post(&admin(ip, "1"), &json!({"status": "DORMANT"})).await;
+    let r = api
+        .post(&admin(ip, "1"), &json!({"status": "DORMANT"}))
+        .await;
     assert_bad(&r, &valid, "UP, DOWN, TESTING");
     for ifindex in ["0", "4"] {
-        let r = api.post(&oper(ip, ifindex), &json!({"status": "DOWN"})).await;
+        let r = api
+            .post(&oper(ip, ifindex), &json!({"status": "DOWN"}))
+            .await;
         assert_bad(&r, &valid, &format!("ifindex {ifindex}"));
     }
-    let r = api.post(&oper(ip, "eth1"), &json!({"status": "DOWN"})).await;
+    let r = api
+        .post(&oper(ip, "eth1"), &json!({"status": "DOWN"}))
+        .await;
     assert_bad(&r, &valid, "\"eth1\" is not a number");
-    let r = api.post(&oper(ip, "1"), &json!({"status": "DOWN", "why": "test"})).await;
+    let r = api
+        .post(&oper(ip, "1"), &json!({"status": "DOWN", "why": "test"}))
+        .await;
     assert_bad(&r, &valid, "unknown field `why`");
     let r = api.post(&oper(ip, "1"), &json!({"duration": "1s"})).await;
     assert_bad(&r, &valid, "missing field `status`");
-    let r = api.post_raw(&oper(ip, "1"), Some("application/json"), "{\"status\":").await;
+    let r = api
+        .post_raw(&oper(ip, "1"), Some("application/json"), "{\"status\":")
+        .await;
     assert_bad(&r, &valid, "malformed JSON");
     for (duration, needle) in [("25h", "24h"), ("0s", "duration"), ("later", "\"later\"")] {
         let r = api
-            .post(&oper(ip, "1"), &json!({"status": "DOWN", "duration": duration}))
+            .post(
+                &oper(ip, "1"),
+                &json!({"status": "DOWN", "duration": duration}),
+            )
             .await;
         assert_bad(&r, &valid, needle);
     }
-    let r = api.post(&oper(Ipv4Addr::new(127, 81, 22, 9), "1"), &json!({"status": "DOWN"})).await;
+    let r = api
+        .post(
+            &oper(Ipv4Addr::new(127, 81, 22, 9), "1"),
+            &json!({"status": "DOWN"}),
+        )
+        .await;
     r.assert_error(404, &["no device 127.81.22.9"]);
     let r = api
-        .post("/api/v1/devices/127.81/interfaces/1/oper-status", &json!({"status": "DOWN"}))
+        .post(
+            "/api/v1/devices/127.81/interfaces/1/oper-status",
+            &json!({"status": "DOWN"}),
+        )
         .await;
     assert_bad(&r, &[], "not an IPv4 address");
-    let r = api.post_raw(&oper(ip, "1"), Some("text/plain"), r#"{"status":"DOWN"}"#).await;
+    let r = api
+        .post_raw(&oper(ip, "1"), Some("text/plain"), r#"{"status":"DOWN"}"#)
+        .await;
     r.assert_error(415, &["application/json"]);
 
     // Nothing changed.
@@ -174,7 +220,8 @@ fn leaves(n: &Notification) -> Vec<(String, String)> {
 async fn a_dial_in_on_change_subscriber_sees_the_change() {
     let api = Api::start().await;
     let ip = dev(23, 1);
-    api.create(json!({"start_ip": ip.to_string(), "interfaces": 2})).await;
+    api.create(json!({"start_ip": ip.to_string(), "interfaces": 2}))
+        .await;
 
     let endpoint = tonic::transport::Endpoint::from_shared(format!(
         "http://{}",
@@ -190,7 +237,9 @@ async fn a_dial_in_on_change_subscriber_sees_the_change() {
             mode: subscription_list::Mode::Stream as i32,
             encoding: Encoding::Proto as i32,
             subscription: vec![Subscription {
-                path: Some(parse_path("/interfaces/interface[name=Ethernet2]/state/oper-status").unwrap()),
+                path: Some(
+                    parse_path("/interfaces/interface[name=Ethernet2]/state/oper-status").unwrap(),
+                ),
                 mode: SubscriptionMode::OnChange as i32,
                 ..Subscription::default()
             }],
@@ -207,7 +256,12 @@ async fn a_dial_in_on_change_subscriber_sees_the_change() {
     // Snapshot, then sync.
     let mut synced = false;
     while !synced {
-        match within("snapshot", stream.message()).await.unwrap().unwrap().response {
+        match within("snapshot", stream.message())
+            .await
+            .unwrap()
+            .unwrap()
+            .response
+        {
             Some(subscribe_response::Response::Update(n)) => {
                 assert_eq!(leaves(&n), [("oper-status".to_string(), "UP".to_string())]);
             }
@@ -217,24 +271,36 @@ async fn a_dial_in_on_change_subscriber_sees_the_change() {
     }
     let r = api.post(&oper(ip, "2"), &json!({"status": "DOWN"})).await;
     assert_eq!(r.status, 202);
-    match within("the change", stream.message()).await.unwrap().unwrap().response {
+    match within("the change", stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .response
+    {
         Some(subscribe_response::Response::Update(n)) => {
-            assert_eq!(leaves(&n), [("oper-status".to_string(), "DOWN".to_string())]);
+            assert_eq!(
+                leaves(&n),
+                [("oper-status".to_string(), "DOWN".to_string())]
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
     let status = api.get("/api/v1/gnmi/status").await.json();
     assert_eq!(status["active_subscriptions"], 1, "{status}");
-    assert!(status["state_events_emitted"].as_u64().unwrap() >= 1, "{status}");
+    assert!(
+        status["state_events_emitted"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
     drop(stream);
     api.stop().await;
 }
 
 #[tokio::test]
 async fn a_dial_out_collector_sees_the_change() {
-    let collector = nl6_collector::start(CollectorConfig::plaintext("127.0.0.1:0".parse().unwrap()))
-        .await
-        .unwrap();
+    let collector =
+        nl6_collector::start(CollectorConfig::plaintext("127.0.0.1:0".parse().unwrap()))
+            .await
+            .unwrap();
     let mut received = collector.subscribe();
     let api = Api::start().await;
     let ip = dev(24, 1);
@@ -254,7 +320,11 @@ async fn a_dial_out_collector_sees_the_change() {
     loop {
         let got = within("the snapshot", received.recv()).await.unwrap();
         if mine(&got.notification) {
-            assert!(leaves(&got.notification).iter().any(|(l, _)| l == "admin-status"));
+            assert!(
+                leaves(&got.notification)
+                    .iter()
+                    .any(|(l, _)| l == "admin-status")
+            );
             break;
         }
     }
@@ -263,8 +333,16 @@ async fn a_dial_out_collector_sees_the_change() {
     loop {
         let got = within("the change", received.recv()).await.unwrap();
         let leaves = leaves(&got.notification);
-        if mine(&got.notification) && leaves.iter().any(|(l, v)| l == "admin-status" && v.contains("DOWN")) {
-            assert!(leaves.iter().all(|(l, _)| !l.starts_with("in-") && !l.starts_with("out-")));
+        if mine(&got.notification)
+            && leaves
+                .iter()
+                .any(|(l, v)| l == "admin-status" && v.contains("DOWN"))
+        {
+            assert!(
+                leaves
+                    .iter()
+                    .all(|(l, _)| !l.starts_with("in-") && !l.starts_with("out-"))
+            );
             break;
         }
     }

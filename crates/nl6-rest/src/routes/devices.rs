@@ -48,11 +48,21 @@ where
         .map_err(ApiError::from)
 }
 
+/// `1 device`, `3 devices`.
+fn n_devices(n: usize) -> String {
+    if n == 1 {
+        "1 device".to_string()
+    } else {
+        format!("{n} devices")
+    }
+}
+
 /// Creates a batch of devices: everything is validated first, then all devices are created
 /// or none.
 #[utoipa::path(
     post,
     path = "/api/v1/devices",
+    operation_id = "createDevices",
     tag = "devices",
     request_body = CreateDevices,
     responses(
@@ -73,8 +83,8 @@ pub(crate) async fn create(
     })
     .await?;
     let message = format!(
-        "created {} devices ({} .. {}) in {:.3}s",
-        report.created,
+        "created {} ({} .. {}) in {:.3}s",
+        n_devices(report.created),
         report.first,
         report.last,
         report.took.as_secs_f64()
@@ -92,18 +102,20 @@ pub(crate) async fn create(
 #[utoipa::path(
     get,
     path = "/api/v1/devices",
+    operation_id = "listDevices",
     tag = "devices",
     responses((status = 200, description = "Every device, by address", body = Envelope<Vec<DeviceView>>))
 )]
 pub(crate) async fn list(State(state): State<ApiState>) -> Json<Envelope<Vec<DeviceView>>> {
     let devices: Vec<DeviceView> = state.fleet.list().iter().map(DeviceView::from).collect();
-    Json(Envelope::ok(format!("{} devices", devices.len()), devices))
+    Json(Envelope::ok(n_devices(devices.len()), devices))
 }
 
 /// Deletes every device.
 #[utoipa::path(
     delete,
     path = "/api/v1/devices",
+    operation_id = "deleteAllDevices",
     tag = "devices",
     responses((status = 200, description = "All devices deleted", body = Envelope<Deleted>))
 )]
@@ -116,7 +128,7 @@ pub(crate) async fn delete_all(
     )
     .await?;
     Ok(Json(Envelope::ok(
-        format!("deleted {deleted} devices"),
+        format!("deleted {}", n_devices(deleted)),
         Deleted { deleted },
     )))
 }
@@ -125,6 +137,7 @@ pub(crate) async fn delete_all(
 #[utoipa::path(
     get,
     path = "/api/v1/devices/{ip}",
+    operation_id = "getDevice",
     tag = "devices",
     params(("ip" = String, Path, description = "Device address", example = "127.42.0.1")),
     responses(
@@ -149,6 +162,7 @@ pub(crate) async fn get(
 #[utoipa::path(
     delete,
     path = "/api/v1/devices/{ip}",
+    operation_id = "deleteDevice",
     tag = "devices",
     params(("ip" = String, Path, description = "Device address", example = "127.42.0.1")),
     responses(

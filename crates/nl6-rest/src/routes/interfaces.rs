@@ -52,6 +52,7 @@ type Reply = Result<(StatusCode, Json<StateChange>), InterfaceError>;
 #[utoipa::path(
     post,
     path = "/api/v1/devices/{ip}/interfaces/{ifindex}/oper-status",
+    operation_id = "setOperStatus",
     tag = "interfaces",
     params(
         ("ip" = String, Path, description = "Device address", example = "127.42.0.1"),
@@ -76,6 +77,7 @@ pub(crate) async fn set_oper_status(
 #[utoipa::path(
     post,
     path = "/api/v1/devices/{ip}/interfaces/{ifindex}/admin-status",
+    operation_id = "setAdminStatus",
     tag = "interfaces",
     params(
         ("ip" = String, Path, description = "Device address", example = "127.42.0.1"),

@@ -171,6 +171,7 @@ pub struct Health {
 #[utoipa::path(
     get,
     path = "/api/v1/status",
+    operation_id = "getStatus",
     tag = "status",
     responses((status = 200, description = "Server status", body = ServerStatus))
 )]
@@ -190,6 +191,7 @@ pub(crate) async fn server(State(state): State<ApiState>) -> Json<ServerStatus> 
 #[utoipa::path(
     get,
     path = "/api/v1/gnmi/status",
+    operation_id = "getGnmiStatus",
     tag = "status",
     responses((status = 200, description = "Dial-in status", body = GnmiStatusBody))
 )]
@@ -201,6 +203,7 @@ pub(crate) async fn gnmi(State(state): State<ApiState>) -> Json<GnmiStatusBody> 
 #[utoipa::path(
     get,
     path = "/api/v1/gnmi/dialout/status",
+    operation_id = "getDialoutStatus",
     tag = "status",
     responses((status = 200, description = "Dial-out status", body = DialoutStatusBody))
 )]
@@ -212,6 +215,7 @@ pub(crate) async fn dialout(State(state): State<ApiState>) -> Json<DialoutStatus
 #[utoipa::path(
     get,
     path = "/health",
+    operation_id = "health",
     tag = "status",
     responses((status = 200, description = "Alive", body = Health))
 )]

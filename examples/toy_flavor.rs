@@ -7,7 +7,7 @@
 //! sent arrived.
 //!
 //! ```text
-//! cargo run -p nl6-dialout --example toy_flavor
+//! cargo run -p nl6-examples --example toy_flavor
 //! ```
 
 use std::collections::BTreeSet;
