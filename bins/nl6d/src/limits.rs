@@ -34,7 +34,7 @@ pub fn raise_open_files(needed: u64) {
         }
     }
     tracing::info!(soft = lim.rlim_cur, hard = lim.rlim_max, "open-files limit");
-    if (lim.rlim_cur as u64) < needed {
+    if lim.rlim_cur < needed {
         tracing::warn!(
             "the open-files limit ({}) is below the {needed} sockets this fleet needs \
              (one per dial-out device plus headroom); raise the hard limit (ulimit -Hn) \

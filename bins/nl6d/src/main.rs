@@ -89,11 +89,11 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
     let rest_task = tokio::spawn(nl6_rest::serve(fleet.clone(), rest, async move {
         let _ = rest_stopped.await;
     }));
-    if let Some(batch) = seed_batch {
-        if let Err(e) = fleet.create_batch(batch).await {
-            let _ = fleet.shutdown().await;
-            return Err(e).context("creating the start-up batch");
-        }
+    if let Some(batch) = seed_batch
+        && let Err(e) = fleet.create_batch(batch).await
+    {
+        let _ = fleet.shutdown().await;
+        return Err(e).context("creating the start-up batch");
     }
     print_ready(&fleet, listen, tls);
     shutdown_signal().await;

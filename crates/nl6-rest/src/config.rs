@@ -453,6 +453,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment's error type
     fn layers_merge_in_order_and_errors_name_key_and_source() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(
