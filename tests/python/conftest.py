@@ -21,10 +21,11 @@ def free_port(host="127.0.0.1"):
 
 
 class Daemon:
-    """A running nl6d process whose output is collected line by line."""
+    """A running process (nl6d by default) whose output is collected line by line."""
 
-    def __init__(self, args, ready_timeout=60.0):
-        binary = TARGET_DIR / "nl6d"
+    def __init__(self, args, ready_timeout=60.0, binary_name="nl6d", ready="ready"):
+        self.name = binary_name
+        binary = TARGET_DIR / binary_name
         if not binary.exists():
             raise RuntimeError(f"{binary} not built: run `cargo build --bins` first")
         self.lines = []
@@ -38,7 +39,7 @@ class Daemon:
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.wait_for_line("ready", ready_timeout)
+        self.wait_for_line(ready, ready_timeout)
 
     def _read(self):
         for line in self.proc.stdout:
@@ -58,16 +59,32 @@ class Daemon:
                         return line
                 if self.proc.poll() is not None and not self._reader.is_alive():
                     raise RuntimeError(
-                        f"nl6d exited with {self.proc.returncode} before {needle!r}:\n"
+                        f"{self.name} exited with {self.proc.returncode} before {needle!r}:\n"
                         + "\n".join(self.lines)
                     )
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise TimeoutError(f"no {needle!r} from nl6d within {timeout}s:\n" + "\n".join(self.lines))
+                    raise TimeoutError(f"no {needle!r} from {self.name} within {timeout}s:\n" + "\n".join(self.lines))
                 self._cond.wait(min(left, 0.5))
 
+    def lines_matching(self, predicate):
+        """A copy of the output lines for which predicate(line) holds."""
+        with self._cond:
+            return [line for line in self.lines if predicate(line)]
+
+    def wait_until(self, predicate, timeout):
+        """Waits until predicate(lines) holds; returns the lines."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self.lines):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{self.name}: condition not met in {timeout}s; output:\n" + "\n".join(self.lines[-50:]))
+                self._cond.wait(min(left, 0.5))
+            return list(self.lines)
+
     def stop(self):
-        """SIGTERM, then the exit code (nl6d must exit 0 on SIGTERM)."""
+        """SIGTERM, then the exit code (our binaries must exit 0 on SIGTERM)."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -93,3 +110,19 @@ def nl6d():
     for daemon in started:
         code = daemon.stop()
         assert code == 0, "nl6d did not exit 0 on SIGTERM:\n" + "\n".join(daemon.lines)
+
+
+@pytest.fixture
+def nl6_collector():
+    """Factory: start nl6-collector with extra flags; stopped at teardown."""
+    started = []
+
+    def start(*args):
+        proc = Daemon(list(args), binary_name="nl6-collector", ready="listening on")
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        code = proc.stop()
+        assert code == 0, "nl6-collector did not exit 0 on SIGTERM:\n" + "\n".join(proc.lines)

@@ -93,7 +93,6 @@ pub fn run(args: &[String]) -> Result<()> {
         "cargo test",
         Command::new(&cargo)
             .current_dir(&root)
-            .env("NL6_PYTHON", &python)
             .args(["test", "--workspace"]),
     )?;
     let interop = root.join("tests/python");

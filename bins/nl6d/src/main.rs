@@ -24,7 +24,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let plan = match Settings::load(flags.config.as_deref(), &flags).and_then(|l| l.plan()) {
+    let plan = match Settings::load(flags.config.as_deref(), &flags).and_then(|loaded| {
+        for name in &loaded.ignored_env {
+            tracing::warn!("ignoring environment variable {name}: it names no nl6d setting");
+        }
+        loaded.plan()
+    }) {
         Ok(plan) => plan,
         Err(e) => {
             eprintln!("nl6d: {e}");

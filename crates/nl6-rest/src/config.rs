@@ -163,6 +163,8 @@ pub struct LoadedSettings {
     /// The settings.
     pub settings: Settings,
     figment: Figment,
+    /// `NL6_*` environment variables that name no key (ignored; worth a warning).
+    pub ignored_env: Vec<String>,
 }
 
 impl Settings {
@@ -183,11 +185,47 @@ impl Settings {
             }
             figment = figment.merge(Toml::file_exact(path));
         }
+        let keys = Settings::keys();
+        let ignored_env = std::env::vars()
+            .filter_map(|(name, _)| {
+                let key = name.strip_prefix(ENV_PREFIX)?.to_ascii_lowercase();
+                (!keys.contains(&key)).then_some(name)
+            })
+            .collect();
         figment = figment
-            .merge(Env::prefixed(ENV_PREFIX).ignore(&["log"]))
+            .merge(
+                Env::prefixed(ENV_PREFIX)
+                    .filter(move |k| keys.iter().any(|known| k == known.as_str())),
+            )
             .merge(FlagLayer(flags));
         let settings: Settings = figment.extract().map_err(Box::new)?;
-        Ok(LoadedSettings { settings, figment })
+        Ok(LoadedSettings {
+            settings,
+            figment,
+            ignored_env,
+        })
+    }
+
+    /// Every configuration key.
+    pub fn keys() -> Vec<String> {
+        let mut keys: Vec<String> = Serialized::defaults(Settings::default())
+            .data()
+            .map(|profiles| profiles.values().flat_map(|d| d.keys().cloned()).collect())
+            .unwrap_or_default();
+        // Optional keys without a default are not serialized; list them by hand.
+        keys.extend(
+            [
+                "auto_start_ip",
+                "gnmi_tls_cert",
+                "gnmi_tls_key",
+                "gnmi_username",
+                "gnmi_password",
+                "gnmi_dialout_collector",
+                "gnmi_dialout_tls_ca",
+            ]
+            .map(String::from),
+        );
+        keys
     }
 }
 
@@ -424,32 +462,12 @@ mod tests {
             .unwrap();
         assert_eq!(from_file, Settings::default());
         // Every key of Settings appears in the example, set or commented out.
-        let keys = serde_json_keys();
-        for key in keys {
+        for key in Settings::keys() {
             assert!(
                 text.contains(&format!("{key} =")),
                 "nl6.example.toml does not document {key}"
             );
         }
-    }
-
-    fn serde_json_keys() -> Vec<String> {
-        let dict = Serialized::defaults(Settings::default()).data().unwrap();
-        let mut keys: Vec<String> = dict.values().flat_map(|d| d.keys().cloned()).collect();
-        // Optional keys without a default are not serialized; list them by hand.
-        keys.extend(
-            [
-                "auto_start_ip",
-                "gnmi_tls_cert",
-                "gnmi_tls_key",
-                "gnmi_username",
-                "gnmi_password",
-                "gnmi_dialout_collector",
-                "gnmi_dialout_tls_ca",
-            ]
-            .map(String::from),
-        );
-        keys
     }
 
     #[test]
@@ -489,6 +507,10 @@ mod tests {
                 .unwrap()
                 .to_string();
             assert!(err.contains("gnmi_portt"), "{err}");
+
+            jail.set_env("NL6_NOT_A_KEY", "1");
+            let loaded = Settings::load(None, Flags::default()).unwrap();
+            assert!(loaded.ignored_env.contains(&"NL6_NOT_A_KEY".to_string()));
 
             jail.set_env("NL6_IF_FLAP_SCENARIO", "sometimes");
             let loaded = Settings::load(None, Flags::default()).unwrap();

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::extract::BodyError;
 
-/// The body of every error reply (except the interface-state 400, see [`InterfaceError`]).
+/// The body of every error reply (except the interface-state 400, see [`InterfaceErrorBody`]).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
     /// Always `false`.

@@ -63,8 +63,8 @@ mod routes;
 mod state;
 
 pub use body::{
-    BatchConfig, CreateDevices, DEFAULT_DEVICE_COUNT, DEFAULT_INTERFACES, DEFAULT_NETMASK,
-    DEFAULT_SPEED_BPS, DeviceView, DialoutBody, InterfaceStateBody, TlsBody,
+    CreateDevices, DEFAULT_DEVICE_COUNT, DEFAULT_INTERFACES, DEFAULT_NETMASK, DEFAULT_SPEED_BPS,
+    DialoutBody, InterfaceStateBody, NetmaskValue, TlsBody,
 };
 pub use envelope::Envelope;
 pub use error::{ApiError, ErrorBody, InterfaceErrorBody};
