@@ -23,15 +23,17 @@ def free_port(host="127.0.0.1"):
 class Daemon:
     """A running process (nl6d by default) whose output is collected line by line."""
 
-    def __init__(self, args, ready_timeout=60.0, binary_name="nl6d", ready="ready"):
+    def __init__(self, args, ready_timeout=60.0, binary_name="nl6d", ready="ready", command=None):
         self.name = binary_name
-        binary = TARGET_DIR / binary_name
-        if not binary.exists():
-            raise RuntimeError(f"{binary} not built: run `cargo build --bins` first")
+        if command is None:
+            binary = TARGET_DIR / binary_name
+            if not binary.exists():
+                raise RuntimeError(f"{binary} not built: run `cargo build --bins` first")
+            command = [str(binary)]
         self.lines = []
         self._cond = threading.Condition()
         self.proc = subprocess.Popen(
-            [str(binary), *args],
+            [*command, *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -1,11 +1,18 @@
 """A gNMIReverse collector written with Python grpcio, from nl6's .proto files.
 
-The stubs are compiled at run time by grpcio-tools (which also ships
-google/protobuf/empty.proto), so this is a second, independent gRPC stack
-receiving nl6's dial-out streams.
+Run as its own process (protobuf's descriptor pool is process-wide, and pygnmi
+registers its own gnmi_ext there):
+
+    python gnmireverse_collector.py --port 6030 --stubs /tmp/stubs [--cert c.pem --key k.pem]
+
+It compiles the stubs with grpcio-tools (which ships google/protobuf/empty.proto),
+prints `listening on 127.0.0.1:<port>`, then one JSON line per received notification:
+{"peer": ip, "target": ..., "timestamp": ns, "updates": n, "kinds": [...]}.
 """
 
+import argparse
 import importlib
+import json
 import sys
 import threading
 from concurrent import futures
@@ -19,7 +26,7 @@ PROTO_DIR = ROOT / "proto"
 
 
 def compile_stubs(out_dir: Path):
-    """Compiles gnmi, gnmi_ext and gnmireverse into out_dir and imports them."""
+    """Compiles gnmi, gnmi_ext and gnmireverse into out_dir and imports the service."""
     import grpc_tools
 
     well_known = Path(grpc_tools.__file__).parent / "_proto"
@@ -40,53 +47,56 @@ def compile_stubs(out_dir: Path):
     for package in ("gnmi", "gnmi_ext", "gnmireverse"):
         (out_dir / package / "__init__.py").touch()
     sys.path.insert(0, str(out_dir))
-    pb2 = importlib.import_module("gnmireverse.gnmireverse_pb2_grpc")
-    gnmi_pb2 = importlib.import_module("gnmi.gnmi_pb2")
-    return pb2, gnmi_pb2
+    return importlib.import_module("gnmireverse.gnmireverse_pb2_grpc")
 
 
-class Collector:
-    """Runs a grpcio gNMIReverse server and records what arrives."""
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--stubs", type=Path, required=True)
+    parser.add_argument("--cert")
+    parser.add_argument("--key")
+    args = parser.parse_args()
 
-    def __init__(self, stubs, port, credentials=None):
-        grpc_mod, self.gnmi = stubs
-        self.notifications = []  # (peer ip, Notification)
-        self.streams = 0
-        self._cond = threading.Condition()
-        collector = self
+    service = compile_stubs(args.stubs)
+    from google.protobuf import empty_pb2
 
-        class Servicer(grpc_mod.gNMIReverseServicer):
-            def Publish(self, request_iterator, context):
-                peer = context.peer()  # "ipv4:127.42.0.1:40000"
-                ip = peer.split(":")[1] if peer.startswith("ipv4:") else peer
-                with collector._cond:
-                    collector.streams += 1
-                for response in request_iterator:
-                    if response.HasField("update"):
-                        with collector._cond:
-                            collector.notifications.append((ip, response.update))
-                            collector._cond.notify_all()
-                from google.protobuf import empty_pb2
+    out_lock = threading.Lock()
 
-                return empty_pb2.Empty()
+    class Servicer(service.gNMIReverseServicer):
+        def Publish(self, request_iterator, context):
+            peer = context.peer()  # "ipv4:127.42.0.1:40000"
+            ip = peer.split(":")[1] if peer.startswith("ipv4:") else peer
+            for response in request_iterator:
+                if not response.HasField("update"):
+                    continue
+                n = response.update
+                line = json.dumps(
+                    {
+                        "peer": ip,
+                        "target": n.prefix.target,
+                        "timestamp": n.timestamp,
+                        "updates": len(n.update),
+                        "kinds": sorted({u.val.WhichOneof("value") or "" for u in n.update}),
+                    }
+                )
+                with out_lock:
+                    print(line, flush=True)
+            return empty_pb2.Empty()
 
-        self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
-        grpc_mod.add_gNMIReverseServicer_to_server(Servicer(), self.server)
-        address = f"127.0.0.1:{port}"
-        if credentials is None:
-            self.server.add_insecure_port(address)
-        else:
-            self.server.add_secure_port(address, credentials)
-        self.server.start()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
+    service.add_gNMIReverseServicer_to_server(Servicer(), server)
+    address = f"127.0.0.1:{args.port}"
+    if args.cert:
+        with open(args.cert, "rb") as c, open(args.key, "rb") as k:
+            credentials = grpc.ssl_server_credentials([(k.read(), c.read())])
+        server.add_secure_port(address, credentials)
+    else:
+        server.add_insecure_port(address)
+    server.start()
+    print(f"listening on {address}", flush=True)
+    server.wait_for_termination()
 
-    def wait_for(self, predicate, timeout):
-        """Waits until predicate(notifications) holds; returns the notifications."""
-        with self._cond:
-            ok = self._cond.wait_for(lambda: predicate(self.notifications), timeout=timeout)
-            snapshot = list(self.notifications)
-        if not ok:
-            raise TimeoutError(f"condition not met in {timeout}s; got {len(snapshot)} notifications")
-        return snapshot
 
-    def stop(self):
-        self.server.stop(grace=1).wait()
+if __name__ == "__main__":
+    main()

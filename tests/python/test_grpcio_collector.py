@@ -2,48 +2,96 @@
 
 import datetime
 import ipaddress
+import json
+import signal
+import sys
+from pathlib import Path
 
-import grpc
 import pytest
 
-from conftest import free_port
-from gnmireverse_collector import Collector, compile_stubs
+from conftest import Daemon, free_port
+
+COLLECTOR = Path(__file__).with_name("gnmireverse_collector.py")
 
 
-@pytest.fixture(scope="session")
-def stubs(tmp_path_factory):
-    return compile_stubs(tmp_path_factory.mktemp("gnmireverse_stubs"))
+@pytest.fixture
+def grpcio_collector(tmp_path):
+    """Factory: a grpcio gNMIReverse collector process on a free port."""
+    started = []
+
+    def start(*extra):
+        port = free_port()
+        proc = Daemon(
+            ["--port", str(port), "--stubs", str(tmp_path / "stubs"), *extra],
+            binary_name="grpcio collector",
+            ready="listening on",
+            command=[sys.executable, str(COLLECTOR)],
+        )
+        started.append(proc)
+        return proc, port
+
+    yield start
+    for proc in started:
+        proc.proc.send_signal(signal.SIGKILL)
+        proc.stop()
+
+
+def received(proc):
+    """The notifications the collector printed so far."""
+    return [json.loads(line) for line in proc.lines_matching(lambda l: l.startswith("{"))]
 
 
 def self_signed(tmp_path):
-    """A self-signed certificate for localhost (python cryptography), as PEM files."""
+    """A CA and a server certificate for localhost signed by it (python cryptography).
+
+    Returns (server cert file, server key file, CA file)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+
+    def builder(subject, issuer, public_key):
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(public_key)
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+        )
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nl6 test CA")])
+    ca_cert = (
+        builder(ca_name, ca_name, ca_key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True
+        )
+        .sign(ca_key, hashes.SHA256())
     )
-    cert_pem = cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        builder(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]), ca_name, key.public_key())
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
     )
-    ca = tmp_path / "collector-ca.pem"
-    ca.write_bytes(cert_pem)
-    return cert_pem, key_pem, ca
+    cert_file = tmp_path / "collector-cert.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file = tmp_path / "collector-key.pem"
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    ca_file = tmp_path / "collector-ca.pem"
+    ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    return cert_file, key_file, ca_file
 
 
 def devices(first_octets, count):
@@ -67,43 +115,35 @@ def start_dialout(nl6d, first_octets, count, collector_addr, *extra):
 
 
 @pytest.mark.parametrize("encoding", ["json_ietf", "proto"])
-def test_sample_streams_from_every_device_address(nl6d, stubs, encoding):
-    port = free_port()
-    collector = Collector(stubs, port)
-    try:
-        octets = "71.1" if encoding == "json_ietf" else "71.2"
-        expected = set(devices(octets, 4))
-        start_dialout(nl6d, octets, 4, f"127.0.0.1:{port}", "--gnmi-dialout-tls=false",
-                      "--gnmi-dialout-encoding", encoding)
-        # Two samples from each device.
-        got = collector.wait_for(
-            lambda ns: all(sum(1 for ip, _ in ns if ip == d) >= 2 for d in expected), timeout=30
-        )
-        assert {ip for ip, _ in got} == expected, "one source address per device"
-        for ip, n in got:
-            assert n.prefix.target == ip, "Prefix.target is the device address"
-            assert len(n.update) == 10 * 17, "all paths at one instant in one Notification"
-            assert n.timestamp > 1_600_000_000 * 10**9, "Unix ns timestamp"
-            kind = n.update[0].val.WhichOneof("value")
-            if encoding == "json_ietf":
-                assert kind == "json_ietf_val"
-            else:
-                assert kind in ("string_val", "uint_val")
-        assert collector.streams >= 4
-    finally:
-        collector.stop()
+def test_sample_streams_from_every_device_address(nl6d, grpcio_collector, encoding):
+    collector, port = grpcio_collector()
+    octets = "71.1" if encoding == "json_ietf" else "71.2"
+    expected = set(devices(octets, 4))
+    start_dialout(nl6d, octets, 4, f"127.0.0.1:{port}", "--gnmi-dialout-tls=false",
+                  "--gnmi-dialout-encoding", encoding)
+
+    def two_samples_each(_lines):
+        got = received(collector)
+        return all(sum(1 for n in got if n["peer"] == d) >= 2 for d in expected)
+
+    collector.wait_until(two_samples_each, timeout=30)
+    got = received(collector)
+    assert {n["peer"] for n in got} == expected, "one source address per device"
+    for n in got:
+        assert n["target"] == n["peer"], "Prefix.target is the device address"
+        assert n["updates"] == 10 * 17, "all paths at one instant in one Notification"
+        assert n["timestamp"] > 1_600_000_000 * 10**9, "Unix ns timestamp"
+        if encoding == "json_ietf":
+            assert n["kinds"] == ["json_ietf_val"]
+        else:
+            assert n["kinds"] == ["string_val", "uint_val"]
 
 
-def test_tls_with_a_ca_bundle(nl6d, stubs, tmp_path):
-    cert_pem, key_pem, ca = self_signed(tmp_path)
-    port = free_port()
-    credentials = grpc.ssl_server_credentials([(key_pem, cert_pem)])
-    collector = Collector(stubs, port, credentials)
-    try:
-        start_dialout(nl6d, "71.3", 2, f"localhost:{port}", "--gnmi-dialout-tls-ca", str(ca))
-        got = collector.wait_for(lambda ns: len({ip for ip, _ in ns}) == 2, timeout=30)
-        assert {ip for ip, _ in got} == set(devices("71.3", 2))
-        for ip, n in got:
-            assert ipaddress.ip_address(n.prefix.target) == ipaddress.ip_address(ip)
-    finally:
-        collector.stop()
+def test_tls_with_a_ca_bundle(nl6d, grpcio_collector, tmp_path):
+    cert, key, ca = self_signed(tmp_path)
+    collector, port = grpcio_collector("--cert", str(cert), "--key", str(key))
+    start_dialout(nl6d, "71.3", 2, f"localhost:{port}", "--gnmi-dialout-tls-ca", str(ca))
+    collector.wait_until(lambda _l: len({n["peer"] for n in received(collector)}) == 2, timeout=30)
+    for n in received(collector):
+        assert ipaddress.ip_address(n["target"]) == ipaddress.ip_address(n["peer"])
+    assert {n["peer"] for n in received(collector)} == set(devices("71.3", 2))

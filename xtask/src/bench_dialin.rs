@@ -506,7 +506,7 @@ fn measure_fleets(bin: &Path, sizes: &Sizes) -> Result<Vec<FleetResult>> {
                 thousands(run.rss_kib),
                 if run.settled { "" } else { " (not settled)" },
                 run.took_ms
-                    .map_or("-".into(), |t| format!("{t:.0} ms (took_ms)")),
+                    .map_or("-".into(), |t| format!("{t:.1} ms (took_ms)")),
                 run.wall.as_secs_f64() * 1e3,
             );
             result.runs.push(run);
@@ -901,7 +901,7 @@ impl Report {
                     "{} B",
                     thousands(b.round() as u64)
                 )),
-                row.took_ms.map_or("—".into(), |t| format!("{t:.0} ms")),
+                row.took_ms.map_or("—".into(), |t| format!("{t:.1} ms")),
                 row.wall_ms,
                 if row.settled {
                     ""
@@ -989,7 +989,7 @@ impl Report {
                     "{} B",
                     thousands(b.round() as u64)
                 )),
-                row.took_ms.map_or("—".into(), |t| format!("{t:.0} ms")),
+                row.took_ms.map_or("—".into(), |t| format!("{t:.1} ms")),
                 row.wall_ms
             );
         }

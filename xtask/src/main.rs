@@ -2,6 +2,7 @@
 //! need more than `cargo bench` (whole daemons, fleets, other processes).
 
 mod bench_dialin;
+mod bench_fleet;
 mod test;
 
 use anyhow::{Result, bail};
@@ -13,6 +14,9 @@ tasks:
   bench-dialin    gNMI dial-in fleet benchmark against a release nl6d: RSS per idle
                   device, batch creation time, Subscribe ONCE latency, STREAM SAMPLE
                   throughput and CPU (--quick: small sizes, a smoke check)
+  bench-fleet     gNMI dial-out fleet benchmark against a release nl6d: leaves/s, CPU per
+                  million leaves vs a raw TCP baseline, RSS per exporting device, drops,
+                  on-change latency (--quick: 100 and 1,000 devices)
 ";
 
 fn main() -> Result<()> {
@@ -20,6 +24,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
         Some("bench-dialin") => bench_dialin::run(&args[1..]),
+        Some("bench-fleet") => bench_fleet::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             Ok(())

@@ -72,13 +72,13 @@ pub(crate) struct Device {
 }
 
 impl Device {
-    /// Stops everything the device runs: timers and the exporter.
-    pub(crate) fn stop(&self) {
+    /// Stops the timers and hands out the exporter (if any): the caller stops it and waits
+    /// (dropping it would stop it too; its counters fold exactly once either way).
+    pub(crate) fn stop_timers_take_export(&self) -> Option<DeviceExport> {
         for (_, timer) in self.timers.lock().drain() {
             timer.abort();
         }
-        // Dropping the export ends its task, which folds its counters exactly once.
-        drop(self.export.lock().take());
+        self.export.lock().take()
     }
 }
 
@@ -91,6 +91,8 @@ pub struct DeviceInfo {
     pub interfaces: usize,
     /// Whether the device streams dial-out telemetry.
     pub dialout: bool,
+    /// Why its last dial-out connection attempt or stream failed, if one did.
+    pub dialout_error: Option<String>,
     /// The batch settings it was created with.
     pub batch: BatchSpec,
     /// When its batch was created.
@@ -103,6 +105,7 @@ impl Device {
             ip: self.ip,
             interfaces: self.model.interface_count(),
             dialout: self.batch.spec.dialout.is_some(),
+            dialout_error: self.export.lock().as_ref().and_then(|e| e.last_error()),
             batch: self.batch.spec.clone(),
             created: self.batch.created,
         }

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant, SystemTime};
 use nl6_dialin::{DialinConfig, DialinServer, GnmiStatus};
 use nl6_dialout::{DialoutError, DialoutStats, DialoutStatus, Exporter, ExporterEnv};
 use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, FlapScheduler};
-use nl6_netns::{Dialer, HostResolver};
+use nl6_netns::{Dialer, DialerConfig, HostResolver};
 use nl6_tls::Identity;
 use parking_lot::Mutex;
 
 use crate::batch::{AddressPlan, plan};
 use crate::device::{Batch, BatchSpec, Device, DeviceInfo};
+use crate::dial::FleetConnector;
 use crate::directory::DeviceMap;
 use crate::error::FleetError;
 use crate::plane::{AddressPlane, NetworkMode};
@@ -33,6 +34,8 @@ pub struct FleetConfig {
     pub seed: u64,
     /// Resolves collector host names for dial-out (default: the system resolver).
     pub resolver: Option<Arc<dyn HostResolver>>,
+    /// Dial-out dial limits: concurrent dials (64) and the time one dial may take (10 s).
+    pub dialer: DialerConfig,
 }
 
 impl Default for FleetConfig {
@@ -44,8 +47,20 @@ impl Default for FleetConfig {
             flap_max_events_per_sec: 0,
             seed: 0,
             resolver: None,
+            dialer: DialerConfig::default(),
         }
     }
+}
+
+/// Dial-out dials of the fleet right now and at peak (see [`Fleet::dial_stats`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DialStats {
+    /// Dials holding a permit right now (resolving or connecting).
+    pub in_flight: usize,
+    /// The most dials in flight at once since the fleet started.
+    pub peak_in_flight: usize,
+    /// The limit (`FleetConfig::dialer.max_in_flight`).
+    pub max_in_flight: usize,
 }
 
 /// What a created batch reports.
@@ -72,6 +87,7 @@ pub struct Fleet {
     /// subsystem active only once something dials out.
     exporter: OnceLock<Exporter>,
     dialer: Dialer,
+    dial_limit: usize,
     identity: Option<Identity>,
     dialout_stats: Arc<DialoutStats>,
     flaps: FlapScheduler,
@@ -95,6 +111,13 @@ impl Fleet {
     /// Must run inside a tokio runtime.
     pub async fn start(config: FleetConfig) -> Result<Fleet, FleetError> {
         let plane = AddressPlane::open(&config.network).await?;
+        let dialer = match plane.dialer(config.dialer, config.resolver) {
+            Ok(dialer) => dialer,
+            Err(e) => {
+                let _ = plane.close().await;
+                return Err(e);
+            }
+        };
         let events = Arc::new(EventCounters::default());
         let devices = Arc::new(DeviceMap::default());
         let dialin = match config.dialin {
@@ -118,13 +141,13 @@ impl Fleet {
             }
             None => None,
         };
-        let dialer = plane.dialer(config.resolver)?;
         Ok(Fleet {
             devices,
             plane: tokio::sync::Mutex::new(Some(plane)),
             dialin,
             exporter: OnceLock::new(),
             dialer,
+            dial_limit: config.dialer.max_in_flight,
             identity: config.identity,
             dialout_stats: DialoutStats::new(),
             flaps: FlapScheduler::spawn(config.flap_max_events_per_sec),
@@ -195,9 +218,7 @@ impl Fleet {
             match self.new_device(ip, &batch) {
                 Ok(device) => created.push(device),
                 Err(e) => {
-                    for device in &created {
-                        device.stop();
-                    }
+                    stop_all(&created).await;
                     plane.remove(&plan.addresses).await;
                     return Err(e);
                 }
@@ -272,7 +293,7 @@ impl Fleet {
     /// Deletes one device: stops its exporter and timers and removes its address.
     pub async fn delete(&self, ip: Ipv4Addr) -> Result<(), FleetError> {
         let device = self.devices.remove(ip).ok_or(FleetError::NotFound(ip))?;
-        device.stop();
+        stop_all(&[device]).await;
         if let Some(plane) = self.plane.lock().await.as_ref() {
             plane.remove(&[ip]).await;
         }
@@ -283,9 +304,7 @@ impl Fleet {
     pub async fn delete_all(&self) -> usize {
         let devices = self.devices.drain();
         let addrs: Vec<Ipv4Addr> = devices.iter().map(|d| d.ip).collect();
-        for device in &devices {
-            device.stop();
-        }
+        stop_all(&devices).await;
         if let Some(plane) = self.plane.lock().await.as_ref() {
             plane.remove(&addrs).await;
         }
@@ -295,7 +314,7 @@ impl Fleet {
     /// The dial-out exporter, created on first use.
     fn exporter(&self) -> &Exporter {
         self.exporter.get_or_init(|| {
-            let mut env = ExporterEnv::new(Arc::new(self.dialer.clone()));
+            let mut env = ExporterEnv::new(Arc::new(FleetConnector::new(self.dialer.clone())));
             env.client_identity = self.identity.clone();
             env.stats = self.dialout_stats.clone();
             Exporter::new(env)
@@ -353,6 +372,15 @@ impl Fleet {
     /// `GET /api/v1/gnmi/dialout/status`.
     pub fn dialout_status(&self) -> DialoutStatus {
         self.dialout_stats.status()
+    }
+
+    /// Dial-out dials in flight now and at peak, and their limit.
+    pub fn dial_stats(&self) -> DialStats {
+        DialStats {
+            in_flight: self.dialer.in_flight(),
+            peak_in_flight: self.dialer.peak_in_flight(),
+            max_in_flight: self.dial_limit,
+        }
     }
 
     /// Fleet-wide interface-state event counters.
@@ -414,9 +442,7 @@ impl Fleet {
     /// Stops everything: devices, dial-in, flaps, and the namespace set-up. Idempotent.
     pub async fn shutdown(&self) -> Result<(), FleetError> {
         let removed = self.devices.drain();
-        for device in &removed {
-            device.stop();
-        }
+        stop_all(&removed).await;
         if let Some(server) = &self.dialin {
             server.shutdown().await;
         }
@@ -426,6 +452,20 @@ impl Fleet {
         }
         Ok(())
     }
+}
+
+/// Stops the devices and waits until their dial-out streams are closed (each within the
+/// exporter's close timeout), so that happens while their addresses still exist: once an
+/// address or the namespace is gone, no FIN reaches the collector, which would keep the
+/// stream open.
+async fn stop_all(devices: &[Arc<Device>]) {
+    let mut closing = tokio::task::JoinSet::new();
+    for device in devices {
+        if let Some(export) = device.stop_timers_take_export() {
+            closing.spawn(export.stop());
+        }
+    }
+    while closing.join_next().await.is_some() {}
 }
 
 /// The counter seed of the device at `ip` (splitmix64 of the fleet seed and address,

@@ -17,6 +17,7 @@
 
 mod batch;
 mod device;
+mod dial;
 mod directory;
 mod error;
 mod fleet;
@@ -26,6 +27,6 @@ mod state;
 pub use batch::{AddressPlan, MAX_DEVICE_COUNT, NETMASKS, plan};
 pub use device::{BatchSpec, DeviceInfo};
 pub use error::FleetError;
-pub use fleet::{BatchReport, Fleet, FleetConfig};
+pub use fleet::{BatchReport, DialStats, Fleet, FleetConfig};
 pub use plane::NetworkMode;
 pub use state::{MAX_STATE_DURATION, StateLeaf, StateReply};

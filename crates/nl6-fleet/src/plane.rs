@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use nl6_dialin::ListenerSource;
 use nl6_netns::{
-    Dialer, DialerConfig, HostResolver, NetnsConfig, NsExecutor, SimNetwork, SystemResolver,
+    DialError, Dialer, DialerConfig, HostResolver, NetnsConfig, NsExecutor, SimNetwork,
+    SystemResolver,
 };
 
 use crate::batch::AddressPlan;
@@ -114,6 +115,7 @@ impl AddressPlane {
     /// The bounded dialer devices use to reach collectors.
     pub(crate) fn dialer(
         &self,
+        config: DialerConfig,
         resolver: Option<Arc<dyn HostResolver>>,
     ) -> Result<Dialer, FleetError> {
         let exec = match self {
@@ -121,8 +123,12 @@ impl AddressPlane {
             AddressPlane::Netns { exec, .. } => exec.clone(),
         };
         let resolver = resolver.unwrap_or_else(|| Arc::new(SystemResolver));
-        Dialer::new(DialerConfig::default(), resolver, exec)
-            .map_err(|e| FleetError::Network(e.to_string()))
+        Dialer::new(config, resolver, exec).map_err(|e| match e {
+            DialError::InvalidConfig { field, reason } => {
+                FleetError::invalid(format!("dialer.{field}"), reason)
+            }
+            other => FleetError::Network(other.to_string()),
+        })
     }
 
     /// Undoes the namespace set-up, if any.

@@ -333,6 +333,7 @@ impl LoadedSettings {
                 flap_max_events_per_sec: s.if_flap_max_events_per_sec,
                 seed: s.seed,
                 resolver: None,
+                dialer: nl6_netns::DialerConfig::default(),
             },
             seed_batch,
             listen: s.listen,

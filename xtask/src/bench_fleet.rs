@@ -1,0 +1,1357 @@
+//! `cargo xtask bench-fleet [--quick]`: the gNMI dial-out fleet benchmark (issue 4).
+//!
+//! Starts `target/release/nl6d` in loopback mode with N dial-out devices (plaintext,
+//! SAMPLE 1 s, 10 interfaces, the full state subtree = 170 leaves per notification)
+//! pushing to a gNMIReverse collector embedded in this process, and measures over
+//! steady windows: leaves/s delivered, nl6d CPU-seconds per million leaves, nl6d RSS
+//! per exporting device and dropped updates. A raw baseline encodes the same
+//! notifications with the same `WireEncoder` and writes them over one plain TCP socket
+//! (no gRPC, no HTTP/2): the practical limit. Last, on-change latency: interfaces
+//! flipped over REST on many devices, from the state change (the notification's
+//! timestamp) to the collector's receipt.
+//!
+//! The collector runs in this process (its CPU is not nl6d's; its 10,000 server sockets
+//! need this process's open-files soft limit raised, which [`run`] does). Every nl6d
+//! it starts is stopped by a guard, also on error.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant, UNIX_EPOCH};
+
+use anyhow::{Context, Result, anyhow, bail};
+use nl6_collector::{CollectorConfig, CollectorHandle};
+use nl6_ifstate::{DeviceModel, DeviceSpec, unix_now_ns};
+use nl6_resolver::{Selection, Snapshot, ValueEncoding, WireEncoder};
+use tokio::runtime::Runtime;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::test::workspace_root;
+
+/// First device address of every fleet the benchmark starts.
+const START_IP: Ipv4Addr = Ipv4Addr::new(127, 50, 0, 1);
+/// Interfaces per device.
+const INTERFACES: u32 = 10;
+/// Leaves of one device's full state subtree (17 per interface).
+const LEAVES_PER_DEVICE: u64 = 170;
+/// The pushed path (nl6d's default dial-out path).
+const STATE_PATH: &str = "/interfaces/interface[name=*]/state";
+/// Targets of issue 4.
+const TARGET_CPU_PROTO: f64 = 0.25;
+const TARGET_CPU_JSON: f64 = 0.4;
+const TARGET_RSS_PER_DEVICE_B: f64 = 48.0 * 1024.0;
+const TARGET_P99_MS: f64 = 5.0;
+/// Devices the raw baseline cycles through (its own models, same shape as nl6d's).
+const RAW_DEVICES: usize = 1_000;
+
+/// What one run measures.
+struct Sizes {
+    fleets: Vec<u32>,
+    warmup: Duration,
+    windows: usize,
+    window: Duration,
+    raw_rounds: usize,
+    raw_round: Duration,
+    onchange_devices: u32,
+    flips: usize,
+    flip_rounds: usize,
+    flip_pace: Duration,
+}
+
+impl Sizes {
+    fn new(quick: bool) -> Sizes {
+        if quick {
+            Sizes {
+                fleets: vec![100, 1_000],
+                warmup: Duration::from_secs(2),
+                windows: 2,
+                window: Duration::from_secs(3),
+                raw_rounds: 3,
+                raw_round: Duration::from_millis(500),
+                onchange_devices: 1_000,
+                flips: 100,
+                flip_rounds: 1,
+                flip_pace: Duration::from_millis(10),
+            }
+        } else {
+            Sizes {
+                fleets: vec![1_000, 10_000],
+                warmup: Duration::from_secs(5),
+                windows: 3,
+                window: Duration::from_secs(10),
+                raw_rounds: 5,
+                raw_round: Duration::from_secs(2),
+                onchange_devices: 1_000,
+                flips: 200,
+                flip_rounds: 3,
+                flip_pace: Duration::from_millis(10),
+            }
+        }
+    }
+}
+
+/// The two dial-out encodings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Enc {
+    Proto,
+    JsonIetf,
+}
+
+impl Enc {
+    const ALL: [Enc; 2] = [Enc::Proto, Enc::JsonIetf];
+
+    fn flag(self) -> &'static str {
+        match self {
+            Enc::Proto => "proto",
+            Enc::JsonIetf => "json_ietf",
+        }
+    }
+
+    fn value_encoding(self) -> ValueEncoding {
+        match self {
+            Enc::Proto => ValueEncoding::Proto,
+            Enc::JsonIetf => ValueEncoding::JsonIetf,
+        }
+    }
+
+    fn cpu_target(self) -> f64 {
+        match self {
+            Enc::Proto => TARGET_CPU_PROTO,
+            Enc::JsonIetf => TARGET_CPU_JSON,
+        }
+    }
+}
+
+/// Runs the benchmark; `args` are the task's arguments (`--quick`).
+pub fn run(args: &[String]) -> Result<()> {
+    let quick = parse_args(args)?;
+    let root = workspace_root();
+    if cfg!(debug_assertions) {
+        return rerun_in_release(&root, args);
+    }
+    let nl6d = build_nl6d(&root)?;
+    let sizes = Sizes::new(quick);
+    let biggest = sizes
+        .fleets
+        .iter()
+        .copied()
+        .max()
+        .unwrap_or(0)
+        .max(sizes.onchange_devices);
+    let nofile = raise_open_files(u64::from(biggest) + 512)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the collector's runtime")?;
+    let load_before = load_average();
+    eprintln!(
+        "==> bench-fleet ({}), load average {load_before}, open-files soft limit {nofile}",
+        if quick { "--quick" } else { "full" }
+    );
+
+    let mut raw = Vec::new();
+    for enc in Enc::ALL {
+        raw.push((enc, raw_baseline(enc, &sizes)?));
+    }
+    let idle_rss = idle_rss(&nl6d, &runtime)?;
+    eprintln!(
+        "    nl6d with 0 devices: RSS {:.1} MiB",
+        idle_rss as f64 / MIB
+    );
+    let mut fleets = Vec::new();
+    for &count in &sizes.fleets {
+        for enc in Enc::ALL {
+            fleets.push(measure_fleet(&nl6d, &runtime, &sizes, count, enc)?);
+        }
+    }
+    let mut onchange = Vec::new();
+    for enc in Enc::ALL {
+        onchange.push(measure_onchange(&nl6d, &runtime, &sizes, enc)?);
+    }
+    let report = Report {
+        quick,
+        load_before,
+        load_after: load_average(),
+        idle_rss,
+        raw,
+        fleets,
+        onchange,
+    };
+    print!("{}", report.table());
+    println!("\n--- markdown for docs/benchmarks.md ---\n");
+    print!("{}", report.markdown());
+    Ok(())
+}
+
+fn parse_args(args: &[String]) -> Result<bool> {
+    let mut quick = false;
+    for arg in args {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            other => bail!("bench-fleet: unknown argument {other:?} (expected --quick)"),
+        }
+    }
+    Ok(quick)
+}
+
+/// The embedded collector and the raw loop must be optimised too.
+fn rerun_in_release(root: &Path, args: &[String]) -> Result<()> {
+    eprintln!("==> bench-fleet: re-running this task as a release build");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
+        .arg("bench-fleet")
+        .args(args)
+        .status()
+        .context("bench-fleet: could not start cargo run --release")?;
+    if !status.success() {
+        bail!("bench-fleet (release) failed ({status})");
+    }
+    Ok(())
+}
+
+/// Builds nl6d in release mode and returns the binary's path.
+fn build_nl6d(root: &Path) -> Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("==> cargo build --release -p nl6d");
+    let status = Command::new(cargo)
+        .current_dir(root)
+        .args(["build", "--release", "-p", "nl6d"])
+        .status()
+        .context("could not start cargo build")?;
+    if !status.success() {
+        bail!("cargo build --release -p nl6d failed ({status})");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let bin = target.join("release/nl6d");
+    if !bin.exists() {
+        bail!("nl6d was built but {} does not exist", bin.display());
+    }
+    Ok(bin)
+}
+
+// ---------------------------------------------------------------------------------
+// The daemon under test.
+
+/// Dial-out trigger of a fleet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    Sample,
+    OnChange,
+}
+
+/// A running nl6d; dropping it stops the process (SIGTERM, then SIGKILL).
+struct Daemon {
+    child: Child,
+    rest: SocketAddr,
+    tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Daemon {
+    /// Starts nl6d with `count` dial-out devices pushing to `collector` and waits for
+    /// its `nl6d ready:` line.
+    fn start(
+        bin: &Path,
+        count: u32,
+        enc: Enc,
+        trigger: Trigger,
+        collector: SocketAddr,
+    ) -> Result<Daemon> {
+        let rest = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let mode = match trigger {
+            Trigger::Sample => "sample",
+            Trigger::OnChange => "on-change",
+        };
+        let mut cmd = Command::new(bin);
+        cmd.args(["--auto-start-ip", &START_IP.to_string()])
+            .args(["--auto-count", &count.to_string()])
+            .args(["--auto-netmask", "16"])
+            .args(["--interfaces", &INTERFACES.to_string()])
+            .args(["--gnmi-port", "0", "--gnmi-tls=false"])
+            .args(["--listen", &rest.to_string()])
+            .args(["--gnmi-mode", "dial-out"])
+            .args(["--gnmi-dialout-collector", &collector.to_string()])
+            .args(["--gnmi-dialout-tls=false"])
+            .args(["--gnmi-dialout-encoding", enc.flag()])
+            .args(["--gnmi-dialout-sub-mode", mode])
+            .args(["--gnmi-dialout-interval", "1s"])
+            .env("NO_COLOR", "1")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("could not start {}", bin.display()))?;
+        let out = child.stdout.take().context("nl6d stdout")?;
+        let err = child.stderr.take().context("nl6d stderr")?;
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || forward_lines(out, &tx));
+        let tail = Arc::new(Mutex::new(VecDeque::new()));
+        let sink = tail.clone();
+        std::thread::spawn(move || keep_tail(err, &sink));
+        let daemon = Daemon { child, rest, tail };
+        daemon.wait_ready(&lines, Duration::from_secs(60 + u64::from(count) / 500))?;
+        Ok(daemon)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the `nl6d ready:` line on stdout.
+    fn wait_ready(&self, lines: &mpsc::Receiver<String>, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) if line.starts_with("nl6d ready:") => return Ok(()),
+                Ok(_) => continue,
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    bail!("nl6d not ready within {timeout:?}{}", self.log_tail())
+                }
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    bail!("nl6d exited before it was ready{}", self.log_tail())
+                }
+            }
+        }
+    }
+
+    /// The summed dial-out counters of `GET /api/v1/gnmi/dialout/status`.
+    fn dialout(&self) -> Result<DialoutTotals> {
+        let (code, body) = http(self.rest, "GET", "/api/v1/gnmi/dialout/status", None)?;
+        if code != 200 {
+            bail!("dial-out status: HTTP {code}: {body}");
+        }
+        DialoutTotals::parse(&body)
+    }
+
+    /// Sets the link of `ip`'s interface `ifindex` over REST.
+    fn set_link(&self, ip: Ipv4Addr, ifindex: u32, status: &str) -> Result<()> {
+        let path = format!("/api/v1/devices/{ip}/interfaces/{ifindex}/oper-status");
+        let body = format!("{{\"status\":\"{status}\"}}");
+        let (code, reply) = http(self.rest, "POST", &path, Some(&body))?;
+        if code != 202 && code != 200 {
+            bail!("POST {path}: HTTP {code}: {reply}");
+        }
+        Ok(())
+    }
+
+    /// SIGTERM and wait for exit 0.
+    fn stop(mut self) -> Result<()> {
+        let status = terminate(&mut self.child, Duration::from_secs(20))?;
+        if !status.success() {
+            bail!("nl6d exited with {status} after SIGTERM{}", self.log_tail());
+        }
+        Ok(())
+    }
+
+    fn log_tail(&self) -> String {
+        let tail = self.tail.lock().map(|t| t.clone()).unwrap_or_default();
+        let lines: Vec<String> = tail.into_iter().collect();
+        format!("; nl6d stderr tail:\n{}", lines.join("\n"))
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        if terminate(&mut self.child, Duration::from_secs(20)).is_err() {
+            eprintln!("nl6d {} ignored SIGTERM: killing it", self.child.id());
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Sends SIGTERM to `child` and waits up to `timeout` for it to exit.
+fn terminate(child: &mut Child, timeout: Duration) -> Result<std::process::ExitStatus> {
+    if let Some(status) = child.try_wait()? {
+        return Ok(status);
+    }
+    let pid = libc::pid_t::try_from(child.id()).context("pid out of range")?;
+    // SAFETY: kill has no memory-safety preconditions; pid is our own child.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if Instant::now() >= deadline {
+            bail!("process {pid} still running {timeout:?} after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn forward_lines(out: impl Read, tx: &mpsc::Sender<String>) {
+    for line in BufReader::new(out).lines() {
+        let Ok(line) = line else { return };
+        // After `ready` nobody listens; keep draining so nl6d never blocks on stdout.
+        let _ = tx.send(line);
+    }
+}
+
+fn keep_tail(err: impl Read, tail: &Mutex<VecDeque<String>>) {
+    for line in BufReader::new(err).lines() {
+        let Ok(line) = line else { return };
+        let Ok(mut tail) = tail.lock() else { return };
+        if tail.len() == 20 {
+            tail.pop_front();
+        }
+        tail.push_back(line);
+    }
+}
+
+/// Sums of the dial-out status over all collectors.
+#[derive(Debug, Clone, Copy, Default)]
+struct DialoutTotals {
+    streams_active: u64,
+    updates_sent: u64,
+    updates_dropped: u64,
+    reconnects: u64,
+    send_failures: u64,
+}
+
+impl DialoutTotals {
+    fn parse(body: &str) -> Result<DialoutTotals> {
+        let json: serde_json::Value =
+            serde_json::from_str(body).context("dial-out status is not JSON")?;
+        let mut totals = DialoutTotals::default();
+        let collectors = json["collectors"]
+            .as_array()
+            .ok_or_else(|| anyhow!("dial-out status has no collectors[]: {body}"))?;
+        for c in collectors {
+            let field = |name: &str| c[name].as_u64().unwrap_or(0);
+            totals.streams_active += field("streams_active");
+            totals.updates_sent += field("updates_sent");
+            totals.updates_dropped += field("updates_dropped");
+            totals.reconnects += field("reconnects");
+            totals.send_failures += field("send_failures");
+        }
+        Ok(totals)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Measurements.
+
+const MIB: f64 = 1024.0 * 1024.0;
+
+/// RSS of nl6d with no device (dial-out configured), once it settled.
+fn idle_rss(bin: &Path, runtime: &Runtime) -> Result<u64> {
+    let collector = start_collector(runtime)?;
+    let daemon = Daemon::start(bin, 0, Enc::Proto, Trigger::Sample, collector.local_addr())?;
+    std::thread::sleep(Duration::from_secs(2));
+    let rss = rss_bytes(daemon.pid())?;
+    daemon.stop()?;
+    runtime.block_on(collector.shutdown())?;
+    Ok(rss)
+}
+
+/// One fleet size × encoding, medians over the steady windows.
+struct FleetResult {
+    devices: u32,
+    enc: Enc,
+    /// From `ready` to all streams up.
+    streams_up: Duration,
+    leaves_per_s: f64,
+    cpu_per_mleaf: f64,
+    collector_cpu_per_mleaf: f64,
+    rss: u64,
+    totals: DialoutTotals,
+    windows: Vec<Window>,
+}
+
+/// One steady window.
+struct Window {
+    leaves_per_s: f64,
+    cpu_per_mleaf: f64,
+    collector_cpu_per_mleaf: f64,
+    dropped: u64,
+    rss: u64,
+}
+
+/// A reading at the edge of a window.
+struct Reading {
+    at: Instant,
+    cpu: f64,
+    self_cpu: f64,
+    leaves: u64,
+    dropped: u64,
+}
+
+fn reading(daemon: &Daemon, collector: &CollectorHandle) -> Result<Reading> {
+    let dropped = daemon.dialout()?.updates_dropped;
+    Ok(Reading {
+        at: Instant::now(),
+        cpu: cpu_seconds(daemon.pid())?,
+        self_cpu: process_cpu_seconds(),
+        leaves: collector.stats().leaves,
+        dropped,
+    })
+}
+
+fn measure_fleet(
+    bin: &Path,
+    runtime: &Runtime,
+    sizes: &Sizes,
+    count: u32,
+    enc: Enc,
+) -> Result<FleetResult> {
+    eprintln!("==> {count} devices, {}, SAMPLE 1 s", enc.flag());
+    let collector = start_collector(runtime)?;
+    let daemon = Daemon::start(bin, count, enc, Trigger::Sample, collector.local_addr())?;
+    let ready = Instant::now();
+    wait_streams(&daemon, &collector, count)?;
+    let streams_up = ready.elapsed();
+    eprintln!(
+        "    {count} streams up in {:.1} s",
+        streams_up.as_secs_f64()
+    );
+    std::thread::sleep(sizes.warmup);
+    let mut windows = Vec::new();
+    for _ in 0..sizes.windows {
+        let before = reading(&daemon, &collector)?;
+        std::thread::sleep(sizes.window);
+        let after = reading(&daemon, &collector)?;
+        let leaves = after.leaves - before.leaves;
+        let mleaves = (leaves as f64 / 1e6).max(1e-9);
+        let window = Window {
+            leaves_per_s: leaves as f64 / (after.at - before.at).as_secs_f64(),
+            cpu_per_mleaf: (after.cpu - before.cpu) / mleaves,
+            collector_cpu_per_mleaf: (after.self_cpu - before.self_cpu) / mleaves,
+            dropped: after.dropped - before.dropped,
+            rss: rss_bytes(daemon.pid())?,
+        };
+        eprintln!(
+            "    window: {:.0} leaves/s, nl6d {:.3} CPU-s/M leaves, collector {:.3}, \
+             RSS {:.1} MiB, dropped {}",
+            window.leaves_per_s,
+            window.cpu_per_mleaf,
+            window.collector_cpu_per_mleaf,
+            window.rss as f64 / MIB,
+            window.dropped
+        );
+        windows.push(window);
+    }
+    let totals = daemon.dialout()?;
+    daemon.stop()?;
+    runtime.block_on(collector.shutdown())?;
+    Ok(FleetResult {
+        devices: count,
+        enc,
+        streams_up,
+        leaves_per_s: median(windows.iter().map(|w| w.leaves_per_s)),
+        cpu_per_mleaf: median(windows.iter().map(|w| w.cpu_per_mleaf)),
+        collector_cpu_per_mleaf: median(windows.iter().map(|w| w.collector_cpu_per_mleaf)),
+        rss: median(windows.iter().map(|w| w.rss as f64)) as u64,
+        totals,
+        windows,
+    })
+}
+
+/// Waits until nl6d and the collector both count `count` open streams.
+fn wait_streams(daemon: &Daemon, collector: &CollectorHandle, count: u32) -> Result<()> {
+    let timeout = Duration::from_secs(30 + u64::from(count) / 100);
+    let deadline = Instant::now() + timeout;
+    let want = u64::from(count);
+    loop {
+        let totals = daemon.dialout()?;
+        let seen = collector.stats().streams_active;
+        if totals.streams_active == want && seen == want {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            bail!(
+                "after {timeout:?}: nl6d has {} streams up, the collector {seen}, want {want} \
+                 ({totals:?}){}",
+                totals.streams_active,
+                daemon.log_tail()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// A collector on a free loopback port, embedded in this process.
+fn start_collector(runtime: &Runtime) -> Result<CollectorHandle> {
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    runtime
+        .block_on(nl6_collector::start(CollectorConfig::plaintext(listen)))
+        .context("starting the collector")
+}
+
+// ---------------------------------------------------------------------------------
+// The raw baseline: same notifications, one plain TCP socket, one loop.
+
+/// Median of the raw rounds of one encoding.
+struct RawResult {
+    cpu_per_mleaf: f64,
+    leaves_per_s: f64,
+    bytes_per_message: f64,
+}
+
+/// One device of the raw loop: its model, encoder and target.
+struct RawDevice {
+    model: Arc<DeviceModel>,
+    encoder: WireEncoder,
+    target: String,
+}
+
+fn raw_baseline(enc: Enc, sizes: &Sizes) -> Result<RawResult> {
+    let path = nl6_gnmi::parse_path(STATE_PATH).map_err(|e| anyhow!("{STATE_PATH}: {e}"))?;
+    let mut devices = Vec::with_capacity(RAW_DEVICES);
+    for i in 0..RAW_DEVICES as u32 {
+        let spec = DeviceSpec {
+            seed: u64::from(i),
+            interfaces: INTERFACES,
+            ..DeviceSpec::default()
+        };
+        let model = Arc::new(DeviceModel::new(&spec).map_err(|e| anyhow!("device spec: {e}"))?);
+        devices.push(RawDevice {
+            encoder: WireEncoder::new(model.names()),
+            model,
+            target: Ipv4Addr::from(u32::from(START_IP) + i).to_string(),
+        });
+    }
+    let selection = Selection::compile(None, &[path], devices[0].model.names())
+        .map_err(|e| anyhow!("compiling {STATE_PATH}: {e}"))?;
+    if selection.leaf_count() as u64 != LEAVES_PER_DEVICE {
+        bail!("{STATE_PATH} selects {} leaves", selection.leaf_count());
+    }
+    let mut rounds = Vec::new();
+    for _ in 0..sizes.raw_rounds {
+        rounds.push(raw_round(
+            enc.value_encoding(),
+            &mut devices,
+            &selection,
+            sizes.raw_round,
+        )?);
+    }
+    let result = RawResult {
+        cpu_per_mleaf: median(rounds.iter().map(|r| r.cpu_per_mleaf)),
+        leaves_per_s: median(rounds.iter().map(|r| r.leaves_per_s)),
+        bytes_per_message: median(rounds.iter().map(|r| r.bytes_per_message)),
+    };
+    eprintln!(
+        "==> raw baseline {}: {:.3} CPU-s/M leaves, {:.0} leaves/s on one thread, {:.0} B/message",
+        enc.flag(),
+        result.cpu_per_mleaf,
+        result.leaves_per_s,
+        result.bytes_per_message
+    );
+    Ok(result)
+}
+
+/// Encodes and writes for `duration` on this thread; CPU is this thread's only.
+fn raw_round(
+    encoding: ValueEncoding,
+    devices: &mut [RawDevice],
+    selection: &Selection,
+    duration: Duration,
+) -> Result<RawResult> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("raw sink: bind")?;
+    let addr = listener.local_addr()?;
+    let sink = std::thread::spawn(move || -> std::io::Result<u64> {
+        let (mut conn, _) = listener.accept()?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut total = 0u64;
+        loop {
+            match conn.read(&mut buf)? {
+                0 => return Ok(total),
+                n => total += n as u64,
+            }
+        }
+    });
+    let mut conn = TcpStream::connect(addr).context("raw sink: connect")?;
+    conn.set_nodelay(true)?;
+    let (mut leaves, mut bytes, mut messages) = (0u64, 0u64, 0u64);
+    let cpu_start = thread_cpu_seconds();
+    let start = Instant::now();
+    while start.elapsed() < duration {
+        for dev in devices.iter_mut() {
+            let snapshot = Snapshot::capture(&dev.model, unix_now_ns(), selection);
+            // A gRPC-style 5-byte frame header in front, then the response, as dial-out
+            // builds it: a fresh buffer per message.
+            let mut frame = Vec::new();
+            frame.extend_from_slice(&[0; 5]);
+            let updates = dev.encoder.encode_response(
+                &snapshot,
+                selection.masks(),
+                encoding,
+                Some(&dev.target),
+                &mut frame,
+            );
+            let len = u32::try_from(frame.len() - 5).context("message over 4 GiB")?;
+            frame[1..5].copy_from_slice(&len.to_be_bytes());
+            conn.write_all(&frame).context("raw sink: write")?;
+            leaves += updates as u64;
+            bytes += frame.len() as u64;
+            messages += 1;
+        }
+    }
+    let cpu = thread_cpu_seconds() - cpu_start;
+    let wall = start.elapsed().as_secs_f64();
+    drop(conn);
+    let received = sink
+        .join()
+        .map_err(|_| anyhow!("raw sink thread panicked"))?
+        .context("raw sink: read")?;
+    if received != bytes {
+        bail!("raw sink received {received} of {bytes} bytes");
+    }
+    Ok(RawResult {
+        cpu_per_mleaf: cpu / (leaves as f64 / 1e6),
+        leaves_per_s: leaves as f64 / wall,
+        bytes_per_message: bytes as f64 / messages as f64,
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// On-change latency.
+
+/// Latencies of one encoding's flips, per round.
+struct OnChangeResult {
+    devices: u32,
+    enc: Enc,
+    flips: usize,
+    rounds: Vec<Percentiles>,
+    lagged: u64,
+}
+
+/// p50 / p99 / max of one round, in ms.
+#[derive(Debug, Clone, Copy)]
+struct Percentiles {
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Percentiles {
+    fn of(mut samples: Vec<f64>) -> Percentiles {
+        samples.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
+            samples[rank - 1]
+        };
+        Percentiles {
+            p50: at(0.5),
+            p99: at(0.99),
+            max: at(1.0),
+        }
+    }
+}
+
+/// State-change → collector latencies of event notifications, gathered in the runtime.
+struct EventLatencies {
+    samples: Arc<Mutex<Vec<f64>>>,
+    lagged: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl EventLatencies {
+    /// Records every notification with fewer than `max_leaves` leaves (events, not
+    /// the on-change snapshot).
+    fn start(runtime: &Runtime, collector: &CollectorHandle, max_leaves: usize) -> Self {
+        let samples = Arc::new(Mutex::new(Vec::new()));
+        let lagged = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut rx = collector.subscribe();
+        let (out, lag) = (samples.clone(), lagged.clone());
+        runtime.spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(received) => {
+                        let n = &received.notification;
+                        if n.update.is_empty() || n.update.len() >= max_leaves {
+                            continue;
+                        }
+                        let Ok(ts) = u64::try_from(n.timestamp) else {
+                            continue;
+                        };
+                        let sent = UNIX_EPOCH + Duration::from_nanos(ts);
+                        let ms = match received.received_at.duration_since(sent) {
+                            Ok(d) => d.as_secs_f64() * 1e3,
+                            Err(e) => -e.duration().as_secs_f64() * 1e3,
+                        };
+                        if let Ok(mut out) = out.lock() {
+                            out.push(ms);
+                        }
+                    }
+                    Err(RecvError::Lagged(n)) => {
+                        lag.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+        EventLatencies { samples, lagged }
+    }
+
+    /// Waits until `count` samples arrived and takes them.
+    fn take(&self, count: usize, timeout: Duration) -> Result<Vec<f64>> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            {
+                let mut samples = self
+                    .samples
+                    .lock()
+                    .map_err(|_| anyhow!("latency lock poisoned"))?;
+                if samples.len() >= count {
+                    return Ok(std::mem::take(&mut *samples));
+                }
+                if Instant::now() >= deadline {
+                    bail!(
+                        "only {} of {count} on-change notifications within {timeout:?}",
+                        samples.len()
+                    );
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+fn measure_onchange(
+    bin: &Path,
+    runtime: &Runtime,
+    sizes: &Sizes,
+    enc: Enc,
+) -> Result<OnChangeResult> {
+    let count = sizes.onchange_devices;
+    eprintln!("==> on-change latency: {count} devices, {}", enc.flag());
+    let collector = start_collector(runtime)?;
+    let daemon = Daemon::start(bin, count, enc, Trigger::OnChange, collector.local_addr())?;
+    wait_streams(&daemon, &collector, count)?;
+    // Every stream starts with a snapshot (5 on-change leaves per interface).
+    runtime
+        .block_on(collector.wait_until(Duration::from_secs(30), |s| {
+            s.notifications >= u64::from(count)
+        }))
+        .map_err(|s| anyhow!("on-change snapshots incomplete: {s:?}"))?;
+    let mut devices: Vec<Ipv4Addr> = collector
+        .targets()
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    devices.sort_unstable();
+    if devices.len() != count as usize {
+        bail!("{} distinct targets, want {count}", devices.len());
+    }
+    let latencies = EventLatencies::start(runtime, &collector, 5 * INTERFACES as usize);
+    let mut rounds = Vec::new();
+    for round in 0..sizes.flip_rounds {
+        let status = if round % 2 == 0 { "DOWN" } else { "UP" };
+        for i in 0..sizes.flips {
+            let device = devices[i * devices.len() / sizes.flips];
+            let ifindex = 1 + (i as u32 % INTERFACES);
+            daemon.set_link(device, ifindex, status)?;
+            std::thread::sleep(sizes.flip_pace);
+        }
+        let samples = latencies.take(sizes.flips, Duration::from_secs(10))?;
+        let p = Percentiles::of(samples);
+        eprintln!(
+            "    round {}: {} flips {status}: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            round + 1,
+            sizes.flips,
+            p.p50,
+            p.p99,
+            p.max
+        );
+        rounds.push(p);
+    }
+    let lagged = latencies.lagged.load(std::sync::atomic::Ordering::Relaxed);
+    daemon.stop()?;
+    runtime.block_on(collector.shutdown())?;
+    Ok(OnChangeResult {
+        devices: count,
+        enc,
+        flips: sizes.flips,
+        rounds,
+        lagged,
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Small helpers: HTTP, /proc, rusage, limits.
+
+/// One HTTP/1.1 request (`Connection: close`); returns the status and the body.
+fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String)> {
+    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+        .with_context(|| format!("REST: connect {addr}"))?;
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    conn.set_write_timeout(Some(Duration::from_secs(10)))?;
+    conn.set_nodelay(true)?;
+    let body = body.unwrap_or("");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(request.as_bytes())
+        .with_context(|| format!("REST: {method} {path}"))?;
+    let mut reply = Vec::new();
+    conn.read_to_end(&mut reply)
+        .with_context(|| format!("REST: reading the reply to {method} {path}"))?;
+    parse_http_reply(&reply).with_context(|| format!("REST: {method} {path}"))
+}
+
+/// Status code and body of a complete HTTP/1.1 reply (plain or chunked body).
+fn parse_http_reply(reply: &[u8]) -> Result<(u16, String)> {
+    let text = String::from_utf8_lossy(reply);
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow!("reply without a header end"))?;
+    let code = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| anyhow!("bad status line in {head:?}"))?;
+    let chunked = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().replace(' ', "") == "transfer-encoding:chunked");
+    let body = if chunked {
+        dechunk(body)?
+    } else {
+        body.to_string()
+    };
+    Ok((code, body))
+}
+
+fn dechunk(mut body: &str) -> Result<String> {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = body
+            .split_once("\r\n")
+            .ok_or_else(|| anyhow!("truncated chunk header"))?;
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
+            .context("bad chunk size")?;
+        if size == 0 {
+            return Ok(out);
+        }
+        let chunk = rest.get(..size).ok_or_else(|| anyhow!("truncated chunk"))?;
+        out.push_str(chunk);
+        body = rest.get(size + 2..).unwrap_or("");
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, then released).
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").context("finding a free port")?;
+    Ok(listener.local_addr()?.port())
+}
+
+/// Resident set size of `pid` in bytes (`VmRSS` of /proc/<pid>/status).
+fn rss_bytes(pid: u32) -> Result<u64> {
+    let path = format!("/proc/{pid}/status");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let kib: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| anyhow!("{path} has no VmRSS line"))?;
+    Ok(kib * 1024)
+}
+
+/// utime + stime of `pid` in seconds (/proc/<pid>/stat fields 14 and 15).
+fn cpu_seconds(pid: u32) -> Result<f64> {
+    let path = format!("/proc/{pid}/stat");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    // The command name may hold spaces: count fields after its closing parenthesis.
+    let after = &text[text.rfind(')').ok_or_else(|| anyhow!("bad {path}"))? + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| -> Result<u64> {
+        fields
+            .get(i)
+            .and_then(|f| f.parse().ok())
+            .ok_or_else(|| anyhow!("{path}: no field {}", i + 3))
+    };
+    // Field 3 (state) is fields[0], so utime (14) is fields[11] and stime (15) fields[12].
+    let ticks = tick(11)? + tick(12)?;
+    Ok(ticks as f64 / clock_ticks())
+}
+
+fn clock_ticks() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz > 0 { hz as f64 } else { 100.0 }
+}
+
+fn rusage_seconds(who: libc::c_int) -> f64 {
+    // SAFETY: an all-zero rusage is a valid value to be overwritten.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `usage` is a valid, writable rusage.
+    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+        return 0.0;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// CPU time of the calling thread (user + system), in seconds.
+fn thread_cpu_seconds() -> f64 {
+    rusage_seconds(libc::RUSAGE_THREAD)
+}
+
+/// CPU time of this process (the embedded collector, mostly), in seconds.
+fn process_cpu_seconds() -> f64 {
+    rusage_seconds(libc::RUSAGE_SELF)
+}
+
+/// Raises this process's open-files soft limit to the hard limit; fails if that is
+/// below `needed` (the embedded collector holds one socket per device).
+fn raise_open_files(needed: u64) -> Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        bail!(
+            "cannot read the open-files limit: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+    if lim.rlim_cur < lim.rlim_max {
+        lim.rlim_cur = lim.rlim_max;
+        // SAFETY: `lim` is a valid rlimit with cur <= max.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) } != 0 {
+            bail!(
+                "cannot raise the open-files limit to {}: {}",
+                lim.rlim_max,
+                std::io::Error::last_os_error()
+            );
+        }
+    }
+    if lim.rlim_cur < needed {
+        bail!(
+            "the open-files limit is {} but the collector needs {needed} sockets: \
+             raise the hard limit (ulimit -Hn) or use --quick",
+            lim.rlim_cur
+        );
+    }
+    Ok(lim.rlim_cur)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut v: Vec<f64> = values.collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+// ---------------------------------------------------------------------------------
+// The report.
+
+struct Report {
+    quick: bool,
+    load_before: String,
+    load_after: String,
+    idle_rss: u64,
+    raw: Vec<(Enc, RawResult)>,
+    fleets: Vec<FleetResult>,
+    onchange: Vec<OnChangeResult>,
+}
+
+impl Report {
+    fn raw(&self, enc: Enc) -> Option<&RawResult> {
+        self.raw.iter().find(|(e, _)| *e == enc).map(|(_, r)| r)
+    }
+
+    fn rss_per_device(&self, f: &FleetResult) -> f64 {
+        (f.rss as f64 - self.idle_rss as f64) / f64::from(f.devices.max(1))
+    }
+
+    fn fleet_rows(&self) -> Vec<[String; 9]> {
+        self.fleets
+            .iter()
+            .map(|f| {
+                let expected = f64::from(f.devices) * LEAVES_PER_DEVICE as f64;
+                let raw = self.raw(f.enc).map_or(f64::NAN, |r| r.cpu_per_mleaf);
+                [
+                    thousands(u64::from(f.devices)),
+                    f.enc.flag().to_string(),
+                    format!(
+                        "{} ({:.1}%)",
+                        thousands(f.leaves_per_s.round() as u64),
+                        100.0 * f.leaves_per_s / expected
+                    ),
+                    format!("{:.3} (≤ {})", f.cpu_per_mleaf, f.enc.cpu_target()),
+                    format!("{raw:.3}"),
+                    format!("{:.1}x", f.cpu_per_mleaf / raw),
+                    format!("{:.1} KiB", self.rss_per_device(f) / 1024.0),
+                    format!(
+                        "{} / {} / {}",
+                        f.totals.updates_dropped, f.totals.reconnects, f.totals.send_failures
+                    ),
+                    format!("{:.1} s", f.streams_up.as_secs_f64()),
+                ]
+            })
+            .collect()
+    }
+
+    fn onchange_rows(&self) -> Vec<[String; 6]> {
+        self.onchange
+            .iter()
+            .map(|o| {
+                let p50 = median(o.rounds.iter().map(|r| r.p50));
+                let p99 = median(o.rounds.iter().map(|r| r.p99));
+                let max = o.rounds.iter().map(|r| r.max).fold(f64::NAN, f64::max);
+                [
+                    thousands(u64::from(o.devices)),
+                    o.enc.flag().to_string(),
+                    format!("{} × {}", o.rounds.len(), o.flips),
+                    format!("{p50:.2} ms"),
+                    format!("{p99:.2} ms (≤ {TARGET_P99_MS})"),
+                    format!("{max:.2} ms"),
+                ]
+            })
+            .collect()
+    }
+
+    const FLEET_HEAD: [&'static str; 9] = [
+        "devices",
+        "encoding",
+        "leaves/s delivered",
+        "nl6d CPU-s / M leaves",
+        "raw CPU-s / M leaves",
+        "nl6d / raw",
+        "RSS / device",
+        "dropped / reconnects / send failures",
+        "streams up in",
+    ];
+    const ONCHANGE_HEAD: [&'static str; 6] = ["devices", "encoding", "flips", "p50", "p99", "max"];
+
+    fn table(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "\nbench-fleet ({}): load average {} before, {} after; nl6d idle RSS {:.1} MiB\n\n",
+            if self.quick { "--quick" } else { "full" },
+            self.load_before,
+            self.load_after,
+            self.idle_rss as f64 / MIB
+        ));
+        out.push_str(&plain_table(&Self::FLEET_HEAD, &self.fleet_rows()));
+        out.push('\n');
+        for (enc, r) in &self.raw {
+            out.push_str(&format!(
+                "raw baseline {}: {:.3} CPU-s / M leaves, {} leaves/s on one thread, {:.0} B per message\n",
+                enc.flag(),
+                r.cpu_per_mleaf,
+                thousands(r.leaves_per_s.round() as u64),
+                r.bytes_per_message
+            ));
+        }
+        for f in &self.fleets {
+            out.push_str(&format!(
+                "{} {}: collector (this process) {:.3} CPU-s / M leaves; windows (leaves/s, CPU-s/M): {}\n",
+                f.devices,
+                f.enc.flag(),
+                f.collector_cpu_per_mleaf,
+                f.windows
+                    .iter()
+                    .map(|w| format!("{:.0}/{:.3}/drop {}", w.leaves_per_s, w.cpu_per_mleaf, w.dropped))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        out.push('\n');
+        out.push_str(&plain_table(&Self::ONCHANGE_HEAD, &self.onchange_rows()));
+        for o in &self.onchange {
+            if o.lagged > 0 {
+                out.push_str(&format!(
+                    "warning: {} {}: the latency receiver lagged by {} notifications\n",
+                    o.devices,
+                    o.enc.flag(),
+                    o.lagged
+                ));
+            }
+        }
+        out.push('\n');
+        out.push_str(&self.verdicts().join("\n"));
+        out.push('\n');
+        out
+    }
+
+    /// One line per target: met or missed, and by how much.
+    fn verdicts(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for f in &self.fleets {
+            let target = f.enc.cpu_target();
+            lines.push(verdict(
+                &format!("{} {} CPU-s / M leaves", f.devices, f.enc.flag()),
+                f.cpu_per_mleaf,
+                target,
+            ));
+            lines.push(verdict(
+                &format!("{} {} RSS / device (KiB)", f.devices, f.enc.flag()),
+                self.rss_per_device(f) / 1024.0,
+                TARGET_RSS_PER_DEVICE_B / 1024.0,
+            ));
+            let ok = f.totals.updates_dropped == 0;
+            lines.push(format!(
+                "{} {} {} dropped: {}",
+                if ok { "MET   " } else { "MISSED" },
+                f.devices,
+                f.enc.flag(),
+                f.totals.updates_dropped
+            ));
+        }
+        for o in &self.onchange {
+            lines.push(verdict(
+                &format!("on-change {} {} p99 (ms)", o.devices, o.enc.flag()),
+                median(o.rounds.iter().map(|r| r.p99)),
+                TARGET_P99_MS,
+            ));
+        }
+        lines
+    }
+
+    fn markdown(&self) -> String {
+        let mut out = String::new();
+        out.push_str(&format!(
+            "`cargo xtask bench-fleet{}` — nl6d release, loopback, plaintext gNMIReverse, \
+             SAMPLE 1 s, 10 interfaces, full state subtree (170 leaves per notification), \
+             collector embedded in the xtask process (separate from nl6d). CPU = nl6d \
+             utime+stime over steady windows (median of {}); raw = the same notifications \
+             (`WireEncoder`) written by one loop over one plain TCP socket (thread CPU). \
+             RSS / device = (RSS with N − RSS with 0 devices) / N.\n\n",
+            if self.quick { " --quick" } else { "" },
+            self.fleets.first().map_or(0, |f| f.windows.len())
+        ));
+        out.push_str(&markdown_table(&Self::FLEET_HEAD, &self.fleet_rows()));
+        out.push('\n');
+        out.push_str(
+            "On-change: flips over REST spread over the devices, paced; latency = collector \
+             receipt − notification timestamp (the event's last-change); median of the \
+             rounds' percentiles.\n\n",
+        );
+        out.push_str(&markdown_table(&Self::ONCHANGE_HEAD, &self.onchange_rows()));
+        out.push_str(&format!(
+            "\n(load average {} before, {} after.)\n",
+            self.load_before, self.load_after
+        ));
+        out
+    }
+}
+
+fn verdict(what: &str, value: f64, target: f64) -> String {
+    if value <= target {
+        format!("MET    {what}: {value:.3} ≤ {target}")
+    } else {
+        format!(
+            "MISSED {what}: {value:.3} > {target} (by {:.0}%)",
+            100.0 * (value / target - 1.0)
+        )
+    }
+}
+
+fn plain_table<const N: usize>(head: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:>w$}", w = *w))
+            .collect();
+        padded.join("  ") + "\n"
+    };
+    let mut out = line(head.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+fn markdown_table<const N: usize>(head: &[&str; N], rows: &[[String; N]]) -> String {
+    let mut out = format!("| {} |\n", head.join(" | "));
+    let align: Vec<&str> = (0..N).map(|i| if i < 2 { "---" } else { "---:" }).collect();
+    out.push_str(&format!("| {} |\n", align.join(" | ")));
+    for row in rows {
+        out.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    out
+}
+
+/// `12345` → `12,345`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_plain_and_chunked_replies() {
+        let plain = b"HTTP/1.1 202 Accepted\r\ncontent-length: 2\r\n\r\n{}";
+        assert_eq!(parse_http_reply(plain).unwrap(), (202, "{}".to_string()));
+        let chunked =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n";
+        assert_eq!(
+            parse_http_reply(chunked).unwrap(),
+            (200, "abcde".to_string())
+        );
+        assert!(parse_http_reply(b"HTTP/1.1 200 OK\r\n").is_err());
+    }
+
+    #[test]
+    fn sums_dialout_status() {
+        let body = r#"{"subsystem_active":true,"devices_exporting":3,"collectors":[
+            {"collector":"a","flavor":"gnmireverse","devices":2,"streams_active":2,
+             "updates_sent":340,"updates_dropped":1,"reconnects":0,"send_failures":0},
+            {"collector":"b","flavor":"gnmireverse","devices":1,"streams_active":1,
+             "updates_sent":170,"updates_dropped":0,"reconnects":2,"send_failures":1}]}"#;
+        let t = DialoutTotals::parse(body).unwrap();
+        assert_eq!(
+            (t.streams_active, t.updates_sent, t.updates_dropped),
+            (3, 510, 1)
+        );
+        assert_eq!((t.reconnects, t.send_failures), (2, 1));
+    }
+
+    #[test]
+    fn percentiles_and_formatting() {
+        let p = Percentiles::of((1..=100).map(f64::from).collect());
+        assert_eq!((p.p50, p.p99, p.max), (50.0, 99.0, 100.0));
+        assert_eq!(thousands(1_700_000), "1,700,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(median([3.0, 1.0, 2.0].into_iter()), 2.0);
+    }
+
+    #[test]
+    fn reads_own_cpu_and_rss() {
+        let pid = std::process::id();
+        assert!(rss_bytes(pid).unwrap() > 0);
+        assert!(cpu_seconds(pid).unwrap() >= 0.0);
+    }
+}
