@@ -454,6 +454,16 @@ impl Fleet {
     }
 }
 
+impl Drop for Fleet {
+    /// A fleet dropped without [`Fleet::shutdown`] (an error path, a panic) still removes
+    /// its namespace set-up; dial-out streams are then cut rather than closed.
+    fn drop(&mut self) {
+        if let Some(plane) = self.plane.get_mut().take() {
+            plane.close_blocking();
+        }
+    }
+}
+
 /// Stops the devices and waits until their dial-out streams are closed (each within the
 /// exporter's close timeout), so that happens while their addresses still exist: once an
 /// address or the namespace is gone, no FIN reaches the collector, which would keep the

@@ -131,6 +131,15 @@ impl AddressPlane {
         })
     }
 
+    /// Undoes the namespace set-up without a runtime (for `Drop`); failures are logged.
+    pub(crate) fn close_blocking(self) {
+        if let AddressPlane::Netns { net, .. } = self
+            && let Err(e) = net.teardown_handle().teardown_blocking()
+        {
+            tracing::warn!("namespace teardown of a dropped fleet failed: {e}");
+        }
+    }
+
     /// Undoes the namespace set-up, if any.
     pub(crate) async fn close(self) -> Result<(), FleetError> {
         match self {

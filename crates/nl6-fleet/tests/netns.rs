@@ -485,6 +485,13 @@ fn teardown_leaves_no_namespace_route_rule_or_sysctl_behind() {
         assert!(err.to_string().contains("dialer.max_in_flight"), "{err}");
         assert_eq!(HostSnapshot::take(), before);
 
+        // A fleet dropped without shutdown (an error path, a panic) removes its set-up too.
+        let dropped = start_fleet(&net, None, DialerConfig::default()).await;
+        dropped.create_batch(net.batch(5)).await.unwrap();
+        assert!(HostSnapshot::take().namespaces.contains(&net.cfg.name));
+        drop(dropped);
+        assert_eq!(HostSnapshot::take(), before);
+
         let collector = collector_ns
             .start_collector(collector_ns.addrs[0], 6034)
             .await;

@@ -244,12 +244,20 @@ impl LoadedSettings {
         let source_name = self
             .figment
             .find_metadata(key)
+            .filter(|_| {
+                // An Option key left unset has no value, only the defaults' metadata.
+                self.figment
+                    .find_value(key)
+                    .is_ok_and(|v| !matches!(v, figment::value::Value::Empty(..)))
+            })
             .map(|m| {
                 if m.name.contains("environment") {
                     format!(
                         "from environment variable {ENV_PREFIX}{}",
                         key.to_uppercase()
                     )
+                } else if m.name.contains("Settings") {
+                    "default".to_string()
                 } else if m.name == FLAG_SOURCE {
                     format!("from {FLAG_SOURCE} --{}", key.replace('_', "-"))
                 } else {
@@ -259,7 +267,7 @@ impl LoadedSettings {
                     }
                 }
             })
-            .unwrap_or_else(|| "default".to_string());
+            .unwrap_or_else(|| "not set".to_string());
         SettingsError::Invalid {
             key: key.to_string(),
             source_name,
@@ -409,7 +417,8 @@ impl LoadedSettings {
         let Some(collector) = s.gnmi_dialout_collector.clone().filter(|c| !c.is_empty()) else {
             return Err(self.invalid(
                 "gnmi_dialout_collector",
-                "required with gnmi_mode = dial-out",
+                "required with gnmi_mode = dial-out: set --gnmi-dialout-collector host:port \
+                 (or NL6_GNMI_DIALOUT_COLLECTOR, or gnmi_dialout_collector in the file)",
             ));
         };
         let cfg = DialoutConfig {
