@@ -31,6 +31,8 @@ use crate::test::workspace_root;
 const START_IP: Ipv4Addr = Ipv4Addr::new(127, 60, 0, 1);
 /// Interfaces per device (10 interfaces = 170 state leaves).
 const INTERFACES: u32 = 10;
+/// State leaves of one device (17 per interface).
+const LEAVES_PER_DEVICE: u32 = 17 * INTERFACES;
 /// The subscribed path: a device's whole interface state.
 const STATE_PATH: &str = "/interfaces/interface[name=*]/state";
 /// SAMPLE interval of the STREAM part.
@@ -479,12 +481,34 @@ fn start_fleet(bin: &Path, count: u32) -> Result<FleetRun> {
     };
     let (rss_kib, settled) = settled_rss_kib(daemon.pid())?;
     let anon_kib = status_kib(daemon.pid(), "RssAnon")?;
+    if count > 0 {
+        // After the RSS reading: a connection costs memory.
+        probe_device(device_ip(count - 1), ready.port)?;
+    }
     Ok(FleetRun {
         rss_kib,
         anon_kib,
         settled,
         took_ms,
         wall: ready.wall,
+    })
+}
+
+/// Checks that `ip` serves its whole state (so every device of the batch exists).
+fn probe_device(ip: Ipv4Addr, port: u16) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("building the tokio runtime")?;
+    runtime.block_on(async {
+        let mut client = connect(ip, port).await?;
+        let request = state_request(subscription_list::Mode::Once, Encoding::JsonIetf)?;
+        let leaves = subscribe_once(&mut client, &request).await?;
+        let expected = u64::from(LEAVES_PER_DEVICE);
+        if leaves != expected {
+            bail!("device {ip} answered Subscribe ONCE with {leaves} leaves, expected {expected}");
+        }
+        Ok(())
     })
 }
 
@@ -813,7 +837,7 @@ async fn stream_sample(
         setup,
         window,
         leaves_per_s: leaves / secs,
-        expected_per_s: f64::from(devices) * (17 * INTERFACES) as f64
+        expected_per_s: f64::from(devices) * f64::from(LEAVES_PER_DEVICE)
             / SAMPLE_INTERVAL.as_secs_f64(),
         nl6d_cpu_s_per_m_leaves: (cpu1 - cpu0) / (leaves / 1e6),
         nl6d_cpu_pct: (cpu1 - cpu0) / secs * 100.0,
@@ -910,7 +934,9 @@ impl Report {
                 },
             );
         }
-        s += "\n(c) Subscribe ONCE, one device, sequential RPCs on one channel:\n";
+        s += "  (RSS read once settled; then the last device of each fleet answered a Subscribe ONCE)\n";
+        s += "\n(c) Subscribe ONCE, one device, sequential RPCs on one channel \
+              (nl6d CPU from 10 ms clock ticks):\n";
         for o in &self.once {
             s += &format!(
                 "  {:<9}  {} RPCs, {} leaves each: median {:.0} µs, p99 {:.0} µs, nl6d CPU {:.0} µs/RPC\n",

@@ -71,6 +71,7 @@ fn netns_daemon_serves_the_host_and_dials_out_from_1000_addresses() {
     runtime.block_on(async {
         let collector = collector_ns.start_collector().await;
         let collector_arg = format!("{COLLECTOR_ADDR}:{COLLECTOR_PORT}");
+        let started = Instant::now();
         let mut daemon = Daemon::start(&[
             "--netns",
             "--netns-name",
@@ -87,6 +88,7 @@ fn netns_daemon_serves_the_host_and_dials_out_from_1000_addresses() {
             "127.0.0.1:0",
         ]);
         let ready = daemon.ready_line(Duration::from_secs(120));
+        let ready_after = started.elapsed();
         assert!(
             ready.contains("1000 devices (10.42.0.1..10.42.3.232)"),
             "{ready}"
@@ -99,6 +101,11 @@ fn netns_daemon_serves_the_host_and_dials_out_from_1000_addresses() {
             })
             .await
             .unwrap_or_else(|s| panic!("collector saw {s:?}; nl6d said:\n{}", daemon.stderr()));
+        eprintln!(
+            "nl6d: ready after {:?}, {DEVICES} streams open after {:?}",
+            ready_after,
+            started.elapsed()
+        );
         let peers: BTreeSet<IpAddr> = collector.peers().into_iter().collect();
         assert_eq!(peers, expected, "one source address per device");
         assert_eq!(

@@ -151,6 +151,16 @@ fn a_fleet_in_a_namespace_serves_dial_in_to_host_side_clients() {
             .await
             .unwrap_err();
         assert!(matches!(err, FleetError::AddressUnusable { .. }), "{err}");
+        let err = fleet
+            .create_batch(BatchSpec {
+                start_ip: net.cfg.ns_addr,
+                netmask: 24,
+                ..net.batch(1)
+            })
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("veth link network"), "{err}");
+        assert_eq!(fleet.len(), 299);
         fleet.shutdown().await.unwrap();
     });
 }

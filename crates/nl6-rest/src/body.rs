@@ -465,6 +465,10 @@ pub struct DeviceView {
     pub interfaces: usize,
     /// Whether the device pushes dial-out telemetry.
     pub dialout: bool,
+    /// Why the device's last dial-out connection attempt or stream failed, if one did
+    /// (e.g. "no IPv4 address among 1 records for collector.example").
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dialout_error: Option<String>,
     /// When its batch was created (RFC 3339, UTC).
     pub created: String,
     /// The settings of its batch.
@@ -477,6 +481,7 @@ impl From<&DeviceInfo> for DeviceView {
             ip: info.ip.to_string(),
             interfaces: info.interfaces,
             dialout: info.dialout,
+            dialout_error: info.dialout_error.clone(),
             created: humantime::format_rfc3339_seconds(info.created).to_string(),
             config: BatchConfig::from(&info.batch),
         }
