@@ -57,6 +57,7 @@ impl DialinStats {
 
 /// The dial-in status document (`GET /api/v1/gnmi/status`), field for field as in nl6.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GnmiStatus {
     /// Whether the dial-in server is running.
     pub subsystem_active: bool,

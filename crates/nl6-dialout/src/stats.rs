@@ -195,6 +195,7 @@ fn group_totals(group: &Group) -> ExportCounters {
 
 /// `GET /api/v1/gnmi/dialout/status`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DialoutStatus {
     /// Whether a dial-out exporter is running.
     pub subsystem_active: bool,
@@ -206,6 +207,7 @@ pub struct DialoutStatus {
 
 /// The counters of one (collector, flavor).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CollectorStatus {
     /// Collector `host:port` as configured.
     pub collector: String,
