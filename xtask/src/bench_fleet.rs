@@ -19,6 +19,8 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
@@ -68,7 +70,7 @@ impl Sizes {
                 fleets: vec![100, 1_000],
                 warmup: Duration::from_secs(2),
                 windows: 2,
-                window: Duration::from_secs(3),
+                window: Duration::from_secs(5),
                 raw_rounds: 3,
                 raw_round: Duration::from_millis(500),
                 onchange_devices: 1_000,
@@ -127,7 +129,7 @@ impl Enc {
 
 /// Runs the benchmark; `args` are the task's arguments (`--quick`).
 pub fn run(args: &[String]) -> Result<()> {
-    let quick = parse_args(args)?;
+    let (quick, full_collector) = parse_args(args)?;
     let root = workspace_root();
     if cfg!(debug_assertions) {
         return rerun_in_release(&root, args);
@@ -149,8 +151,10 @@ pub fn run(args: &[String]) -> Result<()> {
         .context("starting the collector's runtime")?;
     let load_before = load_average();
     eprintln!(
-        "==> bench-fleet ({}), load average {load_before}, open-files soft limit {nofile}",
-        if quick { "--quick" } else { "full" }
+        "==> bench-fleet ({}), load average {load_before}, open-files soft limit {nofile}, \
+         SAMPLE sink: {}",
+        if quick { "--quick" } else { "full" },
+        sink_name(full_collector)
     );
 
     let mut raw = Vec::new();
@@ -165,7 +169,14 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut fleets = Vec::new();
     for &count in &sizes.fleets {
         for enc in Enc::ALL {
-            fleets.push(measure_fleet(&nl6d, &runtime, &sizes, count, enc)?);
+            fleets.push(measure_fleet(
+                &nl6d,
+                &runtime,
+                &sizes,
+                count,
+                enc,
+                full_collector,
+            )?);
         }
     }
     let mut onchange = Vec::new();
@@ -174,6 +185,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let report = Report {
         quick,
+        full_collector,
         load_before,
         load_after: load_average(),
         idle_rss,
@@ -187,15 +199,19 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-fn parse_args(args: &[String]) -> Result<bool> {
-    let mut quick = false;
+/// `--quick` and `--nl6-collector`.
+fn parse_args(args: &[String]) -> Result<(bool, bool)> {
+    let (mut quick, mut full_collector) = (false, false);
     for arg in args {
         match arg.as_str() {
             "--quick" => quick = true,
-            other => bail!("bench-fleet: unknown argument {other:?} (expected --quick)"),
+            "--nl6-collector" => full_collector = true,
+            other => {
+                bail!("bench-fleet: unknown argument {other:?} (expected --quick, --nl6-collector)")
+            }
         }
     }
-    Ok(quick)
+    Ok((quick, full_collector))
 }
 
 /// The embedded collector and the raw loop must be optimised too.
@@ -449,13 +465,21 @@ const MIB: f64 = 1024.0 * 1024.0;
 
 /// RSS of nl6d with no device (dial-out configured), once it settled.
 fn idle_rss(bin: &Path, runtime: &Runtime) -> Result<u64> {
-    let collector = start_collector(runtime)?;
-    let daemon = Daemon::start(bin, 0, Enc::Proto, Trigger::Sample, collector.local_addr())?;
+    let sink = Sink::start(runtime, false)?;
+    let daemon = Daemon::start(bin, 0, Enc::Proto, Trigger::Sample, sink.local_addr())?;
     std::thread::sleep(Duration::from_secs(2));
     let rss = rss_bytes(daemon.pid())?;
     daemon.stop()?;
-    runtime.block_on(collector.shutdown())?;
+    sink.shutdown(runtime)?;
     Ok(rss)
+}
+
+fn sink_name(full_collector: bool) -> &'static str {
+    if full_collector {
+        "nl6-collector library (full decode)"
+    } else {
+        "light gNMIReverse sink (tonic, counts leaves without decoding)"
+    }
 }
 
 /// One fleet size × encoding, medians over the steady windows.
@@ -466,19 +490,23 @@ struct FleetResult {
     streams_up: Duration,
     leaves_per_s: f64,
     cpu_per_mleaf: f64,
-    collector_cpu_per_mleaf: f64,
+    sink_cpu_per_mleaf: f64,
     rss: u64,
+    /// Median SAMPLE delivery latency p50 / p99 (ms) over the windows.
+    latency: Option<(f64, f64)>,
     totals: DialoutTotals,
     windows: Vec<Window>,
+    window_secs: f64,
 }
 
 /// One steady window.
 struct Window {
     leaves_per_s: f64,
     cpu_per_mleaf: f64,
-    collector_cpu_per_mleaf: f64,
+    sink_cpu_per_mleaf: f64,
     dropped: u64,
     rss: u64,
+    latency: Option<(f64, f64)>,
 }
 
 /// A reading at the edge of a window.
@@ -486,18 +514,31 @@ struct Reading {
     at: Instant,
     cpu: f64,
     self_cpu: f64,
-    leaves: u64,
+    sink: SinkCounts,
     dropped: u64,
 }
 
-fn reading(daemon: &Daemon, collector: &CollectorHandle) -> Result<Reading> {
+fn reading(daemon: &Daemon, sink: &Sink) -> Result<Reading> {
     let dropped = daemon.dialout()?.updates_dropped;
     Ok(Reading {
         at: Instant::now(),
         cpu: cpu_seconds(daemon.pid())?,
         self_cpu: process_cpu_seconds(),
-        leaves: collector.stats().leaves,
+        sink: sink.counts(),
         dropped,
+    })
+}
+
+fn window(daemon: &Daemon, before: &Reading, after: &Reading) -> Result<Window> {
+    let leaves = after.sink.leaves - before.sink.leaves;
+    let mleaves = (leaves as f64 / 1e6).max(1e-9);
+    Ok(Window {
+        leaves_per_s: leaves as f64 / (after.at - before.at).as_secs_f64(),
+        cpu_per_mleaf: (after.cpu - before.cpu) / mleaves,
+        sink_cpu_per_mleaf: (after.self_cpu - before.self_cpu) / mleaves,
+        dropped: after.dropped - before.dropped,
+        rss: rss_bytes(daemon.pid())?,
+        latency: after.sink.latency.percentiles_since(&before.sink.latency),
     })
 }
 
@@ -507,12 +548,13 @@ fn measure_fleet(
     sizes: &Sizes,
     count: u32,
     enc: Enc,
+    full_collector: bool,
 ) -> Result<FleetResult> {
     eprintln!("==> {count} devices, {}, SAMPLE 1 s", enc.flag());
-    let collector = start_collector(runtime)?;
-    let daemon = Daemon::start(bin, count, enc, Trigger::Sample, collector.local_addr())?;
+    let sink = Sink::start(runtime, full_collector)?;
+    let daemon = Daemon::start(bin, count, enc, Trigger::Sample, sink.local_addr())?;
     let ready = Instant::now();
-    wait_streams(&daemon, &collector, count)?;
+    wait_streams(&daemon, || sink.streams_active(), count)?;
     let streams_up = ready.elapsed();
     eprintln!(
         "    {count} streams up in {:.1} s",
@@ -521,59 +563,67 @@ fn measure_fleet(
     std::thread::sleep(sizes.warmup);
     let mut windows = Vec::new();
     for _ in 0..sizes.windows {
-        let before = reading(&daemon, &collector)?;
+        let before = reading(&daemon, &sink)?;
         std::thread::sleep(sizes.window);
-        let after = reading(&daemon, &collector)?;
-        let leaves = after.leaves - before.leaves;
-        let mleaves = (leaves as f64 / 1e6).max(1e-9);
-        let window = Window {
-            leaves_per_s: leaves as f64 / (after.at - before.at).as_secs_f64(),
-            cpu_per_mleaf: (after.cpu - before.cpu) / mleaves,
-            collector_cpu_per_mleaf: (after.self_cpu - before.self_cpu) / mleaves,
-            dropped: after.dropped - before.dropped,
-            rss: rss_bytes(daemon.pid())?,
-        };
+        let after = reading(&daemon, &sink)?;
+        if after.sink.streams_active != u64::from(count) {
+            eprintln!(
+                "    warning: {} of {count} streams open at the window's end",
+                after.sink.streams_active
+            );
+        }
+        let w = window(&daemon, &before, &after)?;
         eprintln!(
-            "    window: {:.0} leaves/s, nl6d {:.3} CPU-s/M leaves, collector {:.3}, \
-             RSS {:.1} MiB, dropped {}",
-            window.leaves_per_s,
-            window.cpu_per_mleaf,
-            window.collector_cpu_per_mleaf,
-            window.rss as f64 / MIB,
-            window.dropped
+            "    window: {:.0} leaves/s, nl6d {:.3} CPU-s/M leaves, sink {:.3}, RSS {:.1} MiB, \
+             dropped {}, latency p50/p99 {}",
+            w.leaves_per_s,
+            w.cpu_per_mleaf,
+            w.sink_cpu_per_mleaf,
+            w.rss as f64 / MIB,
+            w.dropped,
+            w.latency
+                .map_or("-".into(), |(a, b)| format!("{a:.1}/{b:.1} ms"))
         );
-        windows.push(window);
+        windows.push(w);
     }
     let totals = daemon.dialout()?;
     daemon.stop()?;
-    runtime.block_on(collector.shutdown())?;
+    sink.shutdown(runtime)?;
+    let latencies: Vec<(f64, f64)> = windows.iter().filter_map(|w| w.latency).collect();
     Ok(FleetResult {
         devices: count,
         enc,
         streams_up,
         leaves_per_s: median(windows.iter().map(|w| w.leaves_per_s)),
         cpu_per_mleaf: median(windows.iter().map(|w| w.cpu_per_mleaf)),
-        collector_cpu_per_mleaf: median(windows.iter().map(|w| w.collector_cpu_per_mleaf)),
+        sink_cpu_per_mleaf: median(windows.iter().map(|w| w.sink_cpu_per_mleaf)),
         rss: median(windows.iter().map(|w| w.rss as f64)) as u64,
+        latency: (!latencies.is_empty()).then(|| {
+            (
+                median(latencies.iter().map(|l| l.0)),
+                median(latencies.iter().map(|l| l.1)),
+            )
+        }),
         totals,
         windows,
+        window_secs: sizes.window.as_secs_f64(),
     })
 }
 
-/// Waits until nl6d and the collector both count `count` open streams.
-fn wait_streams(daemon: &Daemon, collector: &CollectorHandle, count: u32) -> Result<()> {
+/// Waits until nl6d and the receiving side both count `count` open streams.
+fn wait_streams(daemon: &Daemon, receiver_streams: impl Fn() -> u64, count: u32) -> Result<()> {
     let timeout = Duration::from_secs(30 + u64::from(count) / 100);
     let deadline = Instant::now() + timeout;
     let want = u64::from(count);
     loop {
         let totals = daemon.dialout()?;
-        let seen = collector.stats().streams_active;
+        let seen = receiver_streams();
         if totals.streams_active == want && seen == want {
             return Ok(());
         }
         if Instant::now() >= deadline {
             bail!(
-                "after {timeout:?}: nl6d has {} streams up, the collector {seen}, want {want} \
+                "after {timeout:?}: nl6d has {} streams up, the receiver {seen}, want {want} \
                  ({totals:?}){}",
                 totals.streams_active,
                 daemon.log_tail()
@@ -589,6 +639,411 @@ fn start_collector(runtime: &Runtime) -> Result<CollectorHandle> {
     runtime
         .block_on(nl6_collector::start(CollectorConfig::plaintext(listen)))
         .context("starting the collector")
+}
+
+// ---------------------------------------------------------------------------------
+// The SAMPLE sink: where the fleet pushes during the throughput windows.
+
+/// Receives the fleet's Publish streams during the SAMPLE windows.
+///
+/// `Light` (the default) is a gNMIReverse server on the same tonic/h2 stack as
+/// nl6-collector that only walks each message's top-level fields (leaf count and
+/// timestamp) instead of building prost structs: nl6-collector's full decode costs
+/// ~3x nl6d's CPU per leaf, so on this 2-core machine it, not nl6d, would limit 10,000
+/// devices. `Full` is the nl6-collector library (`--nl6-collector`).
+enum Sink {
+    Light(LightSink),
+    Full(CollectorHandle),
+}
+
+/// What a sink counted so far.
+struct SinkCounts {
+    streams_active: u64,
+    leaves: u64,
+    /// Notification timestamp → receipt, cumulative.
+    latency: LatencyHist,
+}
+
+impl Sink {
+    fn start(runtime: &Runtime, full: bool) -> Result<Sink> {
+        Ok(if full {
+            Sink::Full(start_collector(runtime)?)
+        } else {
+            Sink::Light(LightSink::start(runtime)?)
+        })
+    }
+
+    fn local_addr(&self) -> SocketAddr {
+        match self {
+            Sink::Light(s) => s.addr,
+            Sink::Full(c) => c.local_addr(),
+        }
+    }
+
+    fn streams_active(&self) -> u64 {
+        match self {
+            Sink::Light(s) => s.counters.streams_active.load(Relaxed),
+            Sink::Full(c) => c.stats().streams_active,
+        }
+    }
+
+    fn counts(&self) -> SinkCounts {
+        match self {
+            Sink::Light(s) => SinkCounts {
+                streams_active: s.counters.streams_active.load(Relaxed),
+                leaves: s.counters.leaves.load(Relaxed),
+                latency: LatencyHist::Light(
+                    s.counters.latency.iter().map(|b| b.load(Relaxed)).collect(),
+                ),
+            },
+            Sink::Full(c) => {
+                let stats = c.stats();
+                SinkCounts {
+                    streams_active: stats.streams_active,
+                    leaves: stats.leaves,
+                    latency: LatencyHist::Full(stats.latency),
+                }
+            }
+        }
+    }
+
+    fn shutdown(self, runtime: &Runtime) -> Result<()> {
+        match self {
+            Sink::Light(s) => s.shutdown(runtime),
+            Sink::Full(c) => Ok(runtime.block_on(c.shutdown())?),
+        }
+    }
+}
+
+/// A cumulative latency histogram of either sink.
+enum LatencyHist {
+    Light(Vec<u64>),
+    Full(nl6_collector::Latency),
+}
+
+impl LatencyHist {
+    /// p50 and p99 in ms of the samples recorded after `earlier`.
+    fn percentiles_since(&self, earlier: &LatencyHist) -> Option<(f64, f64)> {
+        match (self, earlier) {
+            (LatencyHist::Light(now), LatencyHist::Light(before)) => {
+                let delta: Vec<u64> = now.iter().zip(before).map(|(a, b)| a - b).collect();
+                Some((
+                    light_percentile(&delta, 0.5)?,
+                    light_percentile(&delta, 0.99)?,
+                ))
+            }
+            (LatencyHist::Full(now), LatencyHist::Full(before)) => {
+                let delta = now.since(before);
+                let ms = |q| delta.percentile(q).map(|d| d.as_secs_f64() * 1e3);
+                Some((ms(0.5)?, ms(0.99)?))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Light-sink latency buckets: 0.1 ms up to 100 ms, 10 ms up to 10 s, then one overflow.
+const FINE_BUCKETS: u64 = 1_000;
+const COARSE_BUCKETS: u64 = 990;
+const LATENCY_BUCKETS: usize = (FINE_BUCKETS + COARSE_BUCKETS + 1) as usize;
+
+fn latency_bucket(micros: u64) -> usize {
+    let b = if micros < 100_000 {
+        micros / 100
+    } else {
+        (FINE_BUCKETS + (micros - 100_000) / 10_000).min(FINE_BUCKETS + COARSE_BUCKETS)
+    };
+    b as usize
+}
+
+/// The middle of bucket `index`, in ms.
+fn latency_bucket_ms(index: usize) -> f64 {
+    let i = index as u64;
+    if i < FINE_BUCKETS {
+        (i as f64 + 0.5) * 0.1
+    } else {
+        100.0 + ((i - FINE_BUCKETS) as f64 + 0.5) * 10.0
+    }
+}
+
+fn light_percentile(buckets: &[u64], q: f64) -> Option<f64> {
+    let total: u64 = buckets.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = ((q * total as f64).ceil() as u64).max(1);
+    let mut seen = 0;
+    for (i, n) in buckets.iter().enumerate() {
+        seen += n;
+        if seen >= rank {
+            return Some(latency_bucket_ms(i));
+        }
+    }
+    None
+}
+
+/// Counters of the light sink.
+struct LightCounters {
+    streams_active: AtomicU64,
+    leaves: AtomicU64,
+    malformed: AtomicU64,
+    latency: Vec<AtomicU64>,
+}
+
+/// The light gNMIReverse sink (see [`Sink`]).
+struct LightSink {
+    addr: SocketAddr,
+    counters: Arc<LightCounters>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl LightSink {
+    fn start(runtime: &Runtime) -> Result<LightSink> {
+        let counters = Arc::new(LightCounters {
+            streams_active: AtomicU64::new(0),
+            leaves: AtomicU64::new(0),
+            malformed: AtomicU64::new(0),
+            latency: (0..LATENCY_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+        });
+        let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        let incoming = runtime
+            .block_on(async { tonic::transport::server::TcpIncoming::bind(listen) })
+            .context("light sink: bind")?;
+        let addr = incoming.local_addr().context("light sink: local address")?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let service = LightService(counters.clone());
+        let server = runtime.spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming_shutdown(incoming, async move {
+                    let _ = stopped.await;
+                }),
+        );
+        Ok(LightSink {
+            addr,
+            counters,
+            stop,
+            server,
+        })
+    }
+
+    fn shutdown(self, runtime: &Runtime) -> Result<()> {
+        let _ = self.stop.send(());
+        let malformed = self.counters.malformed.load(Relaxed);
+        let mut server = self.server;
+        let waited = runtime
+            .block_on(async { tokio::time::timeout(Duration::from_secs(10), &mut server).await });
+        match waited {
+            Ok(joined) => joined
+                .context("light sink task failed")?
+                .context("light sink stopped with an error")?,
+            Err(_) => server.abort(),
+        }
+        if malformed > 0 {
+            bail!("light sink: {malformed} messages were not SubscribeResponse updates");
+        }
+        Ok(())
+    }
+}
+
+/// The gNMIReverse service of the light sink: every method is handled as `Publish`.
+#[derive(Clone)]
+struct LightService(Arc<LightCounters>);
+
+impl tonic::server::NamedService for LightService {
+    const NAME: &'static str = "gnmireverse.gNMIReverse";
+}
+
+impl<B> tonic::codegen::Service<tonic::codegen::http::Request<B>> for LightService
+where
+    B: tonic::codegen::Body + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError> + Send + 'static,
+{
+    type Response = tonic::codegen::http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = tonic::codegen::BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: tonic::codegen::http::Request<B>) -> Self::Future {
+        let counters = self.0.clone();
+        Box::pin(async move {
+            let mut grpc = tonic::server::Grpc::new(SummaryCodec)
+                .apply_max_message_size_config(Some(64 * 1024 * 1024), None);
+            Ok(grpc.client_streaming(LightPublish(counters), request).await)
+        })
+    }
+}
+
+/// One `Publish` call of the light sink.
+struct LightPublish(Arc<LightCounters>);
+
+/// Keeps `streams_active` right however the call ends.
+struct ActiveStream(Arc<LightCounters>);
+
+impl Drop for ActiveStream {
+    fn drop(&mut self) {
+        self.0.streams_active.fetch_sub(1, Relaxed);
+    }
+}
+
+impl tonic::server::ClientStreamingService<Option<Summary>> for LightPublish {
+    type Response = ();
+    type Future = tonic::codegen::BoxFuture<tonic::Response<()>, tonic::Status>;
+
+    fn call(&mut self, request: tonic::Request<tonic::Streaming<Option<Summary>>>) -> Self::Future {
+        let counters = self.0.clone();
+        Box::pin(async move {
+            counters.streams_active.fetch_add(1, Relaxed);
+            let _active = ActiveStream(counters.clone());
+            let mut stream = request.into_inner();
+            while let Some(summary) = stream.message().await? {
+                let Some(summary) = summary else {
+                    counters.malformed.fetch_add(1, Relaxed);
+                    continue;
+                };
+                let received = unix_now_ns();
+                counters.leaves.fetch_add(summary.updates, Relaxed);
+                let micros = received.saturating_sub(summary.timestamp_ns) / 1_000;
+                counters.latency[latency_bucket(micros)].fetch_add(1, Relaxed);
+            }
+            Ok(tonic::Response::new(()))
+        })
+    }
+}
+
+/// What the light sink keeps of one `SubscribeResponse`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Summary {
+    updates: u64,
+    timestamp_ns: u64,
+}
+
+/// Decodes [`Summary`]s (`None` for anything but an update) and encodes `Empty` replies.
+#[derive(Debug, Clone, Copy, Default)]
+struct SummaryCodec;
+
+impl tonic::codec::Codec for SummaryCodec {
+    type Encode = ();
+    type Decode = Option<Summary>;
+    type Encoder = SummaryCodec;
+    type Decoder = SummaryCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        SummaryCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        SummaryCodec
+    }
+}
+
+impl tonic::codec::Encoder for SummaryCodec {
+    type Item = ();
+    type Error = tonic::Status;
+
+    /// `google.protobuf.Empty` encodes to no bytes.
+    fn encode(&mut self, _: (), _: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for SummaryCodec {
+    type Item = Option<Summary>;
+    type Error = tonic::Status;
+
+    fn decode(
+        &mut self,
+        src: &mut tonic::codec::DecodeBuf<'_>,
+    ) -> Result<Option<Self::Item>, Self::Error> {
+        use bytes::Buf as _;
+        let bytes = src.copy_to_bytes(src.remaining());
+        Ok(Some(summarize(&bytes)))
+    }
+}
+
+/// Leaf count and timestamp of an encoded `SubscribeResponse{update: Notification}`,
+/// found by walking the wire format (no allocation); `None` if it is anything else.
+fn summarize(response: &[u8]) -> Option<Summary> {
+    let mut outer = WireReader(response);
+    while let Some((field, wire)) = outer.key()? {
+        if field == 1 && wire == 2 {
+            return summarize_notification(outer.bytes()?);
+        }
+        outer.skip(wire)?;
+    }
+    None
+}
+
+/// `Notification{timestamp = 1; prefix = 2; update = 4 (repeated); ...}`.
+fn summarize_notification(notification: &[u8]) -> Option<Summary> {
+    let mut r = WireReader(notification);
+    let mut summary = Summary {
+        updates: 0,
+        timestamp_ns: 0,
+    };
+    while let Some((field, wire)) = r.key()? {
+        match (field, wire) {
+            (1, 0) => summary.timestamp_ns = r.varint()?,
+            (4, 2) => {
+                r.bytes()?;
+                summary.updates += 1;
+            }
+            _ => r.skip(wire)?,
+        }
+    }
+    Some(summary)
+}
+
+/// A protobuf wire-format cursor.
+struct WireReader<'a>(&'a [u8]);
+
+impl<'a> WireReader<'a> {
+    fn varint(&mut self) -> Option<u64> {
+        let mut value = 0u64;
+        for (i, byte) in self.0.iter().enumerate().take(10) {
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte & 0x80 == 0 {
+                self.0 = &self.0[i + 1..];
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    /// The next (field number, wire type), `Some(None)` at the end, `None` if malformed.
+    fn key(&mut self) -> Option<Option<(u64, u8)>> {
+        if self.0.is_empty() {
+            return Some(None);
+        }
+        let key = self.varint()?;
+        Some(Some((key >> 3, (key & 7) as u8)))
+    }
+
+    fn bytes(&mut self) -> Option<&'a [u8]> {
+        let len = usize::try_from(self.varint()?).ok()?;
+        let (value, rest) = self.0.split_at_checked(len)?;
+        self.0 = rest;
+        Some(value)
+    }
+
+    fn skip(&mut self, wire: u8) -> Option<()> {
+        let n = match wire {
+            0 => return self.varint().map(|_| ()),
+            1 => 8,
+            2 => return self.bytes().map(|_| ()),
+            5 => 4,
+            _ => return None,
+        };
+        self.0 = self.0.get(n..)?;
+        Some(())
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -830,7 +1285,7 @@ fn measure_onchange(
     eprintln!("==> on-change latency: {count} devices, {}", enc.flag());
     let collector = start_collector(runtime)?;
     let daemon = Daemon::start(bin, count, enc, Trigger::OnChange, collector.local_addr())?;
-    wait_streams(&daemon, &collector, count)?;
+    wait_streams(&daemon, || collector.stats().streams_active, count)?;
     // Every stream starts with a snapshot (5 on-change leaves per interface).
     runtime
         .block_on(collector.wait_until(Duration::from_secs(30), |s| {
@@ -1061,6 +1516,7 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 
 struct Report {
     quick: bool,
+    full_collector: bool,
     load_before: String,
     load_after: String,
     idle_rss: u64,
@@ -1078,7 +1534,7 @@ impl Report {
         (f.rss as f64 - self.idle_rss as f64) / f64::from(f.devices.max(1))
     }
 
-    fn fleet_rows(&self) -> Vec<[String; 9]> {
+    fn fleet_rows(&self) -> Vec<[String; 10]> {
         self.fleets
             .iter()
             .map(|f| {
@@ -1100,6 +1556,8 @@ impl Report {
                         "{} / {} / {}",
                         f.totals.updates_dropped, f.totals.reconnects, f.totals.send_failures
                     ),
+                    f.latency
+                        .map_or("-".into(), |(p50, p99)| format!("{p50:.1} / {p99:.1} ms")),
                     format!("{:.1} s", f.streams_up.as_secs_f64()),
                 ]
             })
@@ -1125,7 +1583,7 @@ impl Report {
             .collect()
     }
 
-    const FLEET_HEAD: [&'static str; 9] = [
+    const FLEET_HEAD: [&'static str; 10] = [
         "devices",
         "encoding",
         "leaves/s delivered",
@@ -1134,6 +1592,7 @@ impl Report {
         "nl6d / raw",
         "RSS / device",
         "dropped / reconnects / send failures",
+        "delivery p50 / p99",
         "streams up in",
     ];
     const ONCHANGE_HEAD: [&'static str; 6] = ["devices", "encoding", "flips", "p50", "p99", "max"];
@@ -1141,11 +1600,13 @@ impl Report {
     fn table(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
-            "\nbench-fleet ({}): load average {} before, {} after; nl6d idle RSS {:.1} MiB\n\n",
+            "\nbench-fleet ({}): load average {} before, {} after; nl6d idle RSS {:.1} MiB; \
+             SAMPLE sink: {}\n\n",
             if self.quick { "--quick" } else { "full" },
             self.load_before,
             self.load_after,
-            self.idle_rss as f64 / MIB
+            self.idle_rss as f64 / MIB,
+            sink_name(self.full_collector)
         ));
         out.push_str(&plain_table(&Self::FLEET_HEAD, &self.fleet_rows()));
         out.push('\n');
@@ -1160,10 +1621,12 @@ impl Report {
         }
         for f in &self.fleets {
             out.push_str(&format!(
-                "{} {}: collector (this process) {:.3} CPU-s / M leaves; windows (leaves/s, CPU-s/M): {}\n",
+                "{} {}: sink (this process) {:.3} CPU-s / M leaves; one CPU tick = {:.4} CPU-s / M leaves; \
+                 windows (leaves/s, CPU-s/M): {}\n",
                 f.devices,
                 f.enc.flag(),
-                f.collector_cpu_per_mleaf,
+                f.sink_cpu_per_mleaf,
+                1.0 / clock_ticks() / (f.leaves_per_s * f.window_secs / 1e6),
                 f.windows
                     .iter()
                     .map(|w| format!("{:.0}/{:.3}/drop {}", w.leaves_per_s, w.cpu_per_mleaf, w.dropped))
@@ -1227,20 +1690,21 @@ impl Report {
         let mut out = String::new();
         out.push_str(&format!(
             "`cargo xtask bench-fleet{}` — nl6d release, loopback, plaintext gNMIReverse, \
-             SAMPLE 1 s, 10 interfaces, full state subtree (170 leaves per notification), \
-             collector embedded in the xtask process (separate from nl6d). CPU = nl6d \
-             utime+stime over steady windows (median of {}); raw = the same notifications \
-             (`WireEncoder`) written by one loop over one plain TCP socket (thread CPU). \
-             RSS / device = (RSS with N − RSS with 0 devices) / N.\n\n",
+             SAMPLE 1 s, 10 interfaces, full state subtree (170 leaves per notification); \
+             receiving side in the xtask process: {}. CPU = nl6d utime+stime over steady \
+             windows (median of {}); raw = the same notifications (`WireEncoder`) written by \
+             one loop over one plain TCP socket (that thread's CPU). RSS / device = (RSS with \
+             N − RSS with 0 devices) / N. Delivery = receipt − notification timestamp.\n\n",
             if self.quick { " --quick" } else { "" },
+            sink_name(self.full_collector),
             self.fleets.first().map_or(0, |f| f.windows.len())
         ));
         out.push_str(&markdown_table(&Self::FLEET_HEAD, &self.fleet_rows()));
         out.push('\n');
         out.push_str(
-            "On-change: flips over REST spread over the devices, paced; latency = collector \
-             receipt − notification timestamp (the event's last-change); median of the \
-             rounds' percentiles.\n\n",
+            "On-change (nl6-collector library embedded): link flips over REST spread over the \
+             devices, 10 ms apart; latency = collector receipt − notification timestamp (the \
+             event's last-change); median of the rounds' percentiles.\n\n",
         );
         out.push_str(&markdown_table(&Self::ONCHANGE_HEAD, &self.onchange_rows()));
         out.push_str(&format!(
@@ -1346,6 +1810,58 @@ mod tests {
         assert_eq!(thousands(1_700_000), "1,700,000");
         assert_eq!(thousands(999), "999");
         assert_eq!(median([3.0, 1.0, 2.0].into_iter()), 2.0);
+    }
+
+    #[test]
+    fn summarizes_wire_encoder_output() {
+        let model = DeviceModel::new(&DeviceSpec::default()).unwrap();
+        let path = nl6_gnmi::parse_path(STATE_PATH).unwrap();
+        let selection = Selection::compile(None, &[path], model.names()).unwrap();
+        let mut encoder = WireEncoder::new(model.names());
+        let snapshot = Snapshot::capture(&model, 1_700_000_000_123_456_789, &selection);
+        let mut out = Vec::new();
+        let n = encoder.encode_response(
+            &snapshot,
+            selection.masks(),
+            ValueEncoding::JsonIetf,
+            Some("127.50.0.1"),
+            &mut out,
+        );
+        let summary = summarize(&out).unwrap();
+        assert_eq!(summary.updates, n as u64);
+        assert_eq!(summary.updates, LEAVES_PER_DEVICE);
+        assert_eq!(summary.timestamp_ns, 1_700_000_000_123_456_789);
+        assert_eq!(summarize(&out[..out.len() - 1]), None, "truncated");
+    }
+
+    #[test]
+    fn summarizes_only_updates() {
+        use nl6_gnmi::codec::Encoded;
+        use nl6_gnmi::proto::gnmi::{SubscribeResponse, subscribe_response::Response};
+        let sync = Encoded::from_message(&SubscribeResponse {
+            response: Some(Response::SyncResponse(true)),
+            extension: vec![],
+        });
+        assert_eq!(summarize(&sync.0), None);
+        assert_eq!(summarize(&[]), None);
+    }
+
+    #[test]
+    fn light_latency_buckets() {
+        assert_eq!(latency_bucket(0), 0);
+        assert_eq!(latency_bucket(150), 1);
+        assert_eq!(latency_bucket(99_999), 999);
+        assert_eq!(latency_bucket(100_000), 1_000);
+        assert_eq!(latency_bucket(u64::MAX), LATENCY_BUCKETS - 1);
+        let mut hist = vec![0u64; LATENCY_BUCKETS];
+        for micros in (1..=100u64).map(|ms| ms * 1_000) {
+            hist[latency_bucket(micros)] += 1;
+        }
+        let p50 = light_percentile(&hist, 0.5).unwrap();
+        let p99 = light_percentile(&hist, 0.99).unwrap();
+        assert!((50.0..=50.2).contains(&p50), "{p50}");
+        assert!((99.0..=100.1).contains(&p99), "{p99}");
+        assert_eq!(light_percentile(&[0; 3], 0.5), None);
     }
 
     #[test]

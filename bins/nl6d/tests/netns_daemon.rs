@@ -6,7 +6,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -14,10 +14,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use nl6_collector::{CollectorConfig, CollectorHandle};
-use nl6_gnmi::parse_path;
-use nl6_gnmi::proto::gnmi::{GetRequest, g_nmi_client::GNmiClient};
-use nl6_netns::{NetnsConfig, NsExecutor, SimNetwork};
+use nl6_netns::NetnsConfig;
+use nl6_testkit::{
+    CollectorSpec, HostSnapshot, NetCleanup, get_ifindex, is_root, root_or_skip, runtime,
+    state_file,
+};
 
 const DEVICES: u32 = 1000;
 /// The collector's side of its transfer /29 (not 10.42.0.0/16 or the daemon's veth /30).
@@ -25,20 +26,13 @@ const COLLECTOR_HOST_SIDE: Ipv4Addr = Ipv4Addr::new(10, 251, 0, 9);
 const COLLECTOR_ADDR: Ipv4Addr = Ipv4Addr::new(10, 251, 0, 10);
 const COLLECTOR_PORT: u16 = 6030;
 
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
-}
-
 #[test]
 fn netns_daemon_serves_the_host_and_dials_out_from_1000_addresses() {
-    if !is_root() {
-        eprintln!(
-            "netns_daemon_serves_the_host_and_dials_out_from_1000_addresses: skipped, needs \
-             root (network namespaces, iptables, sysctls)"
-        );
+    let Some(_serial) =
+        root_or_skip("netns_daemon_serves_the_host_and_dials_out_from_1000_addresses")
+    else {
         return;
-    }
+    };
     raise_open_files();
     let pid = std::process::id();
     let netns = NetnsConfig {
@@ -52,24 +46,25 @@ fn netns_daemon_serves_the_host_and_dials_out_from_1000_addresses() {
          would take its veth pair)",
         netns.host_veth
     );
-    let _cleanup = NetCleanup(netns.clone());
-    let collector_ns = CollectorNs::create(
-        &format!("nl6c{pid}d"),
-        &format!("dc{pid}h"),
-        &format!("dc{pid}n"),
-    );
+    let _cleanup = NetCleanup::new(netns.clone());
+    // "Another machine" behind the host's forwarding, on its own transfer /29.
+    let collector_ns = CollectorSpec {
+        ns: format!("nl6c{pid}d"),
+        host_veth: format!("dc{pid}h"),
+        ns_veth: format!("dc{pid}n"),
+        host_addr: COLLECTOR_HOST_SIDE,
+        addrs: vec![COLLECTOR_ADDR],
+    }
+    .create();
     let before = HostSnapshot::take();
     let expected: BTreeSet<IpAddr> = (0..DEVICES)
         .map(|i| IpAddr::V4(Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 42, 0, 1)) + i)))
         .collect();
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let collector = collector_ns.start_collector().await;
+    runtime().block_on(async {
+        let collector = collector_ns
+            .start_collector(COLLECTOR_ADDR, COLLECTOR_PORT)
+            .await;
         let collector_arg = format!("{COLLECTOR_ADDR}:{COLLECTOR_PORT}");
         let started = Instant::now();
         let mut daemon = Daemon::start(&[
@@ -120,7 +115,7 @@ fn netns_daemon_serves_the_host_and_dials_out_from_1000_addresses() {
             Ipv4Addr::new(10, 42, 1, 200),
             Ipv4Addr::new(10, 42, 3, 232),
         ] {
-            assert_eq!(get_ifindex(ip).await, Ok(10), "{ip}");
+            assert_eq!(get_ifindex(ip, 9339).await, Ok(10), "{ip}");
         }
 
         daemon.terminate(Duration::from_secs(60));
@@ -131,8 +126,8 @@ fn netns_daemon_serves_the_host_and_dials_out_from_1000_addresses() {
             .unwrap_or_else(|s| panic!("streams left open after SIGTERM: {s:?}"));
         collector.shutdown().await.unwrap();
     });
-    assert_eq!(HostSnapshot::take(), before, "nl6d left changes behind");
-    assert!(!Path::new(&format!("{}/{}.state", nl6_netns::STATE_DIR, netns.name)).exists());
+    before.assert_unchanged("nl6d left changes behind");
+    assert!(!state_file(&netns.name).exists());
     drop(collector_ns);
 }
 
@@ -162,26 +157,6 @@ fn netns_without_root_exits_2_saying_what_is_needed() {
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--netns needs root"), "{stderr}");
     assert!(stderr.contains("CAP_NET_ADMIN"), "{stderr}");
-}
-
-/// Number of interfaces a plaintext gNMI Get from the host reports for `ip:9339`.
-async fn get_ifindex(ip: Ipv4Addr) -> Result<usize, String> {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{ip}:9339"))
-        .map_err(|e| e.to_string())?
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(10))
-        .connect()
-        .await
-        .map_err(|e| format!("connect {ip}:9339: {e}"))?;
-    let reply = GNmiClient::new(channel)
-        .get(GetRequest {
-            path: vec![parse_path("/interfaces/interface/state/ifindex").unwrap()],
-            encoding: 2,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| format!("Get from {ip}: {e}"))?;
-    Ok(reply.into_inner().notification[0].update.len())
 }
 
 /// The test process accepts 1,000 collector connections: lift the soft open-files limit.
@@ -303,27 +278,6 @@ impl Drop for Daemon {
     }
 }
 
-/// Undoes what a killed daemon left (from its state file); a no-op after a clean exit.
-struct NetCleanup(NetnsConfig);
-
-impl Drop for NetCleanup {
-    fn drop(&mut self) {
-        let cfg = self.0.clone();
-        let outcome = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())?
-                .block_on(SimNetwork::cleanup_stale(cfg))
-                .map_err(|e| e.to_string())
-        })
-        .join();
-        if !matches!(outcome, Ok(Ok(()))) {
-            eprintln!("cleanup of {}: {outcome:?}", self.0.name);
-        }
-    }
-}
-
 /// A directory removed on drop.
 struct TempDir(PathBuf);
 
@@ -339,120 +293,5 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} {args:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn sysctl(key: &str) -> String {
-    std::fs::read_to_string(Path::new("/proc/sys").join(key))
-        .unwrap()
-        .trim()
-        .to_owned()
-}
-
-/// What the host looks like where `nl6d --netns` makes changes.
-#[derive(Debug, PartialEq, Eq)]
-struct HostSnapshot {
-    ip_forward: String,
-    all_rp_filter: String,
-    forward_rules: String,
-    routes: String,
-    policy_rules: String,
-    links: BTreeSet<String>,
-    namespaces: BTreeSet<String>,
-}
-
-impl HostSnapshot {
-    fn take() -> HostSnapshot {
-        let links = run("ip", &["-o", "link", "show"])
-            .lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n).to_owned())
-            .collect();
-        let namespaces = std::fs::read_dir("/run/netns")
-            .map(|d| {
-                d.filter_map(|e| e.ok())
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        HostSnapshot {
-            ip_forward: sysctl("net/ipv4/ip_forward"),
-            all_rp_filter: sysctl("net/ipv4/conf/all/rp_filter"),
-            forward_rules: run("iptables", &["-w", "5", "-S", "FORWARD"]),
-            routes: run("ip", &["-4", "route", "show", "table", "all"]),
-            policy_rules: run("ip", &["-4", "rule", "show"]),
-            links,
-            namespaces,
-        }
-    }
-}
-
-/// A second namespace playing the collector's machine: a veth to the host, default
-/// route via the host, which forwards between it and the simulator namespace.
-struct CollectorNs {
-    ns: String,
-    host_veth: String,
-}
-
-impl CollectorNs {
-    fn create(ns: &str, host_veth: &str, ns_veth: &str) -> CollectorNs {
-        // Built before the first command, so a failure half-way is cleaned up.
-        let me = CollectorNs {
-            ns: ns.to_owned(),
-            host_veth: host_veth.to_owned(),
-        };
-        run("ip", &["netns", "add", ns]);
-        run(
-            "ip",
-            &[
-                "link", "add", host_veth, "type", "veth", "peer", "name", ns_veth, "netns", ns,
-            ],
-        );
-        let host_side = format!("{COLLECTOR_HOST_SIDE}/29");
-        run("ip", &["addr", "add", &host_side, "dev", host_veth]);
-        run("ip", &["link", "set", host_veth, "up"]);
-        let addr = format!("{COLLECTOR_ADDR}/29");
-        run("ip", &["-n", ns, "addr", "add", &addr, "dev", ns_veth]);
-        run("ip", &["-n", ns, "link", "set", ns_veth, "up"]);
-        run("ip", &["-n", ns, "link", "set", "lo", "up"]);
-        let via = COLLECTOR_HOST_SIDE.to_string();
-        run("ip", &["-n", ns, "route", "add", "default", "via", &via]);
-        me
-    }
-
-    /// The in-process gNMIReverse collector, listening inside this namespace.
-    async fn start_collector(&self) -> CollectorHandle {
-        let listen = SocketAddr::from((COLLECTOR_ADDR, COLLECTOR_PORT));
-        let exec = NsExecutor::in_namespace(&self.ns, 1).unwrap();
-        let listener = exec.tcp_listener(listen, 4096).await.unwrap();
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        let cfg = CollectorConfig {
-            shutdown_grace: Duration::from_millis(500),
-            ..CollectorConfig::plaintext(listen)
-        };
-        nl6_collector::start_on(listener, cfg).await.unwrap()
-    }
-}
-
-impl Drop for CollectorNs {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["link", "del", &self.host_veth])
-            .output();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
     }
 }

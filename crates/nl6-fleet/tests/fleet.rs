@@ -1,13 +1,12 @@
 //! The fleet over real sockets: batches, rollback, deletion and state changes.
 
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nl6_dialin::DialinConfig;
 use nl6_dialout::{DialoutConfig, Mode, TlsSettings};
 use nl6_fleet::{BatchSpec, Fleet, FleetConfig, FleetError, StateLeaf};
-use nl6_gnmi::parse_path;
-use nl6_gnmi::proto::gnmi::{GetRequest, g_nmi_client::GNmiClient};
+use nl6_testkit::{eventually, get_ifindex};
 
 async fn fleet() -> Fleet {
     Fleet::start(FleetConfig {
@@ -28,34 +27,6 @@ fn batch(start: Ipv4Addr, count: u32) -> BatchSpec {
         netmask: 24,
         ..BatchSpec::default()
     }
-}
-
-async fn get_ifindex(ip: Ipv4Addr, port: u16) -> Result<usize, tonic::Status> {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{ip}:{port}"))
-        .unwrap()
-        .connect()
-        .await
-        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
-    let reply = GNmiClient::new(channel)
-        .get(GetRequest {
-            path: vec![parse_path("/interfaces/interface/state/ifindex").unwrap()],
-            encoding: 2,
-            ..Default::default()
-        })
-        .await?;
-    Ok(reply.into_inner().notification[0].update.len())
-}
-
-/// Polls `cond` until it holds or `timeout` passes.
-async fn eventually(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    cond()
 }
 
 #[tokio::test]

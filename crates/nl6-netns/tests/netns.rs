@@ -1,9 +1,8 @@
 //! Integration tests against real network namespaces (root required; skipped otherwise).
 //!
 //! All tests of this binary run one at a time (sysctls and the FORWARD chain are global);
-//! each uses its own namespace names and subnets and cleans up through guards.
-
-mod support;
+//! each uses its own namespace names and subnets (links 10.253.n.0/30, collector links
+//! 10.253.n.8/29, devices 10.(100+n).0.0/16) and cleans up through guards.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -11,105 +10,147 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use nl6_netns::{DialError, Dialer, DialerConfig, NsExecutor, SimNetwork, StaticResolver};
-use support::{
-    ForwardDropGuard, HostSnapshot, SimGuard, SysctlGuard, TestNet, count_ns_addresses,
-    root_or_skip, run, serial, sysctl,
+use nl6_netns::{
+    DialError, Dialer, DialerConfig, NetnsConfig, NsExecutor, SimNetwork, StaticResolver,
+    TeardownHandle,
+};
+use nl6_testkit::{
+    AddressBlock, CollectorNs, ForwardDropGuard, HostSnapshot, TestNet, count_ns_addresses,
+    forward_rules, root_test, root_test_with_sysctls, run, state_file, sysctl,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+/// This suite's names (`nl6t<pid>n<n>`, `nt<pid><n>h`) and subnets (see the top).
+const BLOCK: AddressBlock = AddressBlock::new('n', 253, 100);
 
-/// Sysctl values setup changes, set to something else so the restore is observable.
-const NON_DEFAULT: [(&str, &str); 2] = [
-    ("net/ipv4/ip_forward", "0"),
-    ("net/ipv4/conf/all/rp_filter", "2"),
-];
-
-fn state_file(name: &str) -> String {
-    format!("{}/{name}.state", nl6_netns::STATE_DIR)
+/// A root test against a simulator network with `count` routed device addresses and a
+/// collector namespace; afterwards the simulator is torn down, then the collector removed.
+fn dial_test(
+    test: &str,
+    count: usize,
+    body: impl AsyncFnOnce(&SimNetwork, &[Ipv4Addr], &CollectorNs),
+) {
+    root_test(test, BLOCK, async |net| {
+        let (guard, devices) = SimGuard::with_devices(net, count).await;
+        let collector = net.collector();
+        body(guard.sim(), &devices, &collector).await;
+        drop(guard);
+        drop(collector);
+    });
 }
 
 async fn listener_in(exec: &NsExecutor, addr: SocketAddr) -> TcpListener {
     TcpListener::from_std(exec.tcp_listener(addr, 1024).await.unwrap()).unwrap()
 }
 
+/// Owns a simulator network and tears it down on drop (`root_test` then removes leftovers).
+struct SimGuard {
+    sim: Option<SimNetwork>,
+    handle: TeardownHandle,
+    name: String,
+}
+
+impl SimGuard {
+    async fn setup(cfg: NetnsConfig) -> Self {
+        let sim = SimNetwork::setup(cfg.clone())
+            .await
+            .unwrap_or_else(|e| panic!("setup {}: {e}", cfg.name));
+        Self {
+            handle: sim.teardown_handle(),
+            sim: Some(sim),
+            name: cfg.name,
+        }
+    }
+
+    /// Sets up `net` with `count` device addresses and the host route to their /16.
+    async fn with_devices(net: &TestNet, count: usize) -> (Self, Vec<Ipv4Addr>) {
+        let guard = Self::setup(net.cfg.clone()).await;
+        let devices = net.devices(count);
+        guard.sim().add_addresses(&devices).await.unwrap();
+        guard.sim().add_route(net.dev_net, 16).await.unwrap();
+        (guard, devices)
+    }
+
+    fn sim(&self) -> &SimNetwork {
+        self.sim.as_ref().unwrap()
+    }
+
+    /// Tears down through the public API and checks it worked.
+    async fn teardown(mut self) {
+        self.sim.take().unwrap().teardown().await.unwrap();
+    }
+}
+
+impl Drop for SimGuard {
+    fn drop(&mut self) {
+        if let Err(e) = self.handle.teardown_blocking() {
+            eprintln!("guard teardown of {}: {e}", self.name);
+        }
+    }
+}
+
 #[test]
 fn setup_addresses_teardown_leaves_host_as_it_was() {
-    if !root_or_skip("setup_addresses_teardown_leaves_host_as_it_was") {
-        return;
-    }
-    let _serial = serial();
-    let _sysctls = SysctlGuard::set(&NON_DEFAULT);
-    let before = HostSnapshot::take();
-    let net = TestNet::new();
-    let cfg = net.cfg.clone();
-    runtime().block_on(async {
-        let guard = SimGuard::setup(cfg.clone()).await;
-        let sim = guard.sim();
-        assert!(Path::new(&format!("/run/netns/{}", cfg.name)).exists());
-        assert!(Path::new(&state_file(&cfg.name)).exists());
-        assert_eq!(sysctl("net/ipv4/ip_forward"), "1");
-        assert_eq!(sysctl("net/ipv4/conf/all/rp_filter"), "0");
-        assert_eq!(
-            sysctl(&format!("net/ipv4/conf/{}/rp_filter", cfg.host_veth)),
-            "0"
-        );
-        let rules = run("iptables", &["-w", "5", "-S", "FORWARD"]);
-        assert!(rules.contains(&format!("-i {} ", cfg.host_veth)), "{rules}");
-        assert!(rules.contains(&format!("-o {} ", cfg.host_veth)), "{rules}");
-        let inside = run("ip", &["-n", &cfg.name, "route", "show"]);
-        assert!(
-            inside.contains(&format!("default via {}", cfg.host_addr)),
-            "{inside}"
-        );
+    root_test_with_sysctls(
+        "setup_addresses_teardown_leaves_host_as_it_was",
+        BLOCK,
+        async |net| {
+            let before = HostSnapshot::take();
+            let cfg = &net.cfg;
+            let guard = SimGuard::setup(cfg.clone()).await;
+            let sim = guard.sim();
+            assert!(Path::new(&format!("/run/netns/{}", cfg.name)).exists());
+            assert!(state_file(&cfg.name).exists());
+            assert_eq!(sysctl("net/ipv4/ip_forward"), "1");
+            assert_eq!(sysctl("net/ipv4/conf/all/rp_filter"), "0");
+            assert_eq!(
+                sysctl(&format!("net/ipv4/conf/{}/rp_filter", cfg.host_veth)),
+                "0"
+            );
+            let rules = forward_rules();
+            assert!(rules.contains(&format!("-i {} ", cfg.host_veth)), "{rules}");
+            assert!(rules.contains(&format!("-o {} ", cfg.host_veth)), "{rules}");
+            let inside = run("ip", &["-n", &cfg.name, "route", "show"]);
+            assert!(
+                inside.contains(&format!("default via {}", cfg.host_addr)),
+                "{inside}"
+            );
 
-        let devices = net.devices(1000);
-        sim.add_addresses(&devices).await.unwrap();
-        assert_eq!(count_ns_addresses(&cfg.name), 1000);
-        // Adding again is fine and changes nothing.
-        sim.add_addresses(&devices[..10]).await.unwrap();
-        assert_eq!(count_ns_addresses(&cfg.name), 1000);
-        sim.remove_addresses(&devices[..400]).await.unwrap();
-        assert_eq!(count_ns_addresses(&cfg.name), 600);
-        // Removing absent addresses is fine too.
-        sim.remove_addresses(&devices[..400]).await.unwrap();
+            let devices = net.devices(1000);
+            sim.add_addresses(&devices).await.unwrap();
+            assert_eq!(count_ns_addresses(&cfg.name), 1000);
+            // Adding again is fine and changes nothing.
+            sim.add_addresses(&devices[..10]).await.unwrap();
+            assert_eq!(count_ns_addresses(&cfg.name), 1000);
+            sim.remove_addresses(&devices[..400]).await.unwrap();
+            assert_eq!(count_ns_addresses(&cfg.name), 600);
+            // Removing absent addresses is fine too.
+            sim.remove_addresses(&devices[..400]).await.unwrap();
 
-        sim.add_route(net.dev_net, 16).await.unwrap();
-        sim.add_route(net.dev_net, 16).await.unwrap();
-        let routes = run("ip", &["-4", "route", "show"]);
-        assert!(
-            routes.contains(&format!("{}/16 via {}", net.dev_net, cfg.ns_addr)),
-            "{routes}"
-        );
-        let bad = sim
-            .add_route(Ipv4Addr::new(10, 1, 2, 3), 16)
-            .await
-            .unwrap_err();
-        assert!(bad.to_string().contains("host bits"), "{bad}");
+            sim.add_route(net.dev_net, 16).await.unwrap();
+            sim.add_route(net.dev_net, 16).await.unwrap();
+            let routes = run("ip", &["-4", "route", "show"]);
+            assert!(
+                routes.contains(&format!("{}/16 via {}", net.dev_net, cfg.ns_addr)),
+                "{routes}"
+            );
+            let bad = sim
+                .add_route(Ipv4Addr::new(10, 1, 2, 3), 16)
+                .await
+                .unwrap_err();
+            assert!(bad.to_string().contains("host bits"), "{bad}");
 
-        guard.teardown().await;
-    });
-    let after = HostSnapshot::take();
-    assert_eq!(after, before);
-    assert!(!Path::new(&state_file(&cfg.name)).exists());
+            guard.teardown().await;
+            before.assert_unchanged("after teardown");
+            assert!(!state_file(&cfg.name).exists());
+        },
+    );
 }
 
 #[test]
 fn bulk_add_30000_addresses_is_fast() {
-    if !root_or_skip("bulk_add_30000_addresses_is_fast") {
-        return;
-    }
-    let _serial = serial();
-    let net = TestNet::new();
-    runtime().block_on(async {
+    root_test("bulk_add_30000_addresses_is_fast", BLOCK, async |net| {
         let guard = SimGuard::setup(net.cfg.clone()).await;
         let devices = net.devices(30_000);
         let start = Instant::now();
@@ -131,70 +172,52 @@ fn bulk_add_30000_addresses_is_fast() {
 
 #[test]
 fn listener_on_device_address_is_reachable_from_host() {
-    if !root_or_skip("listener_on_device_address_is_reachable_from_host") {
-        return;
-    }
-    let _serial = serial();
-    let net = TestNet::new();
-    runtime().block_on(async {
-        let guard = SimGuard::setup(net.cfg.clone()).await;
-        let sim = guard.sim();
-        let devices = net.devices(10);
-        sim.add_addresses(&devices).await.unwrap();
-        sim.add_route(net.dev_net, 16).await.unwrap();
-        let device = SocketAddr::new(devices[3].into(), 9339);
-        let listener = listener_in(&sim.executor(), device).await;
+    root_test(
+        "listener_on_device_address_is_reachable_from_host",
+        BLOCK,
+        async |net| {
+            let (guard, devices) = SimGuard::with_devices(net, 10).await;
+            let device = SocketAddr::new(devices[3].into(), 9339);
+            let listener = listener_in(&guard.sim().executor(), device).await;
 
-        // The host (this thread's namespace) has no such address: only the route leads there.
-        let mut client = tokio::time::timeout(
-            Duration::from_secs(5),
-            tokio::net::TcpStream::connect(device),
-        )
-        .await
-        .expect("connect timed out")
-        .unwrap();
-        let (mut conn, peer) = listener.accept().await.unwrap();
-        assert_eq!(peer.ip(), IpAddr::V4(net.cfg.host_addr));
-        client.write_all(b"ping").await.unwrap();
-        let mut buf = [0u8; 4];
-        conn.read_exact(&mut buf).await.unwrap();
-        assert_eq!(&buf, b"ping");
+            // The host (this thread's namespace) has no such address: only the route leads there.
+            let mut client = tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio::net::TcpStream::connect(device),
+            )
+            .await
+            .expect("connect timed out")
+            .unwrap();
+            let (mut conn, peer) = listener.accept().await.unwrap();
+            assert_eq!(peer.ip(), IpAddr::V4(net.cfg.host_addr));
+            client.write_all(b"ping").await.unwrap();
+            let mut buf = [0u8; 4];
+            conn.read_exact(&mut buf).await.unwrap();
+            assert_eq!(&buf, b"ping");
 
-        // Same listener API without a namespace: loopback mode.
-        let local = listener_in(&NsExecutor::current(), "127.0.0.1:0".parse().unwrap()).await;
-        let addr = local.local_addr().unwrap();
-        let _c = tokio::net::TcpStream::connect(addr).await.unwrap();
-        local.accept().await.unwrap();
-        drop(guard);
-    });
+            // Same listener API without a namespace: loopback mode.
+            let local = listener_in(&NsExecutor::current(), "127.0.0.1:0".parse().unwrap()).await;
+            let addr = local.local_addr().unwrap();
+            let _c = tokio::net::TcpStream::connect(addr).await.unwrap();
+            local.accept().await.unwrap();
+            drop(guard);
+        },
+    );
 }
 
 #[test]
 fn collector_in_second_namespace_sees_device_addresses() {
-    if !root_or_skip("collector_in_second_namespace_sees_device_addresses") {
-        return;
-    }
-    let _serial = serial();
-    // Only the two FORWARD rules of setup may carry the traffic, in both directions.
-    let _policy = ForwardDropGuard::set();
-    let net = TestNet::new();
-    runtime().block_on(async {
-        let guard = SimGuard::setup(net.cfg.clone()).await;
-        let sim = guard.sim();
-        let collector = net.collector();
-        let devices = net.devices(8);
-        sim.add_addresses(&devices).await.unwrap();
-        sim.add_route(net.dev_net, 16).await.unwrap();
-
-        let col_exec = NsExecutor::in_namespace(&collector.ns, 1).unwrap();
-        let listener =
-            listener_in(&col_exec, SocketAddr::new(collector.addrs[0].into(), 6030)).await;
+    let test = "collector_in_second_namespace_sees_device_addresses";
+    dial_test(test, 8, async |sim, devices, collector| {
+        // Only the two FORWARD rules of setup may carry the traffic, in both directions.
+        let _policy = ForwardDropGuard::set();
+        let listener = collector.listener(collector.addrs[0], 6030).await;
         let resolver = Arc::new(StaticResolver::new());
         resolver.set("collector.test", [IpAddr::V4(collector.addrs[0])]);
         let dialer = Dialer::new(DialerConfig::default(), resolver, sim.executor()).unwrap();
 
         let mut streams = Vec::new();
-        for dev in &devices {
+        for dev in devices {
             let stream = dialer.dial(*dev, "collector.test", 6030).await.unwrap();
             assert_eq!(stream.local_addr().unwrap().ip(), IpAddr::V4(*dev));
             assert!(stream.nodelay().unwrap());
@@ -204,7 +227,7 @@ fn collector_in_second_namespace_sees_device_addresses() {
         for stream in &mut streams {
             stream.write_all(b"x").await.unwrap();
         }
-        for _ in &devices {
+        for _ in devices {
             let (mut conn, peer) = listener.accept().await.unwrap();
             let mut b = [0u8; 1];
             conn.read_exact(&mut b).await.unwrap();
@@ -216,26 +239,14 @@ fn collector_in_second_namespace_sees_device_addresses() {
         assert_eq!(unique, expected);
         assert_eq!(dialer.in_flight(), 0);
         drop(streams);
-        drop(guard);
-        drop(collector);
     });
 }
 
 #[test]
 fn dials_to_a_black_hole_stay_within_64_and_time_out() {
-    if !root_or_skip("dials_to_a_black_hole_stay_within_64_and_time_out") {
-        return;
-    }
-    let _serial = serial();
-    let net = TestNet::new();
-    runtime().block_on(async {
-        let guard = SimGuard::setup(net.cfg.clone()).await;
-        let sim = guard.sim();
-        let collector = net.collector();
+    let test = "dials_to_a_black_hole_stay_within_64_and_time_out";
+    dial_test(test, 500, async |sim, devices, collector| {
         collector.drop_syns_to(6031);
-        let devices = net.devices(500);
-        sim.add_addresses(&devices).await.unwrap();
-        sim.add_route(net.dev_net, 16).await.unwrap();
 
         let resolver = Arc::new(StaticResolver::new());
         resolver.set("blackhole.test", [IpAddr::V4(collector.addrs[0])]);
@@ -283,28 +294,15 @@ fn dials_to_a_black_hole_stay_within_64_and_time_out() {
             after: Duration::from_secs(1),
         };
         assert!(err.to_string().contains(&target.to_string()));
-        drop(guard);
-        drop(collector);
     });
 }
 
 #[test]
 fn dns_fail_over_is_picked_up_on_the_next_dial() {
-    if !root_or_skip("dns_fail_over_is_picked_up_on_the_next_dial") {
-        return;
-    }
-    let _serial = serial();
-    let net = TestNet::new();
-    runtime().block_on(async {
-        let guard = SimGuard::setup(net.cfg.clone()).await;
-        let sim = guard.sim();
-        let collector = net.collector();
-        let devices = net.devices(2);
-        sim.add_addresses(&devices).await.unwrap();
-        sim.add_route(net.dev_net, 16).await.unwrap();
-        let col_exec = NsExecutor::in_namespace(&collector.ns, 1).unwrap();
-        let first = listener_in(&col_exec, SocketAddr::new(collector.addrs[0].into(), 6032)).await;
-        let second = listener_in(&col_exec, SocketAddr::new(collector.addrs[1].into(), 6032)).await;
+    let test = "dns_fail_over_is_picked_up_on_the_next_dial";
+    dial_test(test, 2, async |sim, devices, collector| {
+        let first = collector.listener(collector.addrs[0], 6032).await;
+        let second = collector.listener(collector.addrs[1], 6032).await;
 
         let resolver = Arc::new(StaticResolver::new());
         let dialer =
@@ -317,22 +315,19 @@ fn dns_fail_over_is_picked_up_on_the_next_dial() {
                 IpAddr::V4(collector.addrs[0]),
             ],
         );
-        let a = dialer
-            .dial(devices[0], "collector.test", 6032)
-            .await
-            .unwrap();
-        assert_eq!(a.peer_addr().unwrap().ip(), IpAddr::V4(collector.addrs[0]));
-        let (_c, peer) = first.accept().await.unwrap();
-        assert_eq!(peer.ip(), IpAddr::V4(devices[0]));
+        // The first device dials the name: `listener` on `addr` takes the connection.
+        let dial_reaches = async |addr: Ipv4Addr, listener: &TcpListener| {
+            let stream = dialer.dial(devices[0], "collector.test", 6032).await;
+            let stream = stream.unwrap();
+            assert_eq!(stream.peer_addr().unwrap().ip(), IpAddr::V4(addr));
+            let (conn, peer) = listener.accept().await.unwrap();
+            assert_eq!(peer.ip(), IpAddr::V4(devices[0]));
+            (stream, conn)
+        };
+        let _a = dial_reaches(collector.addrs[0], &first).await;
 
         resolver.set("collector.test", [IpAddr::V4(collector.addrs[1])]);
-        let b = dialer
-            .dial(devices[0], "collector.test", 6032)
-            .await
-            .unwrap();
-        assert_eq!(b.peer_addr().unwrap().ip(), IpAddr::V4(collector.addrs[1]));
-        let (_c, peer) = second.accept().await.unwrap();
-        assert_eq!(peer.ip(), IpAddr::V4(devices[0]));
+        let _b = dial_reaches(collector.addrs[1], &second).await;
 
         resolver.set("v6only.test", [IpAddr::V6(Ipv6Addr::LOCALHOST)]);
         let err = dialer
@@ -347,22 +342,14 @@ fn dns_fail_over_is_picked_up_on_the_next_dial() {
             err.to_string(),
             "no IPv4 address among 1 records for v6only.test"
         );
-        drop(guard);
-        drop(collector);
     });
 }
 
 #[test]
 fn next_setup_undoes_a_crashed_run() {
-    if !root_or_skip("next_setup_undoes_a_crashed_run") {
-        return;
-    }
-    let _serial = serial();
-    let _sysctls = SysctlGuard::set(&NON_DEFAULT);
-    let before = HostSnapshot::take();
-    let net = TestNet::new();
-    let cfg = net.cfg.clone();
-    runtime().block_on(async {
+    root_test_with_sysctls("next_setup_undoes_a_crashed_run", BLOCK, async |net| {
+        let before = HostSnapshot::take();
+        let cfg = &net.cfg;
         // A run that never tears down: forgetting it leaves everything in place.
         let crashed = SimGuard::setup(cfg.clone()).await;
         crashed.sim().add_addresses(&net.devices(10)).await.unwrap();
@@ -371,7 +358,7 @@ fn next_setup_undoes_a_crashed_run() {
         assert_eq!(sysctl("net/ipv4/ip_forward"), "1");
 
         let again = SimGuard::setup(cfg.clone()).await;
-        let rules = run("iptables", &["-w", "5", "-S", "FORWARD"]);
+        let rules = forward_rules();
         assert_eq!(
             rules.matches(&format!("nl6:{}", cfg.name)).count(),
             2,
@@ -381,18 +368,13 @@ fn next_setup_undoes_a_crashed_run() {
         assert!(!routes.contains(&format!("{}/16", net.dev_net)), "{routes}");
         assert_eq!(count_ns_addresses(&cfg.name), 0);
         again.teardown().await;
+        before.assert_unchanged("after the second setup's teardown");
     });
-    assert_eq!(HostSnapshot::take(), before);
 }
 
 #[test]
 fn cleanup_stale_and_validation_errors() {
-    if !root_or_skip("cleanup_stale_and_validation_errors") {
-        return;
-    }
-    let _serial = serial();
-    let net = TestNet::new();
-    runtime().block_on(async {
+    root_test("cleanup_stale_and_validation_errors", BLOCK, async |net| {
         // Nothing left over: a no-op.
         SimNetwork::cleanup_stale(net.cfg.clone()).await.unwrap();
         // A host_veth that is not a veth is never deleted.

@@ -47,4 +47,4 @@ pub use leaf::{LEAF_COUNT, Leaf, LeafClass, LeafSet};
 pub use select::Selection;
 pub use snapshot::{InterfaceReading, LeafValue, Snapshot};
 pub use typed::{leaf_path, notification, prefix_for};
-pub use wire::{PathTable, WireEncoder};
+pub use wire::WireEncoder;

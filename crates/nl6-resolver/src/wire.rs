@@ -45,7 +45,7 @@ type TableEntry = (Arc<InterfaceNames>, Arc<PathTable>);
 
 /// Encoded `Update.path` fields (tag, length and path) for every (interface, leaf).
 #[derive(Debug)]
-pub struct PathTable {
+pub(crate) struct PathTable {
     bytes: Vec<u8>,
     spans: Vec<(u32, u32)>,
 }
@@ -89,7 +89,7 @@ impl PathTable {
     }
 
     /// The table for `names`, built once and shared by every device using them.
-    pub fn for_names(names: &Arc<InterfaceNames>) -> Arc<PathTable> {
+    pub(crate) fn for_names(names: &Arc<InterfaceNames>) -> Arc<PathTable> {
         static CACHE: OnceLock<Mutex<Vec<TableEntry>>> = OnceLock::new();
         let cache = CACHE.get_or_init(|| Mutex::new(Vec::new()));
         let mut cache = cache.lock();
