@@ -1,18 +1,20 @@
-//! `cargo xtask bench-fleet [--quick]`: the gNMI dial-out fleet benchmark (issue 4).
+//! `cargo xtask bench-fleet [--quick] [--nl6-collector]`: the gNMI dial-out fleet
+//! benchmark (issue 4).
 //!
 //! Starts `target/release/nl6d` in loopback mode with N dial-out devices (plaintext,
 //! SAMPLE 1 s, 10 interfaces, the full state subtree = 170 leaves per notification)
-//! pushing to a gNMIReverse collector embedded in this process, and measures over
-//! steady windows: leaves/s delivered, nl6d CPU-seconds per million leaves, nl6d RSS
-//! per exporting device and dropped updates. A raw baseline encodes the same
+//! pushing to a gNMIReverse receiver in this process, and measures over steady windows:
+//! leaves/s delivered, nl6d CPU-seconds per million leaves, nl6d RSS per exporting device
+//! and dropped updates. The receiver is a light sink (see [`Sink`]) unless
+//! `--nl6-collector` asks for the nl6-collector library. A raw baseline encodes the same
 //! notifications with the same `WireEncoder` and writes them over one plain TCP socket
-//! (no gRPC, no HTTP/2): the practical limit. Last, on-change latency: interfaces
-//! flipped over REST on many devices, from the state change (the notification's
-//! timestamp) to the collector's receipt.
+//! (no gRPC, no HTTP/2): the practical limit. Last, on-change latency: links flipped over
+//! REST on many devices, from the state change (the notification's timestamp) to the
+//! embedded nl6-collector's receipt.
 //!
-//! The collector runs in this process (its CPU is not nl6d's; its 10,000 server sockets
-//! need this process's open-files soft limit raised, which [`run`] does). Every nl6d
-//! it starts is stopped by a guard, also on error.
+//! The receiver's 10,000 server sockets need this process's open-files soft limit
+//! raised, which [`run`] does (and checks). Every nl6d it starts is stopped by a guard,
+//! also on error.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -16,7 +16,8 @@ tasks:
                   throughput and CPU (--quick: small sizes, a smoke check)
   bench-fleet     gNMI dial-out fleet benchmark against a release nl6d: leaves/s, CPU per
                   million leaves vs a raw TCP baseline, RSS per exporting device, drops,
-                  on-change latency (--quick: 100 and 1,000 devices)
+                  on-change latency (--quick: 100 and 1,000 devices; --nl6-collector:
+                  receive with the nl6-collector library instead of the light sink)
 ";
 
 fn main() -> Result<()> {

@@ -6,6 +6,7 @@
 //! what prost produces for the equivalent typed [`Notification`](nl6_gnmi::proto::gnmi::Notification)
 //! (see [`crate::notification`]).
 
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 
 use nl6_ifstate::InterfaceNames;
@@ -112,13 +113,27 @@ impl PathTable {
     }
 }
 
-/// Writes `SubscribeResponse` bytes for one device; reusable across responses.
-#[derive(Debug)]
-pub struct WireEncoder {
-    table: Arc<PathTable>,
+/// Scratch buffers of one thread's encoder runs: a fleet of devices shares them instead
+/// of each keeping ~16 KiB of its own between samples.
+#[derive(Default)]
+struct Scratch {
     body: Vec<u8>,
     value: Vec<u8>,
     json: Vec<u8>,
+}
+
+/// Scratch capacity kept between calls; a larger buffer is released after use.
+const SCRATCH_KEEP: usize = 256 * 1024;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Writes `SubscribeResponse` bytes for devices with one set of interface names. It
+/// holds only the shared path table, so keeping one per device costs a pointer.
+#[derive(Clone, Debug)]
+pub struct WireEncoder {
+    table: Arc<PathTable>,
 }
 
 impl WireEncoder {
@@ -126,9 +141,6 @@ impl WireEncoder {
     pub fn new(names: &Arc<InterfaceNames>) -> WireEncoder {
         WireEncoder {
             table: PathTable::for_names(names),
-            body: Vec::with_capacity(4096),
-            value: Vec::with_capacity(64),
-            json: Vec::with_capacity(64),
         }
     }
 
@@ -143,63 +155,94 @@ impl WireEncoder {
         target: Option<&str>,
         out: &mut Vec<u8>,
     ) -> usize {
-        self.body.clear();
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => {
+                let n = self.encode_with(&mut scratch, snapshot, masks, encoding, target, out);
+                if scratch.body.capacity() > SCRATCH_KEEP {
+                    scratch.body = Vec::new();
+                }
+                n
+            }
+            // Only reachable if encoding re-entered itself; use fresh buffers then.
+            Err(_) => self.encode_with(
+                &mut Scratch::default(),
+                snapshot,
+                masks,
+                encoding,
+                target,
+                out,
+            ),
+        })
+    }
+
+    fn encode_with(
+        &self,
+        scratch: &mut Scratch,
+        snapshot: &Snapshot<'_>,
+        masks: &[LeafSet],
+        encoding: ValueEncoding,
+        target: Option<&str>,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let Scratch { body, value, json } = scratch;
+        body.clear();
         let mut updates = 0;
         for (idx, mask) in masks.iter().enumerate() {
             if mask.is_empty() || idx >= self.table.interface_count() {
                 continue;
             }
             for leaf in mask.iter() {
-                let Some(value) = snapshot.value(idx, leaf) else {
+                let Some(leaf_value) = snapshot.value(idx, leaf) else {
                     continue;
                 };
-                self.write_value(encoding, value);
+                write_value(value, json, encoding, leaf_value);
                 let path = self.table.update_path(idx, leaf);
-                let val_len = self.value.len();
+                let val_len = value.len();
                 let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
-                self.body.push(TAG_NOTIF_UPDATE);
-                encode_varint(update_len as u64, &mut self.body);
-                self.body.extend_from_slice(path);
-                self.body.push(TAG_UPDATE_VAL);
-                encode_varint(val_len as u64, &mut self.body);
-                self.body.extend_from_slice(&self.value);
+                body.push(TAG_NOTIF_UPDATE);
+                encode_varint(update_len as u64, body);
+                body.extend_from_slice(path);
+                body.push(TAG_UPDATE_VAL);
+                encode_varint(val_len as u64, body);
+                body.extend_from_slice(value);
                 updates += 1;
             }
         }
-        write_notification(out, snapshot.timestamp_ns(), target, &self.body);
+        write_notification(out, snapshot.timestamp_ns(), target, body);
         updates
     }
+}
 
-    /// Fills `self.value` with the encoded `TypedValue` message.
-    fn write_value(&mut self, encoding: ValueEncoding, value: LeafValue<'_>) {
-        self.value.clear();
-        match encoding {
-            ValueEncoding::Proto => match value {
-                LeafValue::Str(s) => {
-                    put_len_delimited(&mut self.value, TAG_TV_STRING, s.as_bytes())
-                }
-                LeafValue::Enum(e) => {
-                    put_len_delimited(&mut self.value, TAG_TV_STRING, e.as_bytes())
-                }
-                LeafValue::U32(v) => {
-                    self.value.push(TAG_TV_UINT);
-                    encode_varint(u64::from(v), &mut self.value);
-                }
-                LeafValue::U64(v) => {
-                    self.value.push(TAG_TV_UINT);
-                    encode_varint(v, &mut self.value);
-                }
-            },
-            ValueEncoding::Json | ValueEncoding::JsonIetf => {
-                self.json.clear();
-                encoding.write_json(&mut self.json, value);
-                let tag = if encoding == ValueEncoding::Json {
-                    TAG_TV_JSON
-                } else {
-                    TAG_TV_JSON_IETF
-                };
-                put_len_delimited(&mut self.value, tag, &self.json);
+/// Fills `out` with the encoded `TypedValue` message of `value` (`json` is scratch).
+fn write_value(
+    out: &mut Vec<u8>,
+    json: &mut Vec<u8>,
+    encoding: ValueEncoding,
+    value: LeafValue<'_>,
+) {
+    out.clear();
+    match encoding {
+        ValueEncoding::Proto => match value {
+            LeafValue::Str(s) => put_len_delimited(out, TAG_TV_STRING, s.as_bytes()),
+            LeafValue::Enum(e) => put_len_delimited(out, TAG_TV_STRING, e.as_bytes()),
+            LeafValue::U32(v) => {
+                out.push(TAG_TV_UINT);
+                encode_varint(u64::from(v), out);
             }
+            LeafValue::U64(v) => {
+                out.push(TAG_TV_UINT);
+                encode_varint(v, out);
+            }
+        },
+        ValueEncoding::Json | ValueEncoding::JsonIetf => {
+            json.clear();
+            encoding.write_json(json, value);
+            let tag = if encoding == ValueEncoding::Json {
+                TAG_TV_JSON
+            } else {
+                TAG_TV_JSON_IETF
+            };
+            put_len_delimited(out, tag, json);
         }
     }
 }
