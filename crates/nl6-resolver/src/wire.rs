@@ -155,23 +155,25 @@ impl WireEncoder {
         target: Option<&str>,
         out: &mut Vec<u8>,
     ) -> usize {
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => {
-                let n = self.encode_with(&mut scratch, snapshot, masks, encoding, target, out);
-                if scratch.body.capacity() > SCRATCH_KEEP {
-                    scratch.body = Vec::new();
+        SCRATCH.with(|cell| {
+            let mut guard;
+            let mut fresh;
+            // A re-entrant call (not possible today) would get fresh buffers.
+            let scratch: &mut Scratch = match cell.try_borrow_mut() {
+                Ok(borrowed) => {
+                    guard = borrowed;
+                    &mut guard
                 }
-                n
+                Err(_) => {
+                    fresh = Scratch::default();
+                    &mut fresh
+                }
+            };
+            let n = self.encode_with(scratch, snapshot, masks, encoding, target, out);
+            if scratch.body.capacity() > SCRATCH_KEEP {
+                scratch.body = Vec::new();
             }
-            // Only reachable if encoding re-entered itself; use fresh buffers then.
-            Err(_) => self.encode_with(
-                &mut Scratch::default(),
-                snapshot,
-                masks,
-                encoding,
-                target,
-                out,
-            ),
+            n
         })
     }
 
