@@ -22,7 +22,7 @@ use futures::future::BoxFuture;
 use http::uri::PathAndQuery;
 use nl6_dialout::{
     ClientStreamCall, DialoutConfig, DialoutTransport, Exporter, ExporterEnv, FlavorRegistry,
-    PublishStream, StreamContext, TlsSettings,
+    GrpcConnection, PublishStream, StreamContext, TlsSettings,
 };
 use nl6_gnmi::codec::Encoded;
 use nl6_gnmi::proto::gnmi::{SubscribeResponse, subscribe_response::Response as Kind};
@@ -31,7 +31,6 @@ use nl6_netns::{Dialer, DialerConfig, NsExecutor, SystemResolver};
 use parking_lot::Mutex;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::server::{ClientStreamingService, NamedService};
-use tonic::transport::Channel;
 use tonic::{Request, Response, Status, Streaming};
 
 /// The toy flavor's gRPC method.
@@ -51,14 +50,15 @@ impl DialoutTransport for ToyFlavor {
 
     fn open(
         &self,
-        channel: Channel,
+        connection: GrpcConnection,
         ctx: &StreamContext,
     ) -> BoxFuture<'static, Result<Box<dyn PublishStream>, Status>> {
         println!("toy: {} opens a stream to {}", ctx.device_ip, ctx.collector);
         let sent = self.sent.clone();
         Box::pin(async move {
-            let call =
-                ClientStreamCall::start(channel, PathAndQuery::from_static(TOY_PUSH)).await?;
+            let call = connection
+                .client_streaming(PathAndQuery::from_static(TOY_PUSH))
+                .await?;
             Ok(Box::new(Counting { call, sent }) as Box<dyn PublishStream>)
         })
     }

@@ -1,5 +1,5 @@
 //! Opening a device's own connection: the [`Connector`] seam (TCP from the device
-//! address), TLS on top, and the tonic channel over it.
+//! address), TLS on top, and the HTTP/2 connection over it.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -9,12 +9,12 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
-use tonic::transport::{Channel, Endpoint, Uri};
+
+use crate::grpc::{GrpcConnection, Origin};
 
 /// Opens TCP connections whose source address is a device address.
 ///
@@ -66,8 +66,6 @@ pub(crate) struct DeviceDial {
     pub keepalive: Keepalive,
     /// Time for TLS plus the collector's first HTTP/2 bytes.
     pub handshake_timeout: Duration,
-    /// Set per connection by [`DeviceDial::channel`].
-    preface: Option<watch::Sender<Preface>>,
 }
 
 /// Whether the collector has spoken on a new connection.
@@ -146,57 +144,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WatchedIo<T> {
 pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
-
-impl tower_service::Service<Uri> for DeviceDial {
-    type Response = TokioIo<Box<dyn Io>>;
-    type Error = BoxError;
-    type Future = BoxFuture<'static, Result<Self::Response, BoxError>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _uri: Uri) -> Self::Future {
-        // Only the first connection of a channel reports its preface.
-        let preface = self.preface.take();
-        let dial = self.clone();
-        Box::pin(async move {
-            let tcp = dial
-                .connector
-                .connect(dial.local, &dial.host, dial.port)
-                .await?;
-            let io: Box<dyn Io> = match &dial.tls {
-                None => Box::new(tcp),
-                Some(tls) => {
-                    let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
-                    let handshake = connector.connect(tls.server_name.clone(), tcp);
-                    let stream = tokio::time::timeout(dial.handshake_timeout, handshake)
-                        .await
-                        .map_err(|_| {
-                            io::Error::new(
-                                io::ErrorKind::TimedOut,
-                                format!(
-                                    "TLS handshake with {} took longer than {:?}",
-                                    dial.host, dial.handshake_timeout
-                                ),
-                            )
-                        })?
-                        .map_err(|e| {
-                            io::Error::new(
-                                e.kind(),
-                                format!("TLS handshake with {}: {e}", dial.host),
-                            )
-                        })?;
-                    Box::new(stream)
-                }
-            };
-            let io: Box<dyn Io> = Box::new(WatchedIo { inner: io, preface });
-            Ok(TokioIo::new(io))
-        })
-    }
-}
-
 impl DeviceDial {
     /// Where and how `local` connects to `host:port`.
     pub(crate) fn new(
@@ -215,7 +162,6 @@ impl DeviceDial {
             tls,
             keepalive,
             handshake_timeout,
-            preface: None,
         }
     }
 
@@ -226,18 +172,24 @@ impl DeviceDial {
     ///
     /// The request authority (`:authority`) is the collector `host:port` as
     /// configured, so TLS and virtual hosting see the name.
-    pub(crate) async fn channel(&self) -> Result<Channel, String> {
+    pub(crate) async fn connection(&self) -> Result<GrpcConnection, String> {
         let (tx, mut rx) = watch::channel(Preface::Pending);
-        let mut dial = self.clone();
-        dial.preface = Some(tx);
-        let channel = dial.connect().await?;
+        let io = self.io().await.map_err(|e| error_chain(&e))?;
+        let io: Box<dyn Io> = Box::new(WatchedIo {
+            inner: io,
+            preface: Some(tx),
+        });
+        let origin = Origin::new(self.tls.is_some(), &self.host, self.port)?;
+        let connection = GrpcConnection::handshake(io, origin, self.keepalive)
+            .await
+            .map_err(|e| format!("connection to {} failed: {}", self.host, error_chain(&e)))?;
         let spoke = tokio::time::timeout(
             self.handshake_timeout,
             rx.wait_for(|p| *p != Preface::Pending),
         )
         .await;
         match spoke {
-            Ok(Ok(p)) if *p == Preface::Received => Ok(channel),
+            Ok(Ok(p)) if *p == Preface::Received => Ok(connection),
             Ok(Ok(p)) => match &*p {
                 Preface::Failed(e) => Err(format!("connection to {} failed: {e}", self.host)),
                 _ => Err(format!("connection to {} failed", self.host)),
@@ -254,29 +206,36 @@ impl DeviceDial {
         }
     }
 
-    async fn connect(self) -> Result<Channel, String> {
-        let authority = format!("{}:{}", self.host, self.port);
-        // The connector does TLS itself, so the endpoint URI stays http (tonic's own TLS
-        // would otherwise refuse an https URI); the origin carries the real scheme.
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
-        let endpoint = Endpoint::from_shared(format!("http://{authority}"))
-            .map_err(|e| format!("invalid collector address {authority}: {e}"))?;
-        let origin: Uri = format!("{scheme}://{authority}")
-            .parse()
-            .map_err(|e| format!("invalid collector address {authority}: {e}"))?;
-        endpoint
-            .origin(origin)
-            .buffer_size(4)
-            .http2_keep_alive_interval(self.keepalive.interval)
-            .keep_alive_timeout(self.keepalive.timeout)
-            .keep_alive_while_idle(true)
-            .connect_with_connector(self)
+    /// TCP from the device address, then TLS when configured.
+    async fn io(&self) -> io::Result<Box<dyn Io>> {
+        let tcp = self
+            .connector
+            .connect(self.local, &self.host, self.port)
+            .await?;
+        let Some(tls) = &self.tls else {
+            return Ok(Box::new(tcp));
+        };
+        let connector = tokio_rustls::TlsConnector::from(tls.config.clone());
+        let handshake = connector.connect(tls.server_name.clone(), tcp);
+        let stream = tokio::time::timeout(self.handshake_timeout, handshake)
             .await
-            .map_err(|e| error_chain(&e))
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "TLS handshake with {} took longer than {:?}",
+                        self.host, self.handshake_timeout
+                    ),
+                )
+            })?
+            .map_err(|e| {
+                io::Error::new(e.kind(), format!("TLS handshake with {}: {e}", self.host))
+            })?;
+        Ok(Box::new(stream))
     }
 }
 
-/// An error and its sources, `: `-separated (tonic's own message is terse).
+/// An error and its sources, `: `-separated (hyper's own message is terse).
 pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();

@@ -383,9 +383,9 @@ impl DeviceTask {
 
     /// Opens the device's own connection and a stream on it.
     async fn open(&self) -> Result<Box<dyn PublishStream>, String> {
-        let channel = self.dial.channel().await?;
+        let connection = self.dial.connection().await?;
         self.flavor
-            .open(channel, &self.ctx)
+            .open(connection, &self.ctx)
             .await
             .map_err(|status| format!("cannot open a {} stream: {status}", self.flavor.name()))
     }

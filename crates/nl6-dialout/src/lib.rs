@@ -7,7 +7,8 @@
 //!   with a drop-oldest send queue, so a slow collector never stalls anyone.
 //! * [`DialoutTransport`]: the flavor seam; [`GnmiReverse`] (Arista
 //!   `/gnmireverse.gNMIReverse/Publish`) is built in, others register in a [`FlavorRegistry`].
-//! * [`Connector`]: TCP from a device address ([`nl6_netns::Dialer`] implements it).
+//! * [`Connector`]: TCP from a device address ([`nl6_netns::Dialer`] implements it);
+//!   [`GrpcConnection`]: the device's own HTTP/2 connection a flavor opens its call on.
 //! * [`DialoutStats`]: counters per (collector, flavor) and the status document.
 //!
 //! Values come from `nl6-resolver`, the resolver dial-in uses, so both agree at the same
@@ -48,6 +49,7 @@ mod config;
 mod connector;
 mod error;
 mod exporter;
+mod grpc;
 mod produce;
 mod stats;
 mod tls;
@@ -60,10 +62,11 @@ pub use config::{
 pub use connector::Connector;
 pub use error::DialoutError;
 pub use exporter::{BackoffConfig, DeviceExport, Exporter, ExporterEnv, Tuning};
+pub use grpc::{ClientStreamCall, GrpcConnection};
 pub use stats::{CollectorStatus, DialoutStats, DialoutStatus, ExportCounters};
 pub use transport::{
-    ClientStreamCall, DEFAULT_FLAVOR, DialoutTransport, FlavorRegistry, GNMIREVERSE_PUBLISH,
-    GnmiReverse, PublishStream, StreamContext, is_eof_close,
+    DEFAULT_FLAVOR, DialoutTransport, FlavorRegistry, GNMIREVERSE_PUBLISH, GnmiReverse,
+    PublishStream, StreamContext, is_eof_close,
 };
 
 /// Compiles the README example as a doctest.

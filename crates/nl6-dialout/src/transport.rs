@@ -3,18 +3,15 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::future::Future;
 use std::net::Ipv4Addr;
-use std::pin::Pin;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use http::uri::PathAndQuery;
-use nl6_gnmi::codec::{Encoded, PassthroughCodec};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
-use tonic::transport::Channel;
+use nl6_gnmi::codec::Encoded;
 use tonic::{Code, Status};
+
+use crate::grpc::GrpcConnection;
 
 /// The flavor used when a configuration names none.
 pub const DEFAULT_FLAVOR: &str = "gnmireverse";
@@ -39,10 +36,11 @@ pub trait DialoutTransport: Send + Sync + 'static {
     /// The flavor's name in configuration (e.g. `gnmireverse`).
     fn name(&self) -> &str;
 
-    /// Opens one publish stream on `channel`, a connection owned by one device.
+    /// Opens one publish stream on `connection`, owned by one device (e.g. with
+    /// [`GrpcConnection::client_streaming`]).
     fn open(
         &self,
-        channel: Channel,
+        connection: GrpcConnection,
         ctx: &StreamContext,
     ) -> BoxFuture<'static, Result<Box<dyn PublishStream>, Status>>;
 }
@@ -120,12 +118,12 @@ impl DialoutTransport for GnmiReverse {
 
     fn open(
         &self,
-        channel: Channel,
+        connection: GrpcConnection,
         _ctx: &StreamContext,
     ) -> BoxFuture<'static, Result<Box<dyn PublishStream>, Status>> {
         let path = PathAndQuery::from_static(GNMIREVERSE_PUBLISH);
         Box::pin(async move {
-            let call = ClientStreamCall::start(channel, path).await?;
+            let call = connection.client_streaming(path).await?;
             Ok(Box::new(call) as Box<dyn PublishStream>)
         })
     }
@@ -135,102 +133,4 @@ impl DialoutTransport for GnmiReverse {
 /// client closes it (it returns its `Recv` error, UNKNOWN "EOF"): a normal end.
 pub fn is_eof_close(status: &Status) -> bool {
     status.code() == Code::Unknown && status.message() == "EOF"
-}
-
-type CallFuture = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
-
-/// A client-streaming gRPC call with an `Empty` reply, sending already-encoded
-/// messages: the building block of gnmireverse and of any flavor shaped like it
-/// (only the method path differs).
-pub struct ClientStreamCall {
-    tx: Option<mpsc::Sender<Encoded>>,
-    call: CallFuture,
-    outcome: Option<Result<(), Status>>,
-}
-
-impl fmt::Debug for ClientStreamCall {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientStreamCall")
-            .field("open", &self.tx.is_some())
-            .field("outcome", &self.outcome)
-            .finish()
-    }
-}
-
-impl ClientStreamCall {
-    /// Starts the call `path` on `channel` once the connection is ready.
-    pub async fn start(channel: Channel, path: PathAndQuery) -> Result<ClientStreamCall, Status> {
-        let mut grpc = tonic::client::Grpc::new(channel);
-        grpc.ready()
-            .await
-            .map_err(|e| Status::unavailable(format!("connection not ready: {e}")))?;
-        // Capacity 1: a message waits here only while the HTTP/2 stream is blocked.
-        let (tx, rx) = mpsc::channel::<Encoded>(1);
-        let call = async move {
-            let request = tonic::Request::new(ReceiverStream::new(rx));
-            grpc.client_streaming(request, path, PassthroughCodec::<()>::default())
-                .await
-                .map(|_| ())
-        };
-        Ok(ClientStreamCall {
-            tx: Some(tx),
-            call: Box::pin(call),
-            outcome: None,
-        })
-    }
-
-    /// Polls the call to its end and remembers the outcome.
-    async fn finish(&mut self) -> Result<(), Status> {
-        if self.outcome.is_none() {
-            let result = (&mut self.call).await;
-            self.outcome = Some(result);
-        }
-        self.outcome.clone().unwrap_or(Ok(()))
-    }
-}
-
-/// The status reported when a call ended `Ok` before we closed it.
-fn ended_early() -> Status {
-    Status::unavailable("the collector ended the stream")
-}
-
-impl PublishStream for ClientStreamCall {
-    fn send(&mut self, message: Encoded) -> BoxFuture<'_, Result<(), Status>> {
-        Box::pin(async move {
-            if let Some(outcome) = &self.outcome {
-                return Err(outcome.clone().err().unwrap_or_else(ended_early));
-            }
-            let Some(tx) = self.tx.clone() else {
-                return Err(Status::failed_precondition("stream already closed"));
-            };
-            let sent = tokio::select! {
-                biased;
-                result = &mut self.call => {
-                    self.outcome = Some(result);
-                    None
-                }
-                sent = tx.send(message) => Some(sent.is_ok()),
-            };
-            match sent {
-                Some(true) => Ok(()),
-                // The body was dropped: the call is ending; report how it ended.
-                Some(false) | None => Err(self.finish().await.err().unwrap_or_else(ended_early)),
-            }
-        })
-    }
-
-    fn ended(&mut self) -> BoxFuture<'_, Status> {
-        Box::pin(async move { self.finish().await.err().unwrap_or_else(ended_early) })
-    }
-
-    fn close(mut self: Box<Self>) -> BoxFuture<'static, Result<(), Status>> {
-        Box::pin(async move {
-            // Dropping the sender ends the request stream: the client half-close.
-            self.tx = None;
-            match self.finish().await {
-                Err(status) if is_eof_close(&status) => Ok(()),
-                other => other,
-            }
-        })
-    }
 }
