@@ -7,13 +7,10 @@
 //! Prints a table, then the same figures as a markdown snippet for docs/benchmarks.md.
 //! Every nl6d it starts is stopped by a guard, also on error.
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read};
 use std::net::Ipv4Addr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -25,6 +22,10 @@ use nl6_gnmi::proto::gnmi::{
 };
 use tonic::transport::{Channel, Endpoint};
 
+use crate::support::cargo::{build_nl6d, needs_release_rerun, rerun_in_release};
+use crate::support::daemon::{self, Nl6d};
+use crate::support::procfs::{cpu_seconds, load_average, rss_kib, status_kib};
+use crate::support::stats::{median, percentile, thousands};
 use crate::test::workspace_root;
 
 /// First device address of every fleet the benchmark starts.
@@ -83,8 +84,9 @@ impl Sizes {
 pub fn run(args: &[String]) -> Result<()> {
     let quick = parse_args(args)?;
     let root = workspace_root();
-    if cfg!(debug_assertions) && std::env::var_os("NL6_BENCH_RELEASE").is_none() {
-        return rerun_in_release(&root, args);
+    if needs_release_rerun() {
+        // The client side must be optimised too: a debug client would dominate the latency.
+        return rerun_in_release(&root, "bench-dialin", args);
     }
     let nl6d = build_nl6d(&root)?;
     let sizes = Sizes::new(quick);
@@ -124,278 +126,14 @@ fn mode(quick: bool) -> &'static str {
     if quick { "--quick" } else { "full" }
 }
 
-/// The client side must be optimised too: a debug client would dominate the latency.
-fn rerun_in_release(root: &Path, args: &[String]) -> Result<()> {
-    eprintln!("==> bench-dialin: re-running this task as a release build");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .env("NL6_BENCH_RELEASE", "1")
-        .args([
-            "run",
-            "--release",
-            "--quiet",
-            "-p",
-            "xtask",
-            "--",
-            "bench-dialin",
-        ])
-        .args(args)
-        .status()
-        .context("bench-dialin: could not start cargo run --release")?;
-    if !status.success() {
-        bail!("bench-dialin (release) failed ({status})");
-    }
-    Ok(())
-}
-
-/// Builds nl6d in release mode and returns the binary's path.
-fn build_nl6d(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("==> cargo build --release -p nl6d");
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["build", "--release", "-p", "nl6d"])
-        .status()
-        .context("could not start cargo build")?;
-    if !status.success() {
-        bail!("cargo build --release -p nl6d failed ({status})");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("release/nl6d");
-    if !bin.exists() {
-        bail!("nl6d was built but {} does not exist", bin.display());
-    }
-    Ok(bin)
-}
-
 // ---------------------------------------------------------------------------------
 // The daemon under test.
 
-/// What nl6d printed once its start-up batch existed.
-struct Ready {
-    /// From spawn to the `nl6d ready:` line.
-    wall: Duration,
-    /// The dial-in port on every device address.
-    port: u16,
-    /// Devices it reported.
-    devices: u32,
-}
-
-/// The last log lines and the `took_ms` of the `batch created` line.
-#[derive(Default)]
-struct LogState {
-    took_ms: Option<f64>,
-    tail: VecDeque<String>,
-}
-
-/// A running nl6d; dropping it stops the process (SIGTERM, then SIGKILL).
-struct Daemon {
-    child: Child,
-    spawned: Instant,
-    stdout: mpsc::Receiver<String>,
-    log: Arc<Mutex<LogState>>,
-}
-
-impl Daemon {
-    /// Starts nl6d with a loopback fleet of `count` devices and plaintext dial-in on a
-    /// free port.
-    fn spawn(bin: &Path, count: u32) -> Result<Daemon> {
-        let mut cmd = Command::new(bin);
-        cmd.args(["--auto-start-ip", &START_IP.to_string()])
-            .args(["--auto-count", &count.to_string()])
-            .args(["--auto-netmask", &netmask_for(count).to_string()])
-            .args(["--interfaces", &INTERFACES.to_string()])
-            .args(["--gnmi-port", "0", "--gnmi-tls=false"])
-            .args(["--listen", "127.0.0.1:0"])
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let spawned = Instant::now();
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("could not start {}", bin.display()))?;
-        let out = child.stdout.take().context("nl6d stdout")?;
-        let err = child.stderr.take().context("nl6d stderr")?;
-        let (tx, stdout) = mpsc::channel();
-        std::thread::spawn(move || forward_lines(out, &tx));
-        let log = Arc::new(Mutex::new(LogState::default()));
-        let sink = log.clone();
-        std::thread::spawn(move || collect_log(err, &sink));
-        Ok(Daemon {
-            child,
-            spawned,
-            stdout,
-            log,
-        })
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits for the `nl6d ready:` line.
-    fn wait_ready(&mut self, timeout: Duration) -> Result<Ready> {
-        let deadline = self.spawned + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stdout.recv_timeout(left) {
-                Ok(line) if line.starts_with("nl6d ready:") => {
-                    let wall = self.spawned.elapsed();
-                    let (devices, port) = parse_ready(&line)?;
-                    return Ok(Ready {
-                        wall,
-                        port,
-                        devices,
-                    });
-                }
-                Ok(_) => continue,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    bail!("nl6d not ready within {timeout:?}{}", self.log_tail())
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    let status = self.child.wait().ok();
-                    bail!(
-                        "nl6d exited ({status:?}) before it was ready{}",
-                        self.log_tail()
-                    )
-                }
-            }
-        }
-    }
-
-    /// The `took_ms` of the `batch created` log line (it may reach us after `ready`).
-    fn took_ms(&self, timeout: Duration) -> Option<f64> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let took = self.log.lock().ok().and_then(|l| l.took_ms);
-            if took.is_some() || Instant::now() >= deadline {
-                return took;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn log_tail(&self) -> String {
-        let log = self.log.lock().map(|l| l.tail.clone()).unwrap_or_default();
-        let lines: Vec<String> = log.into_iter().collect();
-        format!("; nl6d stderr tail:\n{}", lines.join("\n"))
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: kill has no memory-safety preconditions; pid is our own child.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!(
-            "nl6d {} ignored SIGTERM for 15 s: killing it",
-            self.child.id()
-        );
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// /16 holds 65,534 devices; larger fleets need /8.
-fn netmask_for(count: u32) -> u8 {
-    if count <= 65_000 { 16 } else { 8 }
-}
-
-fn forward_lines(out: impl Read, tx: &mpsc::Sender<String>) {
-    for line in BufReader::new(out).lines() {
-        let Ok(line) = line else { return };
-        if tx.send(line).is_err() {
-            // Nobody listens any more; keep draining so nl6d never blocks on stdout.
-            continue;
-        }
-    }
-}
-
-fn collect_log(err: impl Read, log: &Mutex<LogState>) {
-    for line in BufReader::new(err).lines() {
-        let Ok(line) = line else { return };
-        let line = strip_ansi(&line);
-        let Ok(mut log) = log.lock() else { return };
-        if line.contains("batch created")
-            && let Some(took) = field_f64(&line, "took_ms=")
-        {
-            log.took_ms = Some(took);
-        }
-        if log.tail.len() == 20 {
-            log.tail.pop_front();
-        }
-        log.tail.push_back(line);
-    }
-}
-
-/// Removes `ESC [ ... letter` sequences (tracing colours its output by default).
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// The number after `key` in `line`.
-fn field_f64(line: &str, key: &str) -> Option<f64> {
-    let rest = &line[line.find(key)? + key.len()..];
-    let end = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(rest.len());
-    rest[..end].parse().ok()
-}
-
-/// Devices and dial-in port of `nl6d ready: N devices (...), gNMI dial-in on <device-ip>:P (...)`.
-fn parse_ready(line: &str) -> Result<(u32, u16)> {
-    let devices = field_f64(line, "nl6d ready: ")
-        .ok_or_else(|| anyhow!("no device count in the ready line {line:?}"))?;
-    let port = field_f64(line, "<device-ip>:")
-        .ok_or_else(|| anyhow!("no dial-in port in the ready line {line:?}"))?;
-    Ok((devices as u32, port as u16))
-}
-
-// ---------------------------------------------------------------------------------
-// /proc readings.
-
-/// A `kB` field of /proc/<pid>/status, in KiB.
-fn status_kib(pid: u32, field: &str) -> Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow!("{path} has no {field} line"))
-}
-
-/// Resident set size in KiB.
-fn rss_kib(pid: u32) -> Result<u64> {
-    status_kib(pid, "VmRSS")
+/// Starts nl6d with a loopback fleet of `count` devices and plaintext dial-in on a free
+/// port.
+fn spawn_fleet(bin: &Path, count: u32) -> Result<Nl6d> {
+    let args = daemon::fleet_args(START_IP, count, INTERFACES, "127.0.0.1:0");
+    Nl6d::spawn(bin, &args, "info")
 }
 
 /// RSS once two readings 500 ms apart agree within 1 % (or at the deadline), and
@@ -414,37 +152,6 @@ fn settled_rss_kib(pid: u32) -> Result<(u64, bool)> {
         }
         last = now;
     }
-}
-
-/// User + system CPU time of a process, in seconds.
-fn cpu_seconds(pid: u32) -> Result<f64> {
-    let path = format!("/proc/{pid}/stat");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    // Fields after the command name, which is in parentheses and may hold spaces:
-    // state is field 3, utime field 14, stime field 15.
-    let after = &text[text.rfind(')').context("malformed stat")? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let tick = |i: usize| -> Result<u64> {
-        fields
-            .get(i)
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(|| anyhow!("{path}: no field {}", i + 3))
-    };
-    Ok((tick(11)? + tick(12)?) as f64 / clock_ticks())
-}
-
-/// Clock ticks per second (`getconf CLK_TCK`).
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if ticks > 0 { ticks as f64 } else { 100.0 }
-}
-
-/// The three load averages from /proc/loadavg.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|t| t.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 // ---------------------------------------------------------------------------------
@@ -466,7 +173,7 @@ struct FleetResult {
 }
 
 fn start_fleet(bin: &Path, count: u32) -> Result<FleetRun> {
-    let mut daemon = Daemon::spawn(bin, count)?;
+    let mut daemon = spawn_fleet(bin, count)?;
     let ready = daemon.wait_ready(Duration::from_secs(180))?;
     if ready.devices != count {
         bail!(
@@ -566,13 +273,43 @@ struct StreamResult {
     errors: u64,
 }
 
+impl OnceResult {
+    /// Encoding, RPCs, leaves, median, p99 and nl6d CPU per RPC (µs), formatted.
+    fn cells(&self) -> [String; 6] {
+        [
+            self.encoding.to_string(),
+            thousands(self.rpcs as u64),
+            self.leaves.to_string(),
+            format!("{:.0}", self.median_us),
+            format!("{:.0}", self.p99_us),
+            format!("{:.0}", self.nl6d_cpu_us_per_rpc),
+        ]
+    }
+}
+
+impl StreamResult {
+    /// Encoding, devices, leaves/s, expected leaves/s, nl6d CPU-s per M leaves, nl6d
+    /// and client CPU %, formatted.
+    fn cells(&self) -> [String; 7] {
+        [
+            self.encoding.to_string(),
+            thousands(u64::from(self.devices)),
+            thousands(self.leaves_per_s.round() as u64),
+            thousands(self.expected_per_s as u64),
+            format!("{:.2}", self.nl6d_cpu_s_per_m_leaves),
+            format!("{:.0}", self.nl6d_cpu_pct),
+            format!("{:.0}", self.client_cpu_pct),
+        ]
+    }
+}
+
 const ENCODINGS: [(Encoding, &str); 2] = [
     (Encoding::JsonIetf, "JSON_IETF"),
     (Encoding::Proto, "PROTO"),
 ];
 
 fn measure_rpcs(bin: &Path, sizes: &Sizes) -> Result<(Vec<OnceResult>, Vec<StreamResult>)> {
-    let mut daemon = Daemon::spawn(bin, sizes.stream_devices)?;
+    let mut daemon = spawn_fleet(bin, sizes.stream_devices)?;
     let ready = daemon.wait_ready(Duration::from_secs(60))?;
     let pid = daemon.pid();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -705,15 +442,6 @@ async fn once_latency(
         p99_us: percentile(&took, 0.99),
         nl6d_cpu_us_per_rpc: cpu * 1e6 / sizes.once_rpcs as f64,
     })
-}
-
-/// The `q` quantile of sorted values (nearest rank).
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// Counters shared by every stream of (d).
@@ -870,6 +598,20 @@ struct FleetRow {
     settled: bool,
 }
 
+impl FleetRow {
+    /// `RSS added per device` as a table cell (`—` for the baseline).
+    fn per_device_cell(&self) -> String {
+        self.per_device_b.map_or("—".into(), |b| {
+            format!("{} B", thousands(b.round() as u64))
+        })
+    }
+
+    /// The batch's `took_ms` as a table cell (`—` if nl6d logged none).
+    fn took_cell(&self) -> String {
+        self.took_ms.map_or("—".into(), |t| format!("{t:.1} ms"))
+    }
+}
+
 impl Report {
     fn fleet_rows(&self) -> Vec<FleetRow> {
         let baseline = self.fleets.iter().find(|f| f.devices == 0);
@@ -921,11 +663,8 @@ impl Report {
                 thousands(row.devices as u64),
                 thousands(row.rss_kib as u64),
                 thousands(row.anon_kib as u64),
-                row.per_device_b.map_or("—".into(), |b| format!(
-                    "{} B",
-                    thousands(b.round() as u64)
-                )),
-                row.took_ms.map_or("—".into(), |t| format!("{t:.1} ms")),
+                row.per_device_cell(),
+                row.took_cell(),
                 row.wall_ms,
                 if row.settled {
                     ""
@@ -938,30 +677,21 @@ impl Report {
         s += "\n(c) Subscribe ONCE, one device, sequential RPCs on one channel \
               (nl6d CPU from 10 ms clock ticks):\n";
         for o in &self.once {
+            let [enc, rpcs, leaves, median, p99, cpu] = o.cells();
             s += &format!(
-                "  {:<9}  {} RPCs, {} leaves each: median {:.0} µs, p99 {:.0} µs, nl6d CPU {:.0} µs/RPC\n",
-                o.encoding,
-                thousands(o.rpcs as u64),
-                o.leaves,
-                o.median_us,
-                o.p99_us,
-                o.nl6d_cpu_us_per_rpc
+                "  {enc:<9}  {rpcs} RPCs, {leaves} leaves each: median {median} µs, p99 {p99} µs, \
+                 nl6d CPU {cpu} µs/RPC\n"
             );
         }
         s += "\n(d) STREAM SAMPLE every 1 s, one connection per device, this process as client:\n";
         for st in &self.streams {
+            let [enc, devices, leaves, expected, cpu_m, cpu, client] = st.cells();
             s += &format!(
-                "  {:<9}  {} devices (set up in {:.1} s): {} leaves/s over {:.1} s (expected {}), \
-                 nl6d {:.2} CPU-s per M leaves, nl6d CPU {:.0} %, client CPU {:.0} %, {} errors\n",
-                st.encoding,
-                thousands(u64::from(st.devices)),
+                "  {enc:<9}  {devices} devices (set up in {:.1} s): {leaves} leaves/s over {:.1} s \
+                 (expected {expected}), nl6d {cpu_m} CPU-s per M leaves, nl6d CPU {cpu} %, \
+                 client CPU {client} %, {} errors\n",
                 st.setup.as_secs_f64(),
-                thousands(st.leaves_per_s.round() as u64),
                 st.window.as_secs_f64(),
-                thousands(st.expected_per_s as u64),
-                st.nl6d_cpu_s_per_m_leaves,
-                st.nl6d_cpu_pct,
-                st.client_cpu_pct,
                 st.errors,
             );
         }
@@ -1011,11 +741,8 @@ impl Report {
                 "| {} | {} KiB | {} | {} | {:.0} ms |\n",
                 thousands(row.devices as u64),
                 thousands(row.rss_kib as u64),
-                row.per_device_b.map_or("—".into(), |b| format!(
-                    "{} B",
-                    thousands(b.round() as u64)
-                )),
-                row.took_ms.map_or("—".into(), |t| format!("{t:.1} ms")),
+                row.per_device_cell(),
+                row.took_cell(),
                 row.wall_ms
             );
         }
@@ -1023,28 +750,17 @@ impl Report {
         s += "| Subscribe ONCE, 1 device | leaves | median | p99 | nl6d CPU per RPC |\n\
               | --- | ---: | ---: | ---: | ---: |\n";
         for o in &self.once {
+            let [enc, rpcs, leaves, median, p99, cpu] = o.cells();
             s += &format!(
-                "| {} ({} RPCs) | {} | {:.0} µs | {:.0} µs | {:.0} µs |\n",
-                o.encoding,
-                thousands(o.rpcs as u64),
-                o.leaves,
-                o.median_us,
-                o.p99_us,
-                o.nl6d_cpu_us_per_rpc
+                "| {enc} ({rpcs} RPCs) | {leaves} | {median} µs | {p99} µs | {cpu} µs |\n"
             );
         }
         s += "\n| STREAM SAMPLE 1 s | devices | leaves/s (expected) | nl6d CPU-s per M leaves | nl6d CPU | client CPU |\n\
               | --- | ---: | ---: | ---: | ---: | ---: |\n";
         for st in &self.streams {
+            let [enc, devices, leaves, expected, cpu_m, cpu, client] = st.cells();
             s += &format!(
-                "| {} | {} | {} ({}) | {:.2} s | {:.0} % | {:.0} % |\n",
-                st.encoding,
-                thousands(u64::from(st.devices)),
-                thousands(st.leaves_per_s.round() as u64),
-                thousands(st.expected_per_s as u64),
-                st.nl6d_cpu_s_per_m_leaves,
-                st.nl6d_cpu_pct,
-                st.client_cpu_pct
+                "| {enc} | {devices} | {leaves} ({expected}) | {cpu_m} s | {cpu} % | {client} % |\n"
             );
         }
         s += &format!(
@@ -1067,59 +783,13 @@ fn verdict(value: f64, target: f64) -> String {
     }
 }
 
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    v.sort_by(f64::total_cmp);
-    match v.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => v[n / 2],
-        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
-    }
-}
-
-/// `1234567` → `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_ready_line_and_took_ms() {
-        let line = "nl6d ready: 1000 devices (127.60.0.1..127.60.3.232), gNMI dial-in on \
-                    <device-ip>:41234 (plaintext), REST on http://127.0.0.1:0";
-        assert_eq!(parse_ready(line).unwrap(), (1000, 41234));
-        let log = "\u{1b}[2m2026\u{1b}[0m INFO batch created \u{1b}[3mtook_ms\u{1b}[0m\u{1b}[2m=\u{1b}[0m123.5";
-        assert_eq!(field_f64(&strip_ansi(log), "took_ms="), Some(123.5));
-        assert!(parse_ready("nl6d ready: x").is_err());
-    }
-
-    #[test]
-    fn statistics_and_formatting() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 0.5), 50.0);
-        assert_eq!(percentile(&v, 0.99), 99.0);
-        assert_eq!(median([3.0, 1.0, 2.0, 4.0].into_iter()), 2.5);
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(thousands(12), "12");
+    fn verdicts_and_device_addresses() {
         assert_eq!(verdict(1.0, 2.0), "met");
         assert_eq!(device_ip(256), Ipv4Addr::new(127, 60, 1, 1));
-    }
-
-    #[test]
-    fn reads_own_proc_figures() {
-        let me = std::process::id();
-        assert!(rss_kib(me).unwrap() > 0);
-        assert!(cpu_seconds(me).unwrap() >= 0.0);
     }
 }

@@ -16,14 +16,12 @@
 //! raised, which [`run`] does (and checks). Every nl6d it starts is stopped by a guard,
 //! also on error.
 
-use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -33,6 +31,10 @@ use nl6_resolver::{Selection, Snapshot, ValueEncoding, WireEncoder};
 use tokio::runtime::Runtime;
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::support::cargo::{build_nl6d, needs_release_rerun, rerun_in_release};
+use crate::support::daemon::{Nl6d, fleet_args};
+use crate::support::procfs::{clock_ticks, cpu_seconds, load_average, rss_bytes};
+use crate::support::stats::{median, percentile, thousands};
 use crate::test::workspace_root;
 
 /// First device address of every fleet the benchmark starts.
@@ -133,8 +135,9 @@ impl Enc {
 pub fn run(args: &[String]) -> Result<()> {
     let (quick, full_collector) = parse_args(args)?;
     let root = workspace_root();
-    if cfg!(debug_assertions) {
-        return rerun_in_release(&root, args);
+    if needs_release_rerun() {
+        // The embedded collector and the raw loop must be optimised too.
+        return rerun_in_release(&root, "bench-fleet", args);
     }
     let nl6d = build_nl6d(&root)?;
     let sizes = Sizes::new(quick);
@@ -216,45 +219,6 @@ fn parse_args(args: &[String]) -> Result<(bool, bool)> {
     Ok((quick, full_collector))
 }
 
-/// The embedded collector and the raw loop must be optimised too.
-fn rerun_in_release(root: &Path, args: &[String]) -> Result<()> {
-    eprintln!("==> bench-fleet: re-running this task as a release build");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
-        .arg("bench-fleet")
-        .args(args)
-        .status()
-        .context("bench-fleet: could not start cargo run --release")?;
-    if !status.success() {
-        bail!("bench-fleet (release) failed ({status})");
-    }
-    Ok(())
-}
-
-/// Builds nl6d in release mode and returns the binary's path.
-fn build_nl6d(root: &Path) -> Result<PathBuf> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("==> cargo build --release -p nl6d");
-    let status = Command::new(cargo)
-        .current_dir(root)
-        .args(["build", "--release", "-p", "nl6d"])
-        .status()
-        .context("could not start cargo build")?;
-    if !status.success() {
-        bail!("cargo build --release -p nl6d failed ({status})");
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let bin = target.join("release/nl6d");
-    if !bin.exists() {
-        bail!("nl6d was built but {} does not exist", bin.display());
-    }
-    Ok(bin)
-}
-
 // ---------------------------------------------------------------------------------
 // The daemon under test.
 
@@ -265,11 +229,10 @@ enum Trigger {
     OnChange,
 }
 
-/// A running nl6d; dropping it stops the process (SIGTERM, then SIGKILL).
+/// A dial-out nl6d and its REST address; dropping it stops the process.
 struct Daemon {
-    child: Child,
+    nl6d: Nl6d,
     rest: SocketAddr,
-    tail: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl Daemon {
@@ -287,59 +250,30 @@ impl Daemon {
             Trigger::Sample => "sample",
             Trigger::OnChange => "on-change",
         };
-        let mut cmd = Command::new(bin);
-        cmd.args(["--auto-start-ip", &START_IP.to_string()])
-            .args(["--auto-count", &count.to_string()])
-            .args(["--auto-netmask", "16"])
-            .args(["--interfaces", &INTERFACES.to_string()])
-            .args(["--gnmi-port", "0", "--gnmi-tls=false"])
-            .args(["--listen", &rest.to_string()])
-            .args(["--gnmi-mode", "dial-out"])
-            .args(["--gnmi-dialout-collector", &collector.to_string()])
-            .args(["--gnmi-dialout-tls=false"])
-            .args(["--gnmi-dialout-encoding", enc.flag()])
-            .args(["--gnmi-dialout-sub-mode", mode])
-            .args(["--gnmi-dialout-interval", "1s"])
-            .env("NO_COLOR", "1")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("could not start {}", bin.display()))?;
-        let out = child.stdout.take().context("nl6d stdout")?;
-        let err = child.stderr.take().context("nl6d stderr")?;
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || forward_lines(out, &tx));
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let sink = tail.clone();
-        std::thread::spawn(move || keep_tail(err, &sink));
-        let daemon = Daemon { child, rest, tail };
-        daemon.wait_ready(&lines, Duration::from_secs(60 + u64::from(count) / 500))?;
-        Ok(daemon)
+        let mut args = fleet_args(START_IP, count, INTERFACES, &rest.to_string());
+        args.extend(
+            [
+                "--gnmi-mode",
+                "dial-out",
+                "--gnmi-dialout-collector",
+                &collector.to_string(),
+                "--gnmi-dialout-tls=false",
+                "--gnmi-dialout-encoding",
+                enc.flag(),
+                "--gnmi-dialout-sub-mode",
+                mode,
+                "--gnmi-dialout-interval",
+                "1s",
+            ]
+            .map(String::from),
+        );
+        let mut nl6d = Nl6d::spawn(bin, &args, "warn")?;
+        nl6d.wait_ready(Duration::from_secs(60 + u64::from(count) / 500))?;
+        Ok(Daemon { nl6d, rest })
     }
 
     fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits for the `nl6d ready:` line on stdout.
-    fn wait_ready(&self, lines: &mpsc::Receiver<String>, timeout: Duration) -> Result<()> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(line) if line.starts_with("nl6d ready:") => return Ok(()),
-                Ok(_) => continue,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    bail!("nl6d not ready within {timeout:?}{}", self.log_tail())
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    bail!("nl6d exited before it was ready{}", self.log_tail())
-                }
-            }
-        }
+        self.nl6d.pid()
     }
 
     /// The summed dial-out counters of `GET /api/v1/gnmi/dialout/status`.
@@ -363,70 +297,12 @@ impl Daemon {
     }
 
     /// SIGTERM and wait for exit 0.
-    fn stop(mut self) -> Result<()> {
-        let status = terminate(&mut self.child, Duration::from_secs(20))?;
-        if !status.success() {
-            bail!("nl6d exited with {status} after SIGTERM{}", self.log_tail());
-        }
-        Ok(())
+    fn stop(self) -> Result<()> {
+        self.nl6d.stop()
     }
 
     fn log_tail(&self) -> String {
-        let tail = self.tail.lock().map(|t| t.clone()).unwrap_or_default();
-        let lines: Vec<String> = tail.into_iter().collect();
-        format!("; nl6d stderr tail:\n{}", lines.join("\n"))
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(Some(_))) {
-            return;
-        }
-        if terminate(&mut self.child, Duration::from_secs(20)).is_err() {
-            eprintln!("nl6d {} ignored SIGTERM: killing it", self.child.id());
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Sends SIGTERM to `child` and waits up to `timeout` for it to exit.
-fn terminate(child: &mut Child, timeout: Duration) -> Result<std::process::ExitStatus> {
-    if let Some(status) = child.try_wait()? {
-        return Ok(status);
-    }
-    let pid = libc::pid_t::try_from(child.id()).context("pid out of range")?;
-    // SAFETY: kill has no memory-safety preconditions; pid is our own child.
-    unsafe { libc::kill(pid, libc::SIGTERM) };
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        if Instant::now() >= deadline {
-            bail!("process {pid} still running {timeout:?} after SIGTERM");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn forward_lines(out: impl Read, tx: &mpsc::Sender<String>) {
-    for line in BufReader::new(out).lines() {
-        let Ok(line) = line else { return };
-        // After `ready` nobody listens; keep draining so nl6d never blocks on stdout.
-        let _ = tx.send(line);
-    }
-}
-
-fn keep_tail(err: impl Read, tail: &Mutex<VecDeque<String>>) {
-    for line in BufReader::new(err).lines() {
-        let Ok(line) = line else { return };
-        let Ok(mut tail) = tail.lock() else { return };
-        if tail.len() == 20 {
-            tail.pop_front();
-        }
-        tail.push_back(line);
+        self.nl6d.log_tail()
     }
 }
 
@@ -1197,14 +1073,10 @@ struct Percentiles {
 impl Percentiles {
     fn of(mut samples: Vec<f64>) -> Percentiles {
         samples.sort_by(f64::total_cmp);
-        let at = |q: f64| {
-            let rank = ((q * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
-            samples[rank - 1]
-        };
         Percentiles {
-            p50: at(0.5),
-            p99: at(0.99),
-            max: at(1.0),
+            p50: percentile(&samples, 0.5),
+            p99: percentile(&samples, 0.99),
+            max: percentile(&samples, 1.0),
         }
     }
 }
@@ -1338,7 +1210,7 @@ fn measure_onchange(
 }
 
 // ---------------------------------------------------------------------------------
-// Small helpers: HTTP, /proc, rusage, limits.
+// Small helpers: HTTP, rusage, limits.
 
 /// One HTTP/1.1 request (`Connection: close`); returns the status and the body.
 fn http(addr: SocketAddr, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String)> {
@@ -1406,42 +1278,6 @@ fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Resident set size of `pid` in bytes (`VmRSS` of /proc/<pid>/status).
-fn rss_bytes(pid: u32) -> Result<u64> {
-    let path = format!("/proc/{pid}/status");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    let kib: u64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow!("{path} has no VmRSS line"))?;
-    Ok(kib * 1024)
-}
-
-/// utime + stime of `pid` in seconds (/proc/<pid>/stat fields 14 and 15).
-fn cpu_seconds(pid: u32) -> Result<f64> {
-    let path = format!("/proc/{pid}/stat");
-    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
-    // The command name may hold spaces: count fields after its closing parenthesis.
-    let after = &text[text.rfind(')').ok_or_else(|| anyhow!("bad {path}"))? + 1..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    let tick = |i: usize| -> Result<u64> {
-        fields
-            .get(i)
-            .and_then(|f| f.parse().ok())
-            .ok_or_else(|| anyhow!("{path}: no field {}", i + 3))
-    };
-    // Field 3 (state) is fields[0], so utime (14) is fields[11] and stime (15) fields[12].
-    let ticks = tick(11)? + tick(12)?;
-    Ok(ticks as f64 / clock_ticks())
-}
-
-fn clock_ticks() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if hz > 0 { hz as f64 } else { 100.0 }
-}
-
 fn rusage_seconds(who: libc::c_int) -> f64 {
     // SAFETY: an all-zero rusage is a valid value to be overwritten.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -1496,21 +1332,6 @@ fn raise_open_files(needed: u64) -> Result<u64> {
         );
     }
     Ok(lim.rlim_cur)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
-
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut v: Vec<f64> = values.collect();
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 // ---------------------------------------------------------------------------------
@@ -1760,19 +1581,6 @@ fn markdown_table<const N: usize>(head: &[&str; N], rows: &[[String; N]]) -> Str
     out
 }
 
-/// `12345` → `12,345`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1806,12 +1614,9 @@ mod tests {
     }
 
     #[test]
-    fn percentiles_and_formatting() {
+    fn round_percentiles() {
         let p = Percentiles::of((1..=100).map(f64::from).collect());
         assert_eq!((p.p50, p.p99, p.max), (50.0, 99.0, 100.0));
-        assert_eq!(thousands(1_700_000), "1,700,000");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(median([3.0, 1.0, 2.0].into_iter()), 2.0);
     }
 
     #[test]
@@ -1864,12 +1669,5 @@ mod tests {
         assert!((50.0..=50.2).contains(&p50), "{p50}");
         assert!((99.0..=100.1).contains(&p99), "{p99}");
         assert_eq!(light_percentile(&[0; 3], 0.5), None);
-    }
-
-    #[test]
-    fn reads_own_cpu_and_rss() {
-        let pid = std::process::id();
-        assert!(rss_bytes(pid).unwrap() > 0);
-        assert!(cpu_seconds(pid).unwrap() >= 0.0);
     }
 }

@@ -3,6 +3,7 @@
 
 mod bench_dialin;
 mod bench_fleet;
+mod support;
 mod test;
 
 use anyhow::{Result, bail};
