@@ -134,3 +134,17 @@ def test_username_password(nl6d):
         with client(ips[0], port, username="admin", password="wrong") as gc:
             gc.get(path=[STATE], encoding="json_ietf")
     assert grpc_code(err.value) == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_get_container_is_one_rfc7951_object_per_interface(nl6d):
+    _, port, ips = fleet(nl6d, "92.3")
+    with client(ips[0], port) as gc:
+        result = gc.get(path=["/interfaces/interface[name=*]/state"], encoding="json_ietf")
+    updates = result["notification"][0]["update"]
+    assert len(updates) == 10, "one update per interface"
+    first = updates[0]["val"]
+    assert isinstance(first, dict)
+    assert first["openconfig-interfaces:oper-status"] == "openconfig-interfaces:UP"
+    assert first["openconfig-interfaces:ifindex"] == 1, "uint32 is a JSON number"
+    counters = first["openconfig-interfaces:counters"]
+    assert len(counters) == 12 and isinstance(counters["in-octets"], str), "uint64 is a JSON string"

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use nl6_gnmi::proto::gnmi::{GetRequest, GetResponse, Path, get_request::DataType};
 use nl6_ifstate::DeviceModel;
-use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, notification};
+use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, notification, subtree_updates};
 use tonic::Status;
 
 /// Answers `request` for `device` at `now_ns` (Unix ns).
@@ -45,9 +45,18 @@ pub(crate) fn get(
         .fold(Selection::empty(names.len()), |acc, s| acc.union(s));
     let snapshot = Snapshot::capture(device, now_ns, &union);
     let target = prefix.map(|p| p.target.as_str());
-    let notification = selections
+    let notification = paths
         .iter()
-        .map(|s| notification(&snapshot, s.masks(), encoding, target))
+        .zip(&selections)
+        .map(|(path, s)| {
+            let mut n = notification(&snapshot, s.masks(), encoding, target);
+            // JSON encodings answer a container path with one object per interface.
+            let full = nl6_gnmi::path::join(prefix, path);
+            if let Some(updates) = subtree_updates(&snapshot, &full, s, encoding) {
+                n.update = updates;
+            }
+            n
+        })
         .collect();
     Ok(GetResponse {
         notification,

@@ -38,6 +38,7 @@ mod error;
 mod leaf;
 mod select;
 mod snapshot;
+mod tree;
 mod typed;
 mod wire;
 
@@ -46,5 +47,6 @@ pub use error::ResolveError;
 pub use leaf::{LEAF_COUNT, Leaf, LeafClass, LeafSet};
 pub use select::Selection;
 pub use snapshot::{InterfaceReading, LeafValue, Snapshot};
+pub use tree::subtree_updates;
 pub use typed::{leaf_path, notification, prefix_for};
 pub use wire::WireEncoder;
