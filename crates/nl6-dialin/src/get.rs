@@ -10,7 +10,8 @@ use tonic::Status;
 /// Answers `request` for `device` at `now_ns` (Unix ns).
 ///
 /// The prefix is prepended to every path; the first path that fails fails the RPC with
-/// its code. `type` CONFIG selects no leaf (every leaf served is state), so each
+/// its code. In JSON and JSON_IETF a path ending at a container (list entry, `state`,
+/// `counters`) answers one Update per interface holding the subtree as one object. `type` CONFIG selects no leaf (every leaf served is state), so each
 /// notification is empty; ALL, STATE and OPERATIONAL select the state leaves. No path
 /// at all reads the prefix itself.
 pub(crate) fn get(
@@ -49,13 +50,17 @@ pub(crate) fn get(
         .iter()
         .zip(&selections)
         .map(|(path, s)| {
-            let mut n = notification(&snapshot, s.masks(), encoding, target);
-            // JSON encodings answer a container path with one object per interface.
+            // JSON encodings answer a container path with one object per interface;
+            // everything else (and PROTO) is answered leaf by leaf.
             let full = nl6_gnmi::path::join(prefix, path);
-            if let Some(updates) = subtree_updates(&snapshot, &full, s, encoding) {
-                n.update = updates;
+            match subtree_updates(&snapshot, &full, s, encoding) {
+                Some(updates) => {
+                    let mut n = notification(&snapshot, &[], encoding, target);
+                    n.update = updates;
+                    n
+                }
+                None => notification(&snapshot, s.masks(), encoding, target),
             }
-            n
         })
         .collect();
     Ok(GetResponse {
@@ -110,6 +115,44 @@ mod tests {
         .unwrap();
         assert_eq!(config.notification.len(), 1);
         assert!(config.notification[0].update.is_empty());
+    }
+
+    #[test]
+    fn json_containers_are_objects_and_config_is_empty() {
+        use nl6_gnmi::proto::gnmi::typed_value::Value;
+        let dev = DeviceModel::new(&DeviceSpec::default()).unwrap();
+        let paths = [
+            "/interfaces/interface[name=Ethernet1]/state",
+            "/interfaces/interface[name=Ethernet1]/state/ifindex",
+        ];
+        let resp = get(
+            &dev,
+            &request(&paths, DataType::State, Encoding::JsonIetf),
+            T,
+        )
+        .unwrap();
+        let state = &resp.notification[0];
+        assert_eq!(state.update.len(), 1);
+        assert_eq!(
+            nl6_gnmi::format_path(state.update[0].path.as_ref().unwrap()),
+            paths[0]
+        );
+        let Some(Value::JsonIetfVal(text)) = &state.update[0].val.as_ref().unwrap().value else {
+            panic!("not JSON_IETF: {:?}", state.update[0].val);
+        };
+        assert!(text.starts_with(br#"{"openconfig-interfaces:name":"Ethernet1","#));
+        assert_eq!(
+            resp.notification[1].update[0].val.as_ref().unwrap().value,
+            Some(Value::JsonIetfVal(b"1".to_vec()))
+        );
+        let config = get(
+            &dev,
+            &request(&paths, DataType::Config, Encoding::JsonIetf),
+            T,
+        )
+        .unwrap();
+        assert_eq!(config.notification.len(), 2);
+        assert!(config.notification.iter().all(|n| n.update.is_empty()));
     }
 
     #[test]

@@ -129,6 +129,72 @@ async fn get_encodings_types_prefix_and_target() {
 }
 
 #[tokio::test]
+async fn get_json_ietf_container_is_one_object_per_interface_and_leaf_is_bare() {
+    let h = Harness::start(test_config()).await;
+    let mut client = h.client(DEV_A).await;
+    let device = h.fleet.get(DEV_A);
+
+    // Prefix `/interfaces/interface[name=*]` + path `/state` ends at the state container.
+    let mut req = get_req(
+        &["/state", "/state/counters/in-octets"],
+        DataType::All,
+        Encoding::JsonIetf,
+    );
+    req.prefix = Some(parse_path("/interfaces/interface[name=*]").unwrap());
+    let resp = client.get(req).await.unwrap().into_inner();
+    assert_eq!(resp.notification.len(), 2);
+    let ts = resp.notification[0].timestamp as u64;
+    let count = device.interface_count();
+
+    let state = &resp.notification[0];
+    assert_eq!(state.update.len(), count, "one update per interface");
+    for (idx, update) in state.update.iter().enumerate() {
+        let name = format!("Ethernet{}", idx + 1);
+        assert_eq!(
+            nl6_gnmi::format_path(update.path.as_ref().unwrap()),
+            format!("/interfaces/interface[name={name}]/state")
+        );
+        let Some(Value::JsonIetfVal(text)) = &update.val.as_ref().unwrap().value else {
+            panic!("not JSON_IETF: {:?}", update.val);
+        };
+        let object: serde_json::Value = serde_json::from_slice(text).unwrap();
+        let counters = device.counters_at(idx, ts);
+        assert_eq!(
+            object,
+            serde_json::json!({
+                "openconfig-interfaces:name": name,
+                "openconfig-interfaces:ifindex": idx + 1,
+                "openconfig-interfaces:oper-status": "openconfig-interfaces:UP",
+                "openconfig-interfaces:admin-status": "openconfig-interfaces:UP",
+                "openconfig-interfaces:last-change": "0",
+                "openconfig-interfaces:counters": serde_json::Value::Object(
+                    Counter::ALL
+                        .iter()
+                        .map(|c| (c.name().to_string(), counters.get(*c).to_string().into()))
+                        .collect()
+                ),
+            })
+        );
+    }
+
+    // A leaf stays a bare value, one update per interface, from the same instant.
+    let leaf = &resp.notification[1];
+    assert_eq!(leaf.timestamp as u64, ts);
+    assert_eq!(leaf.update.len(), count);
+    let expected = device.counters_at(0, ts).get(Counter::InOctets);
+    assert_eq!(
+        leaf.update[0].val.as_ref().unwrap().value,
+        Some(Value::JsonIetfVal(format!("\"{expected}\"").into_bytes()))
+    );
+
+    // CONFIG selects nothing, container or not.
+    let mut req = get_req(&["/state"], DataType::Config, Encoding::JsonIetf);
+    req.prefix = Some(parse_path("/interfaces/interface[name=*]").unwrap());
+    let resp = client.get(req).await.unwrap().into_inner();
+    assert!(resp.notification[0].update.is_empty());
+}
+
+#[tokio::test]
 async fn get_errors_carry_gnmi_codes() {
     let h = Harness::start(test_config()).await;
     let mut client = h.client(DEV_A).await;

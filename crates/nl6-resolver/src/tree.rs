@@ -147,28 +147,54 @@ mod tests {
     use super::*;
     use nl6_gnmi::parse_path;
     use nl6_gnmi::proto::gnmi::typed_value::Value;
-    use nl6_ifstate::{DeviceModel, DeviceSpec};
+    use nl6_ifstate::{DeviceModel, DeviceSpec, LinkStatus};
 
     const T: u64 = 1_800_000_000_000_000_000;
+    /// When Ethernet2 went down (its `last-change`).
+    const DOWN_AT: u64 = 1_799_999_999_000_000_000;
+    const COUNTER_NAMES: [&str; 12] = [
+        "in-octets",
+        "out-octets",
+        "in-unicast-pkts",
+        "out-unicast-pkts",
+        "in-multicast-pkts",
+        "out-multicast-pkts",
+        "in-broadcast-pkts",
+        "out-broadcast-pkts",
+        "in-discards",
+        "out-discards",
+        "in-errors",
+        "out-errors",
+    ];
 
-    fn json(text: &str, encoding: ValueEncoding) -> Option<Vec<(String, String)>> {
+    /// Two interfaces; Ethernet2's link is down.
+    fn device() -> DeviceModel {
         let device = DeviceModel::new(&DeviceSpec {
             interfaces: 2,
             ..DeviceSpec::default()
         })
         .unwrap();
+        device.set_link(1, LinkStatus::Down, DOWN_AT);
+        device
+    }
+
+    /// (path, JSON text) of each Update, or None when the caller must answer by leaf.
+    fn answer(text: &str, encoding: ValueEncoding) -> Option<Vec<(String, String)>> {
+        let device = device();
         let path = parse_path(text).unwrap();
         let selection =
             Selection::compile(None, std::slice::from_ref(&path), device.names()).unwrap();
         let snapshot = Snapshot::capture(&device, T, &selection);
         let updates = subtree_updates(&snapshot, &path, &selection, encoding)?;
+        let want_ietf = encoding == ValueEncoding::JsonIetf;
         Some(
             updates
                 .into_iter()
                 .map(|u| {
                     let value = match u.val.unwrap().value.unwrap() {
-                        Value::JsonIetfVal(b) | Value::JsonVal(b) => String::from_utf8(b).unwrap(),
-                        other => panic!("not JSON: {other:?}"),
+                        Value::JsonIetfVal(b) if want_ietf => String::from_utf8(b).unwrap(),
+                        Value::JsonVal(b) if !want_ietf => String::from_utf8(b).unwrap(),
+                        other => panic!("wrong value kind for {encoding:?}: {other:?}"),
                     };
                     (nl6_gnmi::format_path(&u.path.unwrap()), value)
                 })
@@ -176,61 +202,146 @@ mod tests {
         )
     }
 
-    #[test]
-    fn state_is_one_rfc7951_object_per_interface() {
-        let got = json(
-            "/interfaces/interface[name=*]/state",
-            ValueEncoding::JsonIetf,
+    /// The expected `counters` members of interface `idx` at `T`, without braces.
+    fn counter_members(idx: usize, qualify: bool, quote: bool) -> String {
+        let values = device().counters_at(idx, T).0;
+        let q = if quote { "\"" } else { "" };
+        COUNTER_NAMES
+            .iter()
+            .zip(values)
+            .map(|(name, v)| {
+                let module = if qualify {
+                    "openconfig-interfaces:"
+                } else {
+                    ""
+                };
+                format!(r#""{module}{name}":{q}{v}{q}"#)
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn state_ietf_ethernet2() -> String {
+        format!(
+            concat!(
+                r#"{{"openconfig-interfaces:name":"Ethernet2","openconfig-interfaces:ifindex":2,"#,
+                r#""openconfig-interfaces:oper-status":"openconfig-interfaces:DOWN","#,
+                r#""openconfig-interfaces:admin-status":"openconfig-interfaces:UP","#,
+                r#""openconfig-interfaces:last-change":"{}","#,
+                r#""openconfig-interfaces:counters":{{{}}}}}"#
+            ),
+            DOWN_AT,
+            counter_members(1, false, true)
         )
-        .unwrap();
-        assert_eq!(got.len(), 2);
-        assert_eq!(got[1].0, "/interfaces/interface[name=Ethernet2]/state");
-        let v: &str = &got[1].1;
-        assert!(v.starts_with(
-            r#"{"openconfig-interfaces:name":"Ethernet2","openconfig-interfaces:ifindex":2,"openconfig-interfaces:oper-status":"openconfig-interfaces:UP","openconfig-interfaces:admin-status":"openconfig-interfaces:UP","openconfig-interfaces:last-change":"0","openconfig-interfaces:counters":{"in-octets":""#
-        ), "{v}");
     }
 
     #[test]
-    fn counters_and_entry_shapes() {
-        let counters = json(
-            "/interfaces/interface[name=Ethernet1]/state/counters",
+    fn state_in_json_ietf_and_json() {
+        let got = answer(
+            "/interfaces/interface[name=Ethernet2]/state",
+            ValueEncoding::JsonIetf,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            vec![(
+                "/interfaces/interface[name=Ethernet2]/state".to_string(),
+                state_ietf_ethernet2()
+            )]
+        );
+        let got = answer(
+            "/interfaces/interface[name=Ethernet2]/state",
             ValueEncoding::Json,
         )
         .unwrap();
-        assert_eq!(counters.len(), 1);
-        // Plain JSON: unqualified names, 64-bit counters as numbers.
-        let text = &counters[0].1;
-        assert!(text.starts_with(r#"{"in-octets":"#), "{text}");
-        assert!(
-            text[r#"{"in-octets":"#.len()..].starts_with(|c: char| c.is_ascii_digit()),
-            "{text}"
+        let want = format!(
+            concat!(
+                r#"{{"name":"Ethernet2","ifindex":2,"oper-status":"DOWN","#,
+                r#""admin-status":"UP","last-change":{},"counters":{{{}}}}}"#
+            ),
+            DOWN_AT,
+            counter_members(1, false, false)
         );
-        assert_eq!(text.matches(':').count(), 12, "{text}");
-        let entry = json(
-            "/interfaces/interface[name=Ethernet1]",
-            ValueEncoding::JsonIetf,
-        )
-        .unwrap();
-        assert_eq!(entry[0].0, "/interfaces/interface[name=Ethernet1]");
-        assert!(
-            entry[0].1.starts_with(r#"{"openconfig-interfaces:name":"Ethernet1","openconfig-interfaces:state":{"name":"Ethernet1","ifindex":1,"#),
-            "{}",
-            entry[0].1
+        assert_eq!(got[0].1, want);
+    }
+
+    #[test]
+    fn counters_in_json_ietf_and_json() {
+        let path = "/interfaces/interface[name=Ethernet1]/state/counters";
+        let got = answer(path, ValueEncoding::JsonIetf).unwrap();
+        assert_eq!(
+            got,
+            vec![(
+                path.to_string(),
+                format!("{{{}}}", counter_members(0, true, true))
+            )]
+        );
+        let got = answer(path, ValueEncoding::Json).unwrap();
+        assert_eq!(
+            got[0].1,
+            format!("{{{}}}", counter_members(0, false, false))
         );
     }
 
     #[test]
-    fn leaves_wildcards_and_proto_fall_back() {
-        assert!(
-            json(
-                "/interfaces/interface/state/oper-status",
-                ValueEncoding::JsonIetf
-            )
-            .is_none()
+    fn list_entry_in_json_ietf_and_json() {
+        let path = "/interfaces/interface[name=Ethernet1]";
+        let got = answer(path, ValueEncoding::JsonIetf).unwrap();
+        let want = format!(
+            concat!(
+                r#"{{"openconfig-interfaces:name":"Ethernet1","openconfig-interfaces:state":"#,
+                r#"{{"name":"Ethernet1","ifindex":1,"oper-status":"openconfig-interfaces:UP","#,
+                r#""admin-status":"openconfig-interfaces:UP","last-change":"0","#,
+                r#""counters":{{{}}}}}}}"#
+            ),
+            counter_members(0, false, true)
         );
-        assert!(json("/interfaces/.../state", ValueEncoding::JsonIetf).is_none());
-        assert!(json("/interfaces", ValueEncoding::JsonIetf).is_none());
-        assert!(json("/interfaces/interface/state", ValueEncoding::Proto).is_none());
+        assert_eq!(got, vec![(path.to_string(), want)]);
+        let got = answer(path, ValueEncoding::Json).unwrap();
+        let want = format!(
+            concat!(
+                r#"{{"name":"Ethernet1","state":{{"name":"Ethernet1","ifindex":1,"#,
+                r#""oper-status":"UP","admin-status":"UP","last-change":0,"#,
+                r#""counters":{{{}}}}}}}"#
+            ),
+            counter_members(0, false, false)
+        );
+        assert_eq!(got[0].1, want);
+    }
+
+    #[test]
+    fn wildcard_key_gives_one_update_per_interface() {
+        for text in [
+            "/interfaces/interface[name=*]/state",
+            "/interfaces/interface/state",
+        ] {
+            let got = answer(text, ValueEncoding::JsonIetf).unwrap();
+            let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+            assert_eq!(
+                paths,
+                [
+                    "/interfaces/interface[name=Ethernet1]/state",
+                    "/interfaces/interface[name=Ethernet2]/state"
+                ]
+            );
+            assert_eq!(got[1].1, state_ietf_ethernet2());
+        }
+    }
+
+    #[test]
+    fn leaves_roots_ellipsis_and_proto_fall_back() {
+        for text in [
+            "/interfaces/interface/state/oper-status",
+            "/interfaces/interface/state/counters/in-octets",
+            "/interfaces/.../state",
+            "/.../counters",
+            "/interfaces/interface/...",
+            "/interfaces",
+            "/",
+        ] {
+            assert!(answer(text, ValueEncoding::JsonIetf).is_none(), "{text}");
+            assert!(answer(text, ValueEncoding::Json).is_none(), "{text}");
+        }
+        assert!(answer("/interfaces/interface/state", ValueEncoding::Proto).is_none());
     }
 }
