@@ -1,13 +1,14 @@
 //! Subtree values for Get in the JSON encodings: a container path answers with one
 //! JSON object per interface instead of one Update per leaf.
 
-use nl6_gnmi::proto::gnmi::{Path, PathElem, Update};
+use nl6_gnmi::proto::gnmi::{Path, Update};
 use nl6_gnmi::{JsonIetfObject, JsonScalar};
 
 use crate::encoding::{MODULE, ValueEncoding};
 use crate::leaf::{Leaf, LeafSet};
 use crate::select::Selection;
 use crate::snapshot::{LeafValue, Snapshot};
+use crate::typed::interface_path;
 
 /// The containers that answer with an object.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -34,29 +35,12 @@ impl Container {
 
     /// The concrete path of this container on the interface named `name`.
     fn path(self, name: &str) -> Path {
-        let elem = |n: &str| PathElem {
-            name: n.to_string(),
-            key: Default::default(),
+        let below: &[&str] = match self {
+            Container::Entry => &[],
+            Container::State => &["state"],
+            Container::Counters => &["state", "counters"],
         };
-        let mut elems = vec![
-            elem("interfaces"),
-            PathElem {
-                name: "interface".to_string(),
-                key: [("name".to_string(), name.to_string())]
-                    .into_iter()
-                    .collect(),
-            },
-        ];
-        if self != Container::Entry {
-            elems.push(elem("state"));
-        }
-        if self == Container::Counters {
-            elems.push(elem("counters"));
-        }
-        Path {
-            elem: elems,
-            ..Default::default()
-        }
+        interface_path(name, below)
     }
 }
 
@@ -147,25 +131,11 @@ mod tests {
     use super::*;
     use nl6_gnmi::parse_path;
     use nl6_gnmi::proto::gnmi::typed_value::Value;
-    use nl6_ifstate::{DeviceModel, DeviceSpec, LinkStatus};
+    use nl6_ifstate::{Counter, DeviceModel, DeviceSpec, LinkStatus};
 
     const T: u64 = 1_800_000_000_000_000_000;
     /// When Ethernet2 went down (its `last-change`).
     const DOWN_AT: u64 = 1_799_999_999_000_000_000;
-    const COUNTER_NAMES: [&str; 12] = [
-        "in-octets",
-        "out-octets",
-        "in-unicast-pkts",
-        "out-unicast-pkts",
-        "in-multicast-pkts",
-        "out-multicast-pkts",
-        "in-broadcast-pkts",
-        "out-broadcast-pkts",
-        "in-discards",
-        "out-discards",
-        "in-errors",
-        "out-errors",
-    ];
 
     /// Two interfaces; Ethernet2's link is down.
     fn device() -> DeviceModel {
@@ -206,8 +176,9 @@ mod tests {
     fn counter_members(idx: usize, qualify: bool, quote: bool) -> String {
         let values = device().counters_at(idx, T).0;
         let q = if quote { "\"" } else { "" };
-        COUNTER_NAMES
+        Counter::ALL
             .iter()
+            .map(|c| c.name())
             .zip(values)
             .map(|(name, v)| {
                 let module = if qualify {

@@ -6,29 +6,32 @@ use crate::encoding::ValueEncoding;
 use crate::leaf::{Leaf, LeafSet};
 use crate::snapshot::Snapshot;
 
-/// The full, concrete path of `leaf` on the interface named `name`.
-pub fn leaf_path(name: &str, leaf: Leaf) -> Path {
+/// The concrete path `/interfaces/interface[name=<name>]/<below...>`.
+pub(crate) fn interface_path(name: &str, below: &[&str]) -> Path {
     let elem = |n: &str| PathElem {
         name: n.to_string(),
         key: Default::default(),
     };
-    let mut elems = vec![
-        elem("interfaces"),
-        PathElem {
-            name: "interface".to_string(),
-            key: [("name".to_string(), name.to_string())]
-                .into_iter()
-                .collect(),
-        },
-        elem("state"),
-    ];
-    if let Leaf::Counter(_) = leaf {
-        elems.push(elem("counters"));
-    }
-    elems.push(elem(leaf.name()));
+    let mut elems = Vec::with_capacity(2 + below.len());
+    elems.push(elem("interfaces"));
+    elems.push(PathElem {
+        name: "interface".to_string(),
+        key: [("name".to_string(), name.to_string())]
+            .into_iter()
+            .collect(),
+    });
+    elems.extend(below.iter().map(|n| elem(n)));
     Path {
         elem: elems,
         ..Default::default()
+    }
+}
+
+/// The full, concrete path of `leaf` on the interface named `name`.
+pub fn leaf_path(name: &str, leaf: Leaf) -> Path {
+    match leaf {
+        Leaf::Counter(c) => interface_path(name, &["state", "counters", c.name()]),
+        other => interface_path(name, &["state", other.name()]),
     }
 }
 
