@@ -10,7 +10,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use nl6_gnmi::codec::Encoded;
 use nl6_ifstate::{DeviceModel, Listener, StateEvent, unix_now_ns};
-use nl6_resolver::{Leaf, LeafSet, Selection, Snapshot, ValueEncoding, WireEncoder};
+use nl6_resolver::{
+    LeafSet, Selection, Snapshot, ValueEncoding, WireEncoder, changed_leaves, event_time_ns,
+};
 use tokio::time::{Interval, MissedTickBehavior};
 
 use crate::config::{DialoutConfig, Mode};
@@ -167,25 +169,12 @@ impl Producer {
     /// Only the leaves `event` changed that the paths select; `None` if there are none.
     fn event(&mut self, event: &StateEvent) -> Option<Message> {
         let idx = (event.ifindex as usize).checked_sub(1)?;
-        let mut changed = LeafSet::EMPTY;
-        if event.oper_changed() {
-            changed.insert(Leaf::OperStatus);
-        }
-        if event.admin_changed() {
-            changed.insert(Leaf::AdminStatus);
-        }
-        if event.before.last_change_ns != event.after.last_change_ns {
-            changed.insert(Leaf::LastChange);
-        }
-        let leaves = changed.intersect(self.plan.selection.leaves(idx));
+        let leaves = changed_leaves(event).intersect(self.plan.selection.leaves(idx));
         if leaves.is_empty() {
             return None;
         }
         let plan = &self.plan;
-        let at = match event.after.last_change_ns {
-            0 => unix_now_ns(),
-            t => t,
-        };
+        let at = event_time_ns(event);
         let snapshot = Snapshot::of_state(&plan.model, at, idx, event.after);
         self.masks.fill(LeafSet::EMPTY);
         *self.masks.get_mut(idx)? = leaves;

@@ -35,6 +35,7 @@
 
 mod encoding;
 mod error;
+mod event;
 mod leaf;
 mod select;
 mod snapshot;
@@ -44,6 +45,7 @@ mod wire;
 
 pub use encoding::{MODULE, ValueEncoding};
 pub use error::ResolveError;
+pub use event::{changed_leaves, event_time_ns};
 pub use leaf::{LEAF_COUNT, Leaf, LeafClass, LeafSet};
 pub use select::Selection;
 pub use snapshot::{InterfaceReading, LeafValue, Snapshot};

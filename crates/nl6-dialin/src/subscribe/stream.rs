@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::SelectAll;
 use nl6_ifstate::{DeviceModel, Listener, StateEvent};
-use nl6_resolver::{LeafSet, Snapshot};
+use nl6_resolver::{LeafSet, Snapshot, changed_leaves, event_time_ns};
 use tokio_stream::wrappers::IntervalStream;
 
 use super::emit::Emitter;
@@ -176,16 +176,8 @@ fn on_event(device: &DeviceModel, states: &[SubState<'_>], event: StateEvent, em
     let Some(idx) = (event.ifindex as usize).checked_sub(1) else {
         return;
     };
-    let at = match event.after.last_change_ns {
-        0 => nl6_ifstate::unix_now_ns(),
-        t => t,
-    };
-    let before = Snapshot::of_state(device, at, idx, event.before);
-    let after = Snapshot::of_state(device, at, idx, event.after);
-    let changed: LeafSet = LeafSet::ON_CHANGE
-        .iter()
-        .filter(|&leaf| before.value(idx, leaf) != after.value(idx, leaf))
-        .collect();
+    let after = Snapshot::of_state(device, event_time_ns(&event), idx, event.after);
+    let changed = changed_leaves(&event);
     let wanted = states
         .iter()
         .filter(|s| s.is_on_change())
