@@ -158,7 +158,23 @@ async fn a_temporary_state_change_reverts_and_a_newer_one_cancels_it() {
     fleet
         .set_interface_state(ip, 4, StateLeaf::Admin, "TESTING", None)
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A witness revert due after the cancelled one: once it has run, the cancelled
+    // one would have run too.
+    fleet
+        .set_interface_state(
+            ip,
+            5,
+            StateLeaf::Admin,
+            "DOWN",
+            Some(Duration::from_millis(200)),
+        )
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || model.state(4).admin.as_str()
+            == "UP")
+        .await,
+        "the witness revert ran"
+    );
     assert_eq!(
         model.state(3).admin.as_str(),
         "TESTING",
