@@ -142,19 +142,25 @@ pub enum SettingsError {
     },
 }
 
+/// How the built-in defaults name themselves in error messages.
+const DEFAULT_SOURCE: &str = "default";
+
 /// How the flag layer names itself in error messages.
 const FLAG_SOURCE: &str = "command-line flag";
 
-/// Command-line flags as a figment layer (only the flags given are present).
-struct FlagLayer<T>(T);
+/// A serialized layer (the defaults, or the flags given) that names its source.
+struct NamedLayer<T> {
+    source: &'static str,
+    value: T,
+}
 
-impl<T: Serialize> Provider for FlagLayer<T> {
+impl<T: Serialize> Provider for NamedLayer<T> {
     fn metadata(&self) -> Metadata {
-        Metadata::named(FLAG_SOURCE)
+        Metadata::named(self.source)
     }
 
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        Serialized::defaults(&self.0).data()
+        Serialized::defaults(&self.value).data()
     }
 }
 
@@ -174,7 +180,10 @@ impl Settings {
         file: Option<&Path>,
         flags: impl Serialize,
     ) -> Result<LoadedSettings, SettingsError> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        let mut figment = Figment::from(NamedLayer {
+            source: DEFAULT_SOURCE,
+            value: Settings::default(),
+        });
         if let Some(path) = file {
             if !path.exists() {
                 return Err(SettingsError::Invalid {
@@ -197,7 +206,10 @@ impl Settings {
                 Env::prefixed(ENV_PREFIX)
                     .filter(move |k| keys.iter().any(|known| k == known.as_str())),
             )
-            .merge(FlagLayer(flags));
+            .merge(NamedLayer {
+                source: FLAG_SOURCE,
+                value: flags,
+            });
         let settings: Settings = figment.extract().map_err(Box::new)?;
         Ok(LoadedSettings {
             settings,
@@ -256,8 +268,8 @@ impl LoadedSettings {
                         "from environment variable {ENV_PREFIX}{}",
                         key.to_uppercase()
                     )
-                } else if m.name.contains("Settings") {
-                    "default".to_string()
+                } else if m.name == DEFAULT_SOURCE {
+                    DEFAULT_SOURCE.to_string()
                 } else if m.name == FLAG_SOURCE {
                     format!("from {FLAG_SOURCE} --{}", key.replace('_', "-"))
                 } else {
