@@ -155,6 +155,18 @@ pub struct Flags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_dialout_paths: Option<Vec<String>>,
 
+    /// Dial-out SAMPLE phase: spread (each device at its own offset in the interval, an
+    /// even load) or aligned (every device at once, bursts) [default: spread].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gnmi_dialout_phase: Option<String>,
+
+    /// Dial-out HTTP/2 keepalive ping interval, e.g. 5m; 0 = no pings (10s floor). grpc-go
+    /// collectors GOAWAY clients that ping more often than every 5 minutes [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gnmi_dialout_keepalive: Option<String>,
+
     /// Put the fleet in its own network namespace with real addresses (needs root).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -82,6 +82,15 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         .dialin
         .as_ref()
         .is_some_and(|d| d.tls.is_some());
+    let username = fleet_config
+        .dialin
+        .as_ref()
+        .and_then(|d| d.credentials.as_ref())
+        .map(|(user, _)| user.clone());
+    let dialout = seed_batch
+        .as_ref()
+        .and_then(|b| b.dialout.as_ref())
+        .map(dialout_summary);
     let fleet = Arc::new(
         Fleet::start(fleet_config)
             .await
@@ -94,13 +103,25 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
     let rest_task = tokio::spawn(nl6_rest::serve(fleet.clone(), rest, async move {
         let _ = rest_stopped.await;
     }));
-    if let Some(batch) = seed_batch
-        && let Err(e) = fleet.create_batch(batch).await
-    {
-        let _ = fleet.shutdown().await;
-        return Err(e).context("creating the start-up batch");
-    }
-    print_ready(&fleet, listen, tls);
+    let range = match seed_batch {
+        Some(batch) => match fleet.create_batch(batch).await {
+            Ok(report) => Some((report.first, report.last)),
+            Err(e) => {
+                let _ = fleet.shutdown().await;
+                return Err(e).context("creating the start-up batch");
+            }
+        },
+        None => None,
+    };
+    print_ready(&Ready {
+        devices: fleet.len(),
+        range,
+        dialin_port: fleet.dialin_addr().map_or(9339, |a| a.port()),
+        tls,
+        username,
+        dialout,
+        rest: listen,
+    });
     shutdown_signal().await;
     tracing::info!("shutting down");
     let _ = stop_rest.send(());
@@ -109,31 +130,74 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One line that says the daemon is ready, where to connect, and a client command.
-fn print_ready(fleet: &Fleet, rest: std::net::SocketAddr, tls: bool) {
-    let devices = fleet.list();
-    let port = fleet.dialin_addr().map_or(9339, |a| a.port());
-    let mut out = std::io::stdout().lock();
-    let range = match (devices.first(), devices.last()) {
-        (Some(first), Some(last)) => format!("{}..{}", first.ip, last.ip),
-        _ => "none yet".to_string(),
+/// What the ready line says.
+struct Ready {
+    devices: usize,
+    /// First and last address of the start-up batch.
+    range: Option<(std::net::Ipv4Addr, std::net::Ipv4Addr)>,
+    dialin_port: u16,
+    tls: bool,
+    /// The gNMI user name when authentication is on.
+    username: Option<String>,
+    /// The start-up batch's dial-out, in words.
+    dialout: Option<String>,
+    rest: std::net::SocketAddr,
+}
+
+/// The start-up batch's dial-out in words: mode, collector, flavor, TLS.
+fn dialout_summary(cfg: &nl6_dialout::DialoutConfig) -> String {
+    let mode = match cfg.mode {
+        nl6_dialout::Mode::Sample => format!(
+            "sample every {} ({})",
+            humantime::format_duration(cfg.sample_interval),
+            cfg.phase
+        ),
+        nl6_dialout::Mode::OnChange => "on-change".to_string(),
     };
+    format!(
+        "dial-out {mode} to {} ({}, {}, {})",
+        cfg.collector,
+        cfg.flavor_name(),
+        cfg.encoding,
+        if cfg.tls.enabled { "TLS" } else { "plaintext" }
+    )
+}
+
+/// One line that says the daemon is ready, where to connect, and a client command.
+/// It never lists the devices: the range comes from the start-up batch.
+fn print_ready(ready: &Ready) {
+    let port = ready.dialin_port;
+    let mut out = std::io::stdout().lock();
+    let range = match ready.range {
+        Some((first, last)) => format!("{first}..{last}"),
+        None => "none yet".to_string(),
+    };
+    let dialout = ready
+        .dialout
+        .as_ref()
+        .map(|d| format!(", {d}"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "nl6d ready: {} devices ({range}), gNMI dial-in on <device-ip>:{port} ({}), REST on http://{rest}",
-        devices.len(),
-        if tls {
+        "nl6d ready: {} devices ({range}), gNMI dial-in on <device-ip>:{port} ({}){dialout}, REST on http://{}",
+        ready.devices,
+        if ready.tls {
             "TLS, self-signed unless --gnmi-tls-cert"
         } else {
             "plaintext"
         },
+        ready.rest,
     );
-    if let Some(first) = devices.first() {
-        let security = if tls { "--skip-verify" } else { "--insecure" };
+    if let Some((first, _)) = ready.range {
+        let security = if ready.tls { "--skip-verify" } else { "--insecure" };
+        let auth = ready
+            .username
+            .as_ref()
+            .map(|user| format!(" -u {user} -p <password>"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "try: gnmic -a {}:{port} {security} -u admin -p admin get --path '/interfaces/interface[name=Ethernet1]/state'",
-            first.ip
+            "try: gnmic -a {first}:{port} {security}{auth} get --path '/interfaces/interface[name=Ethernet1]/state'",
         );
     }
     let _ = out.flush();

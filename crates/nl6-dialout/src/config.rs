@@ -16,6 +16,10 @@ pub const DEFAULT_PATH: &str = "/interfaces/interface[name=*]/state";
 pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_secs(10);
 /// The longest accepted `sample_interval`.
 pub const MAX_SAMPLE_INTERVAL: Duration = Duration::from_secs(24 * 3600);
+/// The shortest HTTP/2 keepalive ping interval; shorter settings are raised to it.
+pub const MIN_KEEPALIVE: Duration = Duration::from_secs(10);
+/// The longest accepted `keepalive`.
+pub const MAX_KEEPALIVE: Duration = Duration::from_secs(24 * 3600);
 
 /// A configuration field that failed validation, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -115,6 +119,43 @@ impl FromStr for Mode {
     }
 }
 
+/// When in each interval a SAMPLE device takes its samples.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// Each device samples at its own offset in `[0, interval)`, derived from its
+    /// address and anchored to the wall clock, so a fleet's load is even.
+    #[default]
+    Spread,
+    /// Every device samples when its stream opens and then every interval: devices that
+    /// connect together push together (burst tests).
+    Aligned,
+}
+
+impl Phase {
+    /// The canonical name (`spread` or `aligned`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Spread => "spread",
+            Phase::Aligned => "aligned",
+        }
+    }
+}
+
+impl FromStr for Phase {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "" | "spread" => Ok(Phase::Spread),
+            "aligned" => Ok(Phase::Aligned),
+            _ => Err(ConfigError::new(
+                "phase",
+                format!("{s:?} is not supported; use spread or aligned"),
+            )),
+        }
+    }
+}
+
 macro_rules! string_serde {
     ($ty:ty) => {
         impl fmt::Display for $ty {
@@ -140,6 +181,7 @@ macro_rules! string_serde {
 
 string_serde!(Encoding);
 string_serde!(Mode);
+string_serde!(Phase);
 
 /// Where the CA bundle that verifies the collector comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -316,6 +358,12 @@ pub struct DialoutConfig {
     /// SAMPLE cadence (a duration string such as `"10s"`; clamped to a 1 s floor).
     #[serde(with = "duration_text")]
     pub sample_interval: Duration,
+    /// When in each interval SAMPLE ticks fall.
+    pub phase: Phase,
+    /// HTTP/2 keepalive ping interval; zero (the default) sends no pings. Non-zero values
+    /// below [`MIN_KEEPALIVE`] are raised to it.
+    #[serde(with = "keepalive_text")]
+    pub keepalive: Duration,
     /// TLS towards the collector.
     pub tls: TlsSettings,
 }
@@ -329,6 +377,8 @@ impl Default for DialoutConfig {
             mode: Mode::Sample,
             paths: vec![DEFAULT_PATH.to_string()],
             sample_interval: DEFAULT_SAMPLE_INTERVAL,
+            phase: Phase::Spread,
+            keepalive: Duration::ZERO,
             tls: TlsSettings::default(),
         }
     }
@@ -370,6 +420,15 @@ impl DialoutConfig {
                 ),
             ));
         }
+        if self.keepalive > MAX_KEEPALIVE {
+            return Err(ConfigError::new(
+                "keepalive",
+                format!(
+                    "{} is longer than the 24h maximum",
+                    humantime::format_duration(self.keepalive)
+                ),
+            ));
+        }
         for (i, text) in self.paths.iter().enumerate() {
             nl6_gnmi::parse_path(text)
                 .map_err(|e| ConfigError::new(format!("paths[{i}]"), e.to_string()))?;
@@ -384,6 +443,11 @@ impl DialoutConfig {
         } else {
             &self.flavor
         }
+    }
+
+    /// The keepalive ping interval in effect: `None` when off, else at least `floor`.
+    pub fn keepalive_interval(&self, floor: Duration) -> Option<Duration> {
+        (!self.keepalive.is_zero()).then(|| self.keepalive.max(floor))
     }
 
     /// The paths with the default applied.
@@ -471,6 +535,45 @@ mod duration_text {
     }
 }
 
+/// Serde for `keepalive`: humantime text, `"0"` or empty = off.
+mod keepalive_text {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        if d.is_zero() {
+            s.serialize_str("0")
+        } else {
+            s.serialize_str(&humantime::format_duration(*d).to_string())
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        parse_keepalive(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parses `keepalive` as the block accepts it: a duration such as `"5m"`; `"0"` or empty
+/// = no pings.
+pub fn parse_keepalive(text: &str) -> Result<Duration, ConfigError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if trimmed.starts_with('-') {
+        return Err(ConfigError::new(
+            "keepalive",
+            format!("{text:?} is negative; use a duration such as \"5m\", or 0 for none"),
+        ));
+    }
+    humantime::parse_duration(trimmed).map_err(|e| {
+        ConfigError::new(
+            "keepalive",
+            format!("{text:?} is not a duration such as \"5m\" (0 = off): {e}"),
+        )
+    })
+}
+
 /// Parses a duration as `sample_interval` accepts it (`"10s"`, `"500ms"`; empty = 10 s).
 pub fn parse_sample_interval(text: &str) -> Result<Duration, ConfigError> {
     duration_text::parse(text)
@@ -518,6 +621,35 @@ mod tests {
         assert_eq!(
             "poll".parse::<Mode>().unwrap_err().to_string(),
             "mode: \"poll\" is not supported; use sample or on-change"
+        );
+    }
+
+    #[test]
+    fn keepalive_is_off_by_default_and_floored() {
+        let cfg = DialoutConfig::new("h:1");
+        assert_eq!(cfg.keepalive_interval(MIN_KEEPALIVE), None);
+        assert_eq!(parse_keepalive("0").unwrap(), Duration::ZERO);
+        assert_eq!(parse_keepalive("").unwrap(), Duration::ZERO);
+        let short = DialoutConfig {
+            keepalive: parse_keepalive("2s").unwrap(),
+            ..cfg.clone()
+        };
+        assert_eq!(short.keepalive_interval(MIN_KEEPALIVE), Some(MIN_KEEPALIVE));
+        assert_eq!(parse_keepalive("-1s").unwrap_err().field, "keepalive");
+        assert!(parse_keepalive("often").is_err());
+        let long = DialoutConfig {
+            keepalive: Duration::from_secs(25 * 3600),
+            ..cfg
+        };
+        assert_eq!(long.validate().unwrap_err().field, "keepalive");
+        let json: DialoutConfig =
+            serde_json::from_str(r#"{"collector":"h:1","keepalive":"5m","phase":"aligned"}"#)
+                .unwrap();
+        assert_eq!(json.keepalive, Duration::from_secs(300));
+        assert_eq!(json.phase, Phase::Aligned);
+        assert_eq!(
+            "burst".parse::<Phase>().unwrap_err().to_string(),
+            "phase: \"burst\" is not supported; use spread or aligned"
         );
     }
 

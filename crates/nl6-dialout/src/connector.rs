@@ -63,7 +63,6 @@ pub(crate) struct DeviceDial {
     pub host: Arc<str>,
     pub port: u16,
     pub tls: Option<TlsConnect>,
-    pub keepalive: Keepalive,
     /// Time for TLS plus the collector's first HTTP/2 bytes.
     pub handshake_timeout: Duration,
 }
@@ -151,7 +150,6 @@ impl DeviceDial {
         local: Ipv4Addr,
         (host, port): (Arc<str>, u16),
         tls: Option<TlsConnect>,
-        keepalive: Keepalive,
         handshake_timeout: Duration,
     ) -> DeviceDial {
         DeviceDial {
@@ -160,7 +158,6 @@ impl DeviceDial {
             host,
             port,
             tls,
-            keepalive,
             handshake_timeout,
         }
     }
@@ -172,7 +169,10 @@ impl DeviceDial {
     ///
     /// The request authority (`:authority`) is the collector `host:port` as
     /// configured, so TLS and virtual hosting see the name.
-    pub(crate) async fn connection(&self) -> Result<GrpcConnection, String> {
+    pub(crate) async fn connection(
+        &self,
+        keepalive: Option<Keepalive>,
+    ) -> Result<GrpcConnection, String> {
         let (tx, mut rx) = watch::channel(Preface::Pending);
         let io = self.io().await.map_err(|e| error_chain(&e))?;
         let io: Box<dyn Io> = Box::new(WatchedIo {
@@ -180,7 +180,7 @@ impl DeviceDial {
             preface: Some(tx),
         });
         let origin = Origin::new(self.tls.is_some(), &self.host, self.port)?;
-        let connection = GrpcConnection::handshake(io, origin, self.keepalive)
+        let connection = GrpcConnection::handshake(io, origin, keepalive)
             .await
             .map_err(|e| format!("connection to {} failed: {}", self.host, error_chain(&e)))?;
         let spoke = tokio::time::timeout(

@@ -1,8 +1,8 @@
 //! The exporter: one task, one connection and one stream per exporting device.
 
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 use nl6_ifstate::DeviceModel;
@@ -13,17 +13,19 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tonic::Status;
 
-use crate::config::{ConfigError, DialoutConfig, parse_collector};
+use crate::config::{ConfigError, DialoutConfig, MAX_KEEPALIVE, MIN_KEEPALIVE, parse_collector};
 use crate::connector::{Connector, DeviceDial, Keepalive, TlsConnect};
 use crate::error::DialoutError;
-use crate::produce::{Plan, Producer, SendQueue};
+use crate::grpc::{ConnectionWatch, Disconnect};
+use crate::produce::{Plan, Produced, Producer, Sampler, SendQueue};
 use crate::stats::{DeviceCounters, DialoutStats, ExportCounters, Registration};
 use crate::tls::TlsCache;
 use crate::transport::{DialoutTransport, FlavorRegistry, PublishStream, StreamContext};
 
-/// Reconnect backoff: `initial`, doubling up to `max`; back to `initial` only after a
-/// stream stayed up at least `reset_after`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Reconnect backoff: `initial`, doubling up to `max`, each wait randomised by
+/// ±`jitter` (gRPC connection backoff); back to `initial` only after a stream stayed up
+/// at least `reset_after`.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackoffConfig {
     /// First delay (default 1 s).
     pub initial: Duration,
@@ -31,6 +33,8 @@ pub struct BackoffConfig {
     pub max: Duration,
     /// Stream lifetime that resets the delay (default 30 s).
     pub reset_after: Duration,
+    /// Relative spread of each wait, 0 to 1 (default 0.2: ±20 %).
+    pub jitter: f64,
 }
 
 impl Default for BackoffConfig {
@@ -39,7 +43,16 @@ impl Default for BackoffConfig {
             initial: Duration::from_secs(1),
             max: Duration::from_secs(30),
             reset_after: Duration::from_secs(30),
+            jitter: 0.2,
         }
+    }
+}
+
+impl BackoffConfig {
+    /// `delay` randomised by ±`jitter`.
+    fn jittered(&self, delay: Duration) -> Duration {
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        delay.mul_f64(1.0 + jitter * (fastrand::f64() * 2.0 - 1.0))
     }
 }
 
@@ -54,10 +67,12 @@ pub struct Tuning {
     pub close_timeout: Duration,
     /// Time a TLS handshake, and then the collector's first HTTP/2 bytes, may take (default 10 s).
     pub handshake_timeout: Duration,
-    /// HTTP/2 keepalive ping interval (default 30 s).
-    pub keepalive_interval: Duration,
+    /// Shortest keepalive ping interval a configuration may ask for (default 10 s).
+    pub keepalive_floor: Duration,
     /// Time to wait for a keepalive ack before dropping the connection (default 10 s).
     pub keepalive_timeout: Duration,
+    /// Shortest time between two failure-log lines about one collector (default 10 s).
+    pub failure_log_every: Duration,
 }
 
 impl Default for Tuning {
@@ -67,8 +82,9 @@ impl Default for Tuning {
             queue_depth: 100,
             close_timeout: Duration::from_secs(2),
             handshake_timeout: Duration::from_secs(10),
-            keepalive_interval: Duration::from_secs(30),
+            keepalive_floor: MIN_KEEPALIVE,
             keepalive_timeout: Duration::from_secs(10),
+            failure_log_every: Duration::from_secs(10),
         }
     }
 }
@@ -106,6 +122,8 @@ impl ExporterEnv {
 struct Inner {
     env: ExporterEnv,
     tls: TlsCache,
+    /// Set once the failure-log task runs.
+    failure_log: OnceLock<()>,
 }
 
 impl Drop for Inner {
@@ -139,6 +157,7 @@ impl Exporter {
             inner: Arc::new(Inner {
                 env,
                 tls: TlsCache::default(),
+                failure_log: OnceLock::new(),
             }),
         }
     }
@@ -219,15 +238,13 @@ impl Exporter {
             device_ip,
             (Arc::from(host), port),
             tls,
-            Keepalive {
-                interval: env.tuning.keepalive_interval,
-                timeout: env.tuning.keepalive_timeout,
-            },
             env.tuning.handshake_timeout,
         );
+        self.start_failure_log(&runtime);
         let registration = env.stats.register(&collector, flavor.name());
         let counters = registration.counters().clone();
         let task = DeviceTask {
+            keepalive: cfg.keepalive_interval(env.tuning.keepalive_floor),
             plan: Arc::new(plan),
             dial,
             ctx: StreamContext {
@@ -249,6 +266,23 @@ impl Exporter {
             stop: Some(stop_tx),
             task: Some(handle),
         })
+    }
+
+    /// Starts the task that writes the aggregated failure log, once per exporter; it
+    /// ends with the exporter.
+    fn start_failure_log(&self, runtime: &tokio::runtime::Handle) {
+        self.inner.failure_log.get_or_init(|| {
+            let inner: Weak<Inner> = Arc::downgrade(&self.inner);
+            let every = self.inner.env.tuning.failure_log_every;
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(every.min(Duration::from_secs(1)));
+                loop {
+                    tick.tick().await;
+                    let Some(inner) = inner.upgrade() else { break };
+                    inner.env.stats.log_failures(every);
+                }
+            });
+        });
     }
 }
 
@@ -285,9 +319,19 @@ impl DeviceExport {
         self.counters.snapshot()
     }
 
-    /// Why the last connection attempt or stream failed, if one did.
+    /// Why the last connection attempt or stream failed, while the device has no
+    /// healthy stream (cleared once a stream carries messages again).
     pub fn last_error(&self) -> Option<String> {
-        self.counters.last_error.lock().clone()
+        self.counters.last_error.lock().as_ref().map(|e| e.text.clone())
+    }
+
+    /// The HTTP/2 keepalive ping interval in use (`None`: no pings). It doubles each time
+    /// the collector answers pings with GOAWAY `too_many_pings`.
+    pub fn keepalive(&self) -> Option<Duration> {
+        match self.counters.keepalive_ms.load(Relaxed) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
     }
 
     /// Closes the stream (waiting up to the close timeout for the collector) and waits
@@ -318,7 +362,7 @@ enum StreamEnd {
     /// Asked to stop; the close outcome.
     Stopped(Result<(), Status>),
     /// The stream broke.
-    Broken(Status),
+    Broken(Status, Disconnect),
 }
 
 struct DeviceTask {
@@ -328,7 +372,17 @@ struct DeviceTask {
     flavor: Arc<dyn DialoutTransport>,
     backoff: BackoffConfig,
     tuning: Tuning,
+    /// The configured keepalive ping interval (`None`: no pings).
+    keepalive: Option<Duration>,
     registration: Registration,
+}
+
+/// The next SAMPLE tick, or never without a sampler (on-change mode).
+async fn next_tick(sampler: &mut Option<Sampler>) -> u64 {
+    match sampler {
+        Some(sampler) => sampler.tick().await,
+        None => std::future::pending().await,
+    }
 }
 
 impl DeviceTask {
@@ -339,32 +393,62 @@ impl DeviceTask {
         let initial = self.backoff.initial.max(Duration::from_millis(1));
         let mut delay = initial;
         let mut streams_opened = 0u64;
+        let mut keepalive = self.keepalive;
+        counters.keepalive_ms.store(millis(keepalive), Relaxed);
+        let mut sampler = self.plan.sampler();
         loop {
-            let opened = tokio::select! {
-                biased;
-                _ = &mut stop => return Ok(()),
-                opened = self.open() => opened,
+            let opened = {
+                let open = self.open(keepalive);
+                tokio::pin!(open);
+                loop {
+                    tokio::select! {
+                        biased;
+                        _ = &mut stop => return Ok(()),
+                        opened = &mut open => break opened,
+                        missed = next_tick(&mut sampler) => {
+                            counters.samples_skipped.fetch_add(1 + missed, Relaxed);
+                        }
+                    }
+                }
             };
             match opened {
                 Err(error) => {
-                    counters.open_failures.fetch_add(1, Relaxed);
                     tracing::debug!(device = %self.ctx.device_ip, %error, "dial-out open failed");
-                    counters.set_error(error);
+                    counters.open_failed(error);
                 }
-                Ok(stream) => {
+                Ok((stream, watch)) => {
                     streams_opened += 1;
                     if streams_opened > 1 {
                         counters.reconnects.fetch_add(1, Relaxed);
                     }
-                    counters.streams_active.store(1, Relaxed);
+                    counters.stream_up();
+                    if self.plan.samples_on_open()
+                        && let Some(sampler) = &mut sampler
+                    {
+                        sampler.restart_now();
+                    }
                     let up_since = Instant::now();
-                    let end = self.stream(stream, &counters, &mut stop).await;
-                    counters.streams_active.store(0, Relaxed);
+                    let end = self
+                        .stream(stream, watch, &counters, &mut stop, sampler.as_mut())
+                        .await;
+                    counters.stream_down();
                     match end {
                         StreamEnd::Stopped(outcome) => return outcome,
-                        StreamEnd::Broken(status) => {
-                            tracing::debug!(device = %self.ctx.device_ip, %status, "dial-out stream ended");
-                            counters.set_error(format!("stream ended: {status}"));
+                        StreamEnd::Broken(status, disconnect) => {
+                            let cause = disconnect.cause.as_str();
+                            tracing::debug!(device = %self.ctx.device_ip, %status, cause, "dial-out stream ended");
+                            counters.disconnected(
+                                disconnect.cause,
+                                format!("stream ended ({cause}): {status}"),
+                            );
+                            if disconnect.too_many_pings
+                                && let Some(every) = keepalive
+                            {
+                                // gRFC A8: a client told too_many_pings doubles its interval.
+                                let doubled = every.saturating_mul(2).min(MAX_KEEPALIVE);
+                                keepalive = Some(doubled);
+                                counters.too_many_pings(doubled);
+                            }
                         }
                     }
                     if up_since.elapsed() >= self.backoff.reset_after {
@@ -372,41 +456,81 @@ impl DeviceTask {
                     }
                 }
             }
-            tokio::select! {
-                biased;
-                _ = &mut stop => return Ok(()),
-                _ = tokio::time::sleep(delay) => {}
+            let pause = tokio::time::sleep(self.backoff.jittered(delay));
+            tokio::pin!(pause);
+            loop {
+                tokio::select! {
+                    biased;
+                    _ = &mut stop => return Ok(()),
+                    _ = &mut pause => break,
+                    missed = next_tick(&mut sampler) => {
+                        counters.samples_skipped.fetch_add(1 + missed, Relaxed);
+                    }
+                }
             }
             delay = delay.saturating_mul(2).min(self.backoff.max.max(initial));
         }
     }
 
     /// Opens the device's own connection and a stream on it.
-    async fn open(&self) -> Result<Box<dyn PublishStream>, String> {
-        let connection = self.dial.connection().await?;
-        self.flavor
+    async fn open(
+        &self,
+        keepalive: Option<Duration>,
+    ) -> Result<(Box<dyn PublishStream>, ConnectionWatch), String> {
+        let keepalive = keepalive.map(|interval| Keepalive {
+            interval,
+            timeout: self.tuning.keepalive_timeout,
+        });
+        let connection = self.dial.connection(keepalive).await?;
+        let watch = connection.watch();
+        let stream = self
+            .flavor
             .open(connection, &self.ctx)
             .await
-            .map_err(|status| format!("cannot open a {} stream: {status}", self.flavor.name()))
+            .map_err(|status| format!("cannot open a {} stream: {status}", self.flavor.name()))?;
+        Ok((stream, watch))
     }
 
     /// Produces into the drop-oldest queue and sends from it until the stream breaks or
-    /// a stop arrives. The queue lives only as long as the stream (drop-on-outage).
+    /// a stop arrives. The queue lives only as long as the stream (drop-on-outage): what
+    /// it holds then is counted as discarded.
     async fn stream(
         &self,
         mut stream: Box<dyn PublishStream>,
+        mut watch: ConnectionWatch,
         counters: &DeviceCounters,
         stop: &mut oneshot::Receiver<()>,
+        sampler: Option<&mut Sampler>,
     ) -> StreamEnd {
-        let mut producer = Producer::start(self.plan.clone());
+        let mut producer = Producer::start(self.plan.clone(), sampler);
         let mut queue = SendQueue::new(self.tuning.queue_depth);
+        let accept = |produced: Produced, queue: &mut SendQueue| {
+            counters
+                .updates_produced
+                .fetch_add(produced.message.updates, Relaxed);
+            if produced.ticks_missed > 0 {
+                counters
+                    .samples_skipped
+                    .fetch_add(produced.ticks_missed, Relaxed);
+            }
+            queue.push(produced.message, counters);
+        };
+        let discard = |updates: u64| counters.updates_discarded.fetch_add(updates, Relaxed);
+        let mut healthy = false;
         loop {
             let Some(message) = queue.pop() else {
                 tokio::select! {
                     biased;
-                    _ = &mut *stop => return StreamEnd::Stopped(self.close(stream).await),
-                    status = stream.ended() => return StreamEnd::Broken(status),
-                    message = producer.next() => queue.push(message, counters),
+                    _ = &mut *stop => {
+                        discard(queue.discard());
+                        return StreamEnd::Stopped(self.close(stream).await);
+                    }
+                    status = stream.ended() => {
+                        discard(queue.discard());
+                        let disconnect = watch.classify(&status).await;
+                        return StreamEnd::Broken(status, disconnect);
+                    }
+                    produced = producer.next() => accept(produced, &mut queue),
                 }
                 continue;
             };
@@ -418,18 +542,27 @@ impl DeviceTask {
                         biased;
                         _ = &mut *stop => break None,
                         sent = &mut send => break Some(sent),
-                        message = producer.next() => queue.push(message, counters),
+                        produced = producer.next() => accept(produced, &mut queue),
                     }
                 }
             };
             match sent {
-                None => return StreamEnd::Stopped(self.close(stream).await),
+                None => {
+                    discard(updates + queue.discard());
+                    return StreamEnd::Stopped(self.close(stream).await);
+                }
                 Some(Ok(())) => {
                     counters.updates_sent.fetch_add(updates, Relaxed);
+                    if !healthy {
+                        healthy = true;
+                        counters.healthy();
+                    }
                 }
                 Some(Err(status)) => {
                     counters.send_failures.fetch_add(1, Relaxed);
-                    return StreamEnd::Broken(status);
+                    discard(updates + queue.discard());
+                    let disconnect = watch.classify(&status).await;
+                    return StreamEnd::Broken(status, disconnect);
                 }
             }
         }
@@ -445,4 +578,9 @@ impl DeviceTask {
                 )))
             })
     }
+}
+
+/// A keepalive interval in ms for the counters (0 = none).
+fn millis(interval: Option<Duration>) -> u64 {
+    interval.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -7,7 +7,9 @@ use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io::IoSlice;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use futures::future::BoxFuture;
@@ -19,10 +21,11 @@ use hyper::body::Incoming;
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use nl6_gnmi::codec::Encoded;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tonic::{Code, Status};
 
 use crate::connector::{Io, Keepalive, error_chain};
+use crate::stats::DisconnectCause;
 use crate::transport::{PublishStream, is_eof_close};
 
 /// The scheme and authority of every request on one connection.
@@ -51,6 +54,120 @@ impl Origin {
 pub struct GrpcConnection {
     send: http2::SendRequest<PublishBody>,
     origin: Origin,
+    ended: ConnectionWatch,
+}
+
+/// How a device's HTTP/2 connection ended, as its driver saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConnectionEnd {
+    /// Closed without an error.
+    Closed,
+    /// The collector sent GOAWAY with this error code.
+    GoAway(h2::Reason),
+    /// The TCP connection was reset.
+    Reset,
+    /// Any other failure.
+    Failed,
+}
+
+impl ConnectionEnd {
+    fn of(result: &Result<(), hyper::Error>) -> ConnectionEnd {
+        let Err(error) = result else {
+            return ConnectionEnd::Closed;
+        };
+        if let Some(h2) = find_source::<h2::Error>(error) {
+            if h2.is_go_away() && h2.is_remote() {
+                return ConnectionEnd::GoAway(h2.reason().unwrap_or(h2::Reason::NO_ERROR));
+            }
+            if h2.get_io().is_some_and(is_reset) {
+                return ConnectionEnd::Reset;
+            }
+        }
+        if find_source::<std::io::Error>(error).is_some_and(is_reset) {
+            return ConnectionEnd::Reset;
+        }
+        ConnectionEnd::Failed
+    }
+}
+
+fn is_reset(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+    )
+}
+
+/// The first error of type `T` in `error`'s source chain (`error` included).
+fn find_source<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        next = e.source();
+    }
+    None
+}
+
+/// Watches how a connection ends (its driver task reports it).
+#[derive(Debug, Clone)]
+pub(crate) struct ConnectionWatch(watch::Receiver<Option<ConnectionEnd>>);
+
+/// How long a broken stream waits for its connection's outcome before it is classified.
+const CONNECTION_END_GRACE: Duration = Duration::from_millis(200);
+
+/// Why a stream ended without us closing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Disconnect {
+    pub cause: DisconnectCause,
+    /// A GOAWAY `ENHANCE_YOUR_CALM` (`too_many_pings`): ping less often.
+    pub too_many_pings: bool,
+}
+
+impl ConnectionWatch {
+    /// Classifies the end of a stream on this connection from its status and, if it
+    /// comes within a short grace period, the connection's own outcome.
+    pub(crate) async fn classify(&mut self, status: &Status) -> Disconnect {
+        let end = tokio::time::timeout(CONNECTION_END_GRACE, self.0.wait_for(Option::is_some))
+            .await
+            .ok()
+            .and_then(|r| r.ok().and_then(|end| end.clone()));
+        let disconnect = |cause| Disconnect {
+            cause,
+            too_many_pings: false,
+        };
+        if let Some(ConnectionEnd::GoAway(reason)) = end {
+            return Disconnect {
+                cause: DisconnectCause::GoAway,
+                too_many_pings: reason == h2::Reason::ENHANCE_YOUR_CALM,
+            };
+        }
+        let err: &(dyn std::error::Error + 'static) = status;
+        if let Some(h2) = find_source::<h2::Error>(err) {
+            if h2.is_go_away() && h2.is_remote() {
+                return Disconnect {
+                    cause: DisconnectCause::GoAway,
+                    too_many_pings: h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM),
+                };
+            }
+            if h2.is_reset() || h2.get_io().is_some_and(is_reset) {
+                return disconnect(DisconnectCause::Reset);
+            }
+        }
+        if end == Some(ConnectionEnd::Reset) || find_source::<std::io::Error>(err).is_some_and(is_reset)
+        {
+            return disconnect(DisconnectCause::Reset);
+        }
+        if find_source::<CollectorEnded>(err).is_some()
+            || is_eof_close(status)
+            || end == Some(ConnectionEnd::Closed)
+        {
+            return disconnect(DisconnectCause::Eof);
+        }
+        disconnect(DisconnectCause::Error)
+    }
 }
 
 impl fmt::Debug for GrpcConnection {
@@ -67,21 +184,37 @@ impl GrpcConnection {
     pub(crate) async fn handshake(
         io: Box<dyn Io>,
         origin: Origin,
-        keepalive: Keepalive,
+        keepalive: Option<Keepalive>,
     ) -> Result<GrpcConnection, hyper::Error> {
-        let (send, connection) = http2::Builder::new(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .keep_alive_interval(keepalive.interval)
-            .keep_alive_timeout(keepalive.timeout)
-            .keep_alive_while_idle(true)
-            .handshake(TokioIo::new(io))
-            .await?;
+        let mut builder = http2::Builder::new(TokioExecutor::new());
+        builder.timer(TokioTimer::new());
+        // No pings unless asked for: collectors enforce a minimum ping interval (grpc-go:
+        // 5 minutes) and answer pings that come more often with GOAWAY too_many_pings.
+        if let Some(keepalive) = keepalive {
+            builder
+                .keep_alive_interval(keepalive.interval)
+                .keep_alive_timeout(keepalive.timeout)
+                .keep_alive_while_idle(true);
+        }
+        let (send, connection) = builder.handshake(TokioIo::new(io)).await?;
+        let (ended_tx, ended_rx) = watch::channel(None);
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
+            let result = connection.await;
+            if let Err(error) = &result {
                 tracing::debug!(%error, "dial-out connection ended");
             }
+            ended_tx.send_replace(Some(ConnectionEnd::of(&result)));
         });
-        Ok(GrpcConnection { send, origin })
+        Ok(GrpcConnection {
+            send,
+            origin,
+            ended: ConnectionWatch(ended_rx),
+        })
+    }
+
+    /// A watch on how this connection ends.
+    pub(crate) fn watch(&self) -> ConnectionWatch {
+        self.ended.clone()
     }
 
     /// Starts the client-streaming call `path` (a gRPC method, e.g.
@@ -115,7 +248,7 @@ impl GrpcConnection {
             let _send = send;
             match response.await {
                 Ok(response) => call_status(response).await,
-                Err(e) => Err(hyper_status(&e)),
+                Err(e) => Err(hyper_status(e)),
             }
         };
         Ok(ClientStreamCall {
@@ -126,14 +259,16 @@ impl GrpcConnection {
     }
 }
 
-/// A broken connection or stream as a status.
-fn hyper_status(error: &hyper::Error) -> Status {
+/// A broken connection or stream as a status (the error stays its source).
+fn hyper_status(error: hyper::Error) -> Status {
     let code = if error.is_canceled() {
         Code::Cancelled
     } else {
         Code::Unavailable
     };
-    Status::new(code, error_chain(error))
+    let mut status = Status::new(code, error_chain(&error));
+    status.set_source(Arc::new(error));
+    status
 }
 
 /// How the collector ended the call: `grpc-status` from a trailers-only response or
@@ -149,7 +284,7 @@ async fn call_status(response: Response<Incoming>) -> Result<(), Status> {
     loop {
         match poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
             None => return Err(missing_status()),
-            Some(Err(e)) => return Err(hyper_status(&e)),
+            Some(Err(e)) => return Err(hyper_status(e)),
             Some(Ok(frame)) => {
                 if let Ok(trailers) = frame.into_trailers() {
                     return trailers_result(&trailers);
@@ -317,8 +452,15 @@ impl ClientStreamCall {
 
 /// The status reported when a call ended `Ok` before we closed it.
 fn ended_early() -> Status {
-    Status::unavailable("the collector ended the stream")
+    let mut status = Status::unavailable("the collector ended the stream");
+    status.set_source(Arc::new(CollectorEnded));
+    status
 }
+
+/// The collector ended a call normally before we closed it.
+#[derive(Debug, thiserror::Error)]
+#[error("the collector ended the stream")]
+struct CollectorEnded;
 
 impl PublishStream for ClientStreamCall {
     fn send(&mut self, message: Encoded) -> BoxFuture<'_, Result<(), Status>> {

@@ -57,13 +57,16 @@ mod transport;
 
 pub use config::{
     CaSource, ConfigError, DEFAULT_PATH, DEFAULT_SAMPLE_INTERVAL, DialoutConfig, Encoding,
-    MAX_SAMPLE_INTERVAL, Mode, TlsSettings, parse_sample_interval,
+    MAX_KEEPALIVE, MAX_SAMPLE_INTERVAL, MIN_KEEPALIVE, Mode, Phase, TlsSettings,
+    parse_keepalive, parse_sample_interval,
 };
 pub use connector::Connector;
 pub use error::DialoutError;
 pub use exporter::{BackoffConfig, DeviceExport, Exporter, ExporterEnv, Tuning};
 pub use grpc::{ClientStreamCall, GrpcConnection};
-pub use stats::{CollectorStatus, DialoutStats, DialoutStatus, ExportCounters};
+pub use stats::{
+    CollectorStatus, DialoutStats, DialoutStatus, DisconnectCause, Disconnects, ExportCounters,
+};
 pub use transport::{
     DEFAULT_FLAVOR, DialoutTransport, FlavorRegistry, GNMIREVERSE_PUBLISH, GnmiReverse,
     PublishStream, StreamContext, is_eof_close,

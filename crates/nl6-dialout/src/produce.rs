@@ -13,9 +13,9 @@ use nl6_ifstate::{DeviceModel, Listener, StateEvent, unix_now_ns};
 use nl6_resolver::{
     LeafSet, Selection, Snapshot, ValueEncoding, WireEncoder, changed_leaves, event_time_ns,
 };
-use tokio::time::{Interval, MissedTickBehavior};
+use tokio::time::Instant;
 
-use crate::config::{DialoutConfig, Mode};
+use crate::config::{DialoutConfig, Mode, Phase};
 use crate::error::DialoutError;
 use crate::stats::DeviceCounters;
 
@@ -32,6 +32,8 @@ pub(crate) struct Plan {
     selection: Selection,
     /// `Some(period)` for SAMPLE, `None` for ON_CHANGE.
     sample_every: Option<Duration>,
+    phase: Phase,
+    device_ip: Ipv4Addr,
 }
 
 impl Plan {
@@ -72,7 +74,82 @@ impl Plan {
             encoding: cfg.encoding.value_encoding(),
             selection,
             sample_every,
+            phase: cfg.phase,
+            device_ip,
         })
+    }
+
+    /// The device's SAMPLE schedule (`None` in on-change mode). It lives as long as the
+    /// device, so ticks that fall while no stream is up can be counted.
+    pub(crate) fn sampler(&self) -> Option<Sampler> {
+        self.sample_every
+            .map(|period| Sampler::new(period, self.phase, self.device_ip))
+    }
+
+    /// Whether a new stream starts with an immediate sample (the `aligned` phase).
+    pub(crate) fn samples_on_open(&self) -> bool {
+        self.phase == Phase::Aligned
+    }
+}
+
+/// Weyl-sequence constant: 2^64 / golden ratio. Consecutive addresses get offsets that
+/// cover the interval evenly.
+const GOLDEN_64: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// Where in `[0, period)` a device's spread-phase ticks fall, from its address.
+pub(crate) fn spread_offset(period: Duration, device_ip: Ipv4Addr) -> Duration {
+    let fraction = u64::from(u32::from(device_ip)).wrapping_mul(GOLDEN_64);
+    let nanos = (u128::from(fraction) * period.as_nanos()) >> 64;
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
+}
+
+/// Time from `now_unix_ns` to the next instant whose wall-clock phase is `offset`.
+fn wait_for_phase(period: Duration, offset: Duration, now_unix_ns: u64) -> Duration {
+    let period_ns = period.as_nanos().max(1);
+    let into = (u128::from(now_unix_ns) + period_ns - offset.as_nanos() % period_ns) % period_ns;
+    let wait = (period_ns - into) % period_ns;
+    Duration::from_nanos(u64::try_from(wait).unwrap_or(u64::MAX))
+}
+
+/// A device's SAMPLE ticks: every `period`, first at once (`aligned`) or at the device's
+/// own wall-clock offset (`spread`).
+#[derive(Debug)]
+pub(crate) struct Sampler {
+    period: Duration,
+    next: Instant,
+}
+
+impl Sampler {
+    fn new(period: Duration, phase: Phase, device_ip: Ipv4Addr) -> Sampler {
+        let now = Instant::now();
+        let next = match phase {
+            Phase::Aligned => now,
+            Phase::Spread => {
+                let offset = spread_offset(period, device_ip);
+                now + wait_for_phase(period, offset, unix_now_ns())
+            }
+        };
+        Sampler { period, next }
+    }
+
+    /// Waits for the next tick and schedules the one after. Returns the ticks missed
+    /// because the task ran more than a whole period late (usually 0). Cancel-safe.
+    pub(crate) async fn tick(&mut self) -> u64 {
+        tokio::time::sleep_until(self.next).await;
+        let now = Instant::now();
+        self.next += self.period;
+        if self.next > now {
+            return 0;
+        }
+        let behind = (now - self.next).as_nanos() / self.period.as_nanos().max(1) + 1;
+        let behind = u32::try_from(behind).unwrap_or(u32::MAX);
+        self.next += self.period * behind;
+        u64::from(behind)
+    }
+
+    /// Ticks from now on (`aligned`: a new stream samples at once).
+    pub(crate) fn restart_now(&mut self) {
+        self.next = Instant::now();
     }
 }
 
@@ -82,31 +159,34 @@ pub(crate) struct Message {
     pub updates: u64,
 }
 
-enum Trigger {
-    Sample(Interval),
+/// Produces one stream's messages. Created when the stream opens, so nothing carries
+/// over an outage; for on-change the listener is registered before the snapshot.
+pub(crate) struct Producer<'s> {
+    plan: Arc<Plan>,
+    encoder: WireEncoder,
+    trigger: Trigger<'s>,
+    masks: Vec<LeafSet>,
+}
+
+enum Trigger<'s> {
+    Sample(&'s mut Sampler),
     OnChange {
         listener: Listener,
         snapshot_due: bool,
     },
 }
 
-/// Produces one stream's messages. Created when the stream opens, so nothing carries
-/// over an outage; for on-change the listener is registered before the snapshot.
-pub(crate) struct Producer {
-    plan: Arc<Plan>,
-    encoder: WireEncoder,
-    trigger: Trigger,
-    masks: Vec<LeafSet>,
+/// A produced message and the SAMPLE ticks missed before it.
+pub(crate) struct Produced {
+    pub message: Message,
+    pub ticks_missed: u64,
 }
 
-impl Producer {
-    pub(crate) fn start(plan: Arc<Plan>) -> Producer {
-        let trigger = match plan.sample_every {
-            Some(period) => {
-                let mut interval = tokio::time::interval(period);
-                interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
-                Trigger::Sample(interval)
-            }
+impl<'s> Producer<'s> {
+    /// A producer for one stream; SAMPLE plans tick on the device's `sampler`.
+    pub(crate) fn start(plan: Arc<Plan>, sampler: Option<&'s mut Sampler>) -> Producer<'s> {
+        let trigger = match sampler {
+            Some(sampler) => Trigger::Sample(sampler),
             None => Trigger::OnChange {
                 listener: plan.model.subscribe(),
                 snapshot_due: true,
@@ -121,19 +201,22 @@ impl Producer {
     }
 
     /// The next message to push. Cancel-safe.
-    pub(crate) async fn next(&mut self) -> Message {
+    pub(crate) async fn next(&mut self) -> Produced {
         loop {
             match &mut self.trigger {
-                Trigger::Sample(interval) => {
-                    interval.tick().await;
-                    return self.snapshot();
+                Trigger::Sample(sampler) => {
+                    let ticks_missed = sampler.tick().await;
+                    return Produced {
+                        message: self.snapshot(),
+                        ticks_missed,
+                    };
                 }
                 Trigger::OnChange {
                     snapshot_due: due @ true,
                     ..
                 } => {
                     *due = false;
-                    return self.snapshot();
+                    return self.snapshot().into();
                 }
                 Trigger::OnChange { listener, .. } => {
                     let Some(event) = listener.recv().await else {
@@ -141,7 +224,7 @@ impl Producer {
                         return std::future::pending().await;
                     };
                     if let Some(message) = self.event(&event) {
-                        return message;
+                        return message.into();
                     }
                 }
             }
@@ -193,6 +276,15 @@ impl Producer {
     }
 }
 
+impl From<Message> for Produced {
+    fn from(message: Message) -> Produced {
+        Produced {
+            message,
+            ticks_missed: 0,
+        }
+    }
+}
+
 /// The bounded send queue: when full, the oldest message is dropped and counted.
 pub(crate) struct SendQueue {
     messages: VecDeque<Message>,
@@ -218,6 +310,11 @@ impl SendQueue {
 
     pub(crate) fn pop(&mut self) -> Option<Message> {
         self.messages.pop_front()
+    }
+
+    /// Empties the queue (its stream is gone) and returns the updates it held.
+    pub(crate) fn discard(&mut self) -> u64 {
+        self.messages.drain(..).map(|m| m.updates).sum()
     }
 }
 
@@ -280,17 +377,60 @@ mod tests {
     async fn events_carry_only_changed_selected_leaves() {
         let p = Arc::new(plan(Mode::OnChange, &["/interfaces/interface[name=*]/state"]).unwrap());
         let model = p.model.clone();
-        let mut producer = Producer::start(p.clone());
+        let mut producer = Producer::start(p.clone(), None);
         assert_eq!(model.listener_count(), 1);
-        assert_eq!(producer.next().await.updates, 50);
+        let mut next = async || producer.next().await.message.updates;
+        assert_eq!(next().await, 50);
         model.set_link(2, LinkStatus::Down, unix_now_ns());
-        assert_eq!(producer.next().await.updates, 2); // oper-status, last-change
+        assert_eq!(next().await, 2); // oper-status, last-change
         model.set_admin(2, AdminStatus::Down, unix_now_ns());
-        assert_eq!(producer.next().await.updates, 2); // admin-status, last-change
+        assert_eq!(next().await, 2); // admin-status, last-change
         model.set_admin(2, AdminStatus::Up, unix_now_ns());
-        assert_eq!(producer.next().await.updates, 2); // admin back up, link still down
+        assert_eq!(next().await, 2); // admin back up, link still down
         drop(producer);
         assert_eq!(model.listener_count(), 0);
+    }
+
+    #[test]
+    fn spread_offsets_of_consecutive_addresses_cover_the_interval_evenly() {
+        let period = Duration::from_secs(1);
+        let mut buckets = [0u32; 10];
+        for host in 1..=100u32 {
+            let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 42, 0, 0)) + host);
+            let offset = spread_offset(period, ip);
+            assert!(offset < period);
+            assert_eq!(offset, spread_offset(period, ip), "deterministic");
+            buckets[(offset.as_millis() / 100) as usize] += 1;
+        }
+        assert!(buckets.iter().all(|&n| (5..=15).contains(&n)), "{buckets:?}");
+    }
+
+    #[test]
+    fn the_phase_wait_lands_on_the_offset() {
+        let period = Duration::from_secs(10);
+        let offset = Duration::from_millis(2_500);
+        let now = 1_700_000_001_000_000_000u64; // 1 s into a 10 s period
+        assert_eq!(
+            wait_for_phase(period, offset, now),
+            Duration::from_millis(1_500)
+        );
+        let on_it = 1_700_000_002_500_000_000u64;
+        assert_eq!(wait_for_phase(period, offset, on_it), Duration::ZERO);
+        let after = 1_700_000_003_000_000_000u64;
+        assert_eq!(
+            wait_for_phase(period, offset, after),
+            Duration::from_millis(9_500)
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_late_sampler_counts_the_ticks_it_missed() {
+        let ip = Ipv4Addr::new(127, 0, 0, 1);
+        let mut s = Sampler::new(Duration::from_secs(1), Phase::Aligned, ip);
+        assert_eq!(s.tick().await, 0);
+        tokio::time::advance(Duration::from_millis(3_500)).await;
+        assert_eq!(s.tick().await, 2); // the ticks at 2 s and 3 s
+        assert_eq!(s.tick().await, 0);
     }
 
     #[test]
@@ -303,7 +443,7 @@ mod tests {
         }
         assert_eq!(counters.updates_dropped.load(Relaxed), 1);
         assert_eq!(q.pop().unwrap().updates, 2);
-        assert_eq!(q.pop().unwrap().updates, 3);
+        assert_eq!(q.discard(), 3);
         assert!(q.pop().is_none());
     }
 }

@@ -1,66 +1,250 @@
-//! Counters per device, aggregated per (collector, flavor), and the status document.
+//! Counters per device, aggregated per (collector, flavor), the status document, and the
+//! aggregated failure log.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::time::{Duration, Instant, SystemTime};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 
+/// Why a stream ended without us closing it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DisconnectCause {
+    /// The collector sent an HTTP/2 GOAWAY (e.g. `too_many_pings`, or a graceful restart).
+    GoAway,
+    /// The stream or the TCP connection was reset.
+    Reset,
+    /// The collector ended the call or closed the connection without an error.
+    Eof,
+    /// Anything else: an error status, a failed send, a keepalive timeout.
+    Error,
+}
+
+impl DisconnectCause {
+    /// The label used in the status document and in `/metrics` (`goaway`, `reset`,
+    /// `eof`, `error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisconnectCause::GoAway => "goaway",
+            DisconnectCause::Reset => "reset",
+            DisconnectCause::Eof => "eof",
+            DisconnectCause::Error => "error",
+        }
+    }
+}
+
+/// The last failure of a device or a (collector, flavor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ErrorRecord {
+    pub text: String,
+    pub at: SystemTime,
+}
+
+/// State of a (collector, flavor) shared by its devices: what the failure log and the
+/// status need without visiting every device.
+#[derive(Debug, Default)]
+pub(crate) struct GroupShared {
+    /// Devices with a stream open now.
+    connected: AtomicU64,
+    /// Failed opens plus disconnects, ever (the failure log compares it between ticks).
+    failures: AtomicU64,
+    /// `too_many_pings` GOAWAYs, ever.
+    too_many_pings: AtomicU64,
+    /// The keepalive interval the latest `too_many_pings` moved a device to.
+    keepalive_after_goaway_ms: AtomicU64,
+    errors: Mutex<GroupErrors>,
+}
+
+#[derive(Debug, Default)]
+struct GroupErrors {
+    last: Option<ErrorRecord>,
+    /// The first error since the failure log's last line.
+    first_since_line: Option<String>,
+}
+
+impl GroupShared {
+    fn record_failure(&self, text: &str, at: SystemTime) {
+        self.failures.fetch_add(1, Relaxed);
+        let mut errors = self.errors.lock();
+        if errors.first_since_line.is_none() {
+            errors.first_since_line = Some(text.to_string());
+        }
+        errors.last = Some(ErrorRecord {
+            text: text.to_string(),
+            at,
+        });
+    }
+}
+
 /// One device's live counters (updated by its exporter task).
 #[derive(Debug, Default)]
 pub(crate) struct DeviceCounters {
+    pub updates_produced: AtomicU64,
     pub updates_sent: AtomicU64,
     pub updates_dropped: AtomicU64,
+    pub updates_discarded: AtomicU64,
+    pub samples_skipped: AtomicU64,
     pub reconnects: AtomicU64,
     pub send_failures: AtomicU64,
     pub streams_active: AtomicU64,
     pub open_failures: AtomicU64,
-    pub last_error: Mutex<Option<String>>,
+    pub disconnects: [AtomicU64; 4],
+    pub too_many_pings: AtomicU64,
+    /// The keepalive ping interval in use, in ms (0 = no pings).
+    pub keepalive_ms: AtomicU64,
+    pub last_error: Mutex<Option<ErrorRecord>>,
+    group: Arc<GroupShared>,
 }
 
 impl DeviceCounters {
     pub(crate) fn snapshot(&self) -> ExportCounters {
+        let d = |c: DisconnectCause| self.disconnects[c as usize].load(Relaxed);
         ExportCounters {
+            updates_produced: self.updates_produced.load(Relaxed),
             updates_sent: self.updates_sent.load(Relaxed),
             updates_dropped: self.updates_dropped.load(Relaxed),
+            updates_discarded: self.updates_discarded.load(Relaxed),
+            samples_skipped: self.samples_skipped.load(Relaxed),
             reconnects: self.reconnects.load(Relaxed),
             send_failures: self.send_failures.load(Relaxed),
             streams_active: self.streams_active.load(Relaxed),
             open_failures: self.open_failures.load(Relaxed),
+            disconnects: Disconnects {
+                goaway: d(DisconnectCause::GoAway),
+                reset: d(DisconnectCause::Reset),
+                eof: d(DisconnectCause::Eof),
+                error: d(DisconnectCause::Error),
+            },
+            too_many_pings: self.too_many_pings.load(Relaxed),
         }
     }
 
-    pub(crate) fn set_error(&self, error: String) {
-        *self.last_error.lock() = Some(error);
+    fn set_error(&self, text: String) {
+        let at = SystemTime::now();
+        self.group.record_failure(&text, at);
+        *self.last_error.lock() = Some(ErrorRecord { text, at });
+    }
+
+    /// A connection or stream open failed.
+    pub(crate) fn open_failed(&self, error: String) {
+        self.open_failures.fetch_add(1, Relaxed);
+        self.set_error(error);
+    }
+
+    /// A stream ended without us closing it.
+    pub(crate) fn disconnected(&self, cause: DisconnectCause, error: String) {
+        self.disconnects[cause as usize].fetch_add(1, Relaxed);
+        self.set_error(error);
+    }
+
+    /// The collector answered keepalive pings with `too_many_pings`; pings now go out
+    /// every `now_every`.
+    pub(crate) fn too_many_pings(&self, now_every: Duration) {
+        let ms = u64::try_from(now_every.as_millis()).unwrap_or(u64::MAX);
+        self.too_many_pings.fetch_add(1, Relaxed);
+        self.keepalive_ms.store(ms, Relaxed);
+        self.group.too_many_pings.fetch_add(1, Relaxed);
+        self.group.keepalive_after_goaway_ms.store(ms, Relaxed);
+    }
+
+    /// A stream opened.
+    pub(crate) fn stream_up(&self) {
+        self.streams_active.store(1, Relaxed);
+        self.group.connected.fetch_add(1, Relaxed);
+    }
+
+    /// The open stream ended.
+    pub(crate) fn stream_down(&self) {
+        self.streams_active.store(0, Relaxed);
+        self.group.connected.fetch_sub(1, Relaxed);
+    }
+
+    /// The stream carries messages again: the device's error is history.
+    pub(crate) fn healthy(&self) {
+        let mut last = self.last_error.lock();
+        if last.is_some() {
+            *last = None;
+        }
+    }
+}
+
+/// Disconnects by cause.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Disconnects {
+    /// The collector sent GOAWAY.
+    pub goaway: u64,
+    /// The stream or connection was reset.
+    pub reset: u64,
+    /// The collector ended the stream or connection without an error.
+    pub eof: u64,
+    /// Error statuses, failed sends, keepalive timeouts.
+    pub error: u64,
+}
+
+impl Disconnects {
+    fn add(&mut self, o: &Disconnects) {
+        self.goaway += o.goaway;
+        self.reset += o.reset;
+        self.eof += o.eof;
+        self.error += o.error;
+    }
+
+    /// All disconnects.
+    pub fn total(&self) -> u64 {
+        self.goaway + self.reset + self.eof + self.error
     }
 }
 
 /// A copy of one device's (or an aggregate's) counters.
+///
+/// The ledger: every update the device produced was sent, dropped or discarded, so once
+/// a device has stopped `updates_produced == updates_sent + updates_dropped +
+/// updates_discarded` holds exactly (while it runs, the difference is what waits in its
+/// queue).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExportCounters {
+    /// Updates (leaves) in messages produced while a stream was up.
+    pub updates_produced: u64,
     /// Updates (leaves) in messages handed to the transport.
     pub updates_sent: u64,
     /// Updates (leaves) in messages dropped from a full send queue (drop-oldest).
     pub updates_dropped: u64,
+    /// Updates (leaves) in messages lost because their stream broke or was closed before
+    /// they were sent (the one being sent and those still queued).
+    pub updates_discarded: u64,
+    /// SAMPLE ticks that produced nothing because no stream was up (or the device fell
+    /// more than a whole interval behind).
+    pub samples_skipped: u64,
     /// Streams opened after the first one.
     pub reconnects: u64,
     /// Sends that failed (each also ended its stream).
     pub send_failures: u64,
     /// Streams open right now.
     pub streams_active: u64,
-    /// Connection or stream opens that failed.
+    /// Dials, TLS handshakes or stream opens that failed.
     pub open_failures: u64,
+    /// Streams that ended without us closing them, by cause.
+    pub disconnects: Disconnects,
+    /// GOAWAY `too_many_pings` answers to keepalive pings.
+    pub too_many_pings: u64,
 }
 
 impl ExportCounters {
     fn add(&mut self, o: &ExportCounters) {
+        self.updates_produced += o.updates_produced;
         self.updates_sent += o.updates_sent;
         self.updates_dropped += o.updates_dropped;
+        self.updates_discarded += o.updates_discarded;
+        self.samples_skipped += o.samples_skipped;
         self.reconnects += o.reconnects;
         self.send_failures += o.send_failures;
         self.streams_active += o.streams_active;
         self.open_failures += o.open_failures;
+        self.disconnects.add(&o.disconnects);
+        self.too_many_pings += o.too_many_pings;
     }
 }
 
@@ -71,6 +255,18 @@ struct Group {
     live: HashMap<u64, Arc<DeviceCounters>>,
     /// Totals of removed devices (`streams_active` stays 0).
     folded: ExportCounters,
+    shared: Arc<GroupShared>,
+    log: LogState,
+}
+
+/// What the failure log last said about a group.
+#[derive(Default)]
+struct LogState {
+    failing: bool,
+    last_line: Option<Instant>,
+    seen_failures: u64,
+    unreported_failures: u64,
+    seen_too_many_pings: u64,
 }
 
 /// The dial-out statistics a fleet holds: live devices per (collector, flavor) plus the
@@ -111,6 +307,9 @@ impl Drop for Registration {
             && group.live.remove(&self.id).is_some()
         {
             let mut last = self.counters.snapshot();
+            if last.streams_active > 0 {
+                self.counters.stream_down();
+            }
             last.streams_active = 0;
             group.folded.add(&last);
         }
@@ -126,13 +325,14 @@ impl DialoutStats {
     pub(crate) fn register(self: &Arc<Self>, collector: &str, flavor: &str) -> Registration {
         let id = self.next_id.fetch_add(1, Relaxed);
         let key = (collector.to_string(), flavor.to_string());
-        let counters = Arc::new(DeviceCounters::default());
-        self.groups
-            .lock()
-            .entry(key.clone())
-            .or_default()
-            .live
-            .insert(id, counters.clone());
+        let mut groups = self.groups.lock();
+        let group = groups.entry(key.clone()).or_default();
+        let counters = Arc::new(DeviceCounters {
+            group: group.shared.clone(),
+            ..DeviceCounters::default()
+        });
+        group.live.insert(id, counters.clone());
+        drop(groups);
         Registration {
             stats: self.clone(),
             key,
@@ -165,15 +365,25 @@ impl DialoutStats {
             .map(|((collector, flavor), group)| {
                 let t = group_totals(group);
                 devices_exporting += group.live.len() as u64;
+                let last = group.shared.errors.lock().last.clone();
                 CollectorStatus {
                     collector: collector.clone(),
                     flavor: flavor.clone(),
                     devices: group.live.len() as u64,
+                    devices_connected: group.shared.connected.load(Relaxed),
                     streams_active: t.streams_active,
+                    updates_produced: t.updates_produced,
                     updates_sent: t.updates_sent,
                     updates_dropped: t.updates_dropped,
+                    updates_discarded: t.updates_discarded,
+                    samples_skipped: t.samples_skipped,
                     reconnects: t.reconnects,
                     send_failures: t.send_failures,
+                    open_failures: t.open_failures,
+                    disconnects: t.disconnects,
+                    too_many_pings: t.too_many_pings,
+                    last_error_at: last.as_ref().map(|e| rfc3339(e.at)),
+                    last_error: last.map(|e| e.text),
                 }
             })
             .collect();
@@ -181,6 +391,70 @@ impl DialoutStats {
             subsystem_active: self.exporters.load(Relaxed) > 0,
             collectors,
             devices_exporting,
+        }
+    }
+
+    /// Writes the aggregated failure log: per (collector, flavor), a WARN line when it
+    /// starts failing (and again while new failures arrive), an INFO line when every
+    /// device streams again, never more than one line per `every`. Called once a second
+    /// by the exporter.
+    pub(crate) fn log_failures(&self, every: Duration) {
+        let now = Instant::now();
+        let mut groups = self.groups.lock();
+        for ((collector, flavor), group) in groups.iter_mut() {
+            let shared = &group.shared;
+            let log = &mut group.log;
+            let failures = shared.failures.load(Relaxed);
+            log.unreported_failures += failures - log.seen_failures;
+            log.seen_failures = failures;
+            let devices = group.live.len() as u64;
+            let connected = shared.connected.load(Relaxed).min(devices);
+            if log.last_line.is_some_and(|t| now.duration_since(t) < every) {
+                continue;
+            }
+            let pings = shared.too_many_pings.load(Relaxed);
+            if pings > log.seen_too_many_pings {
+                let every_ms = shared.keepalive_after_goaway_ms.load(Relaxed);
+                tracing::warn!(
+                    %collector,
+                    %flavor,
+                    "dial-out collector answered keepalive pings with GOAWAY too_many_pings \
+                     {} time(s); those devices now ping every {} (doubled, gRFC A8)",
+                    pings - log.seen_too_many_pings,
+                    humantime::format_duration(Duration::from_millis(every_ms)),
+                );
+                log.seen_too_many_pings = pings;
+                log.last_line = Some(now);
+            }
+            if log.unreported_failures > 0 {
+                let first = shared
+                    .errors
+                    .lock()
+                    .first_since_line
+                    .take()
+                    .unwrap_or_default();
+                tracing::warn!(
+                    %collector,
+                    %flavor,
+                    "dial-out {} failing: {} of {} devices without a stream, {} failure(s) \
+                     since the last report; first error: {first}",
+                    if log.failing { "still" } else { "started" },
+                    devices - connected,
+                    devices,
+                    log.unreported_failures,
+                );
+                log.failing = true;
+                log.unreported_failures = 0;
+                log.last_line = Some(now);
+            } else if log.failing && connected == devices {
+                tracing::info!(
+                    %collector,
+                    %flavor,
+                    "dial-out recovered: all {devices} devices have a stream"
+                );
+                log.failing = false;
+                log.last_line = Some(now);
+            }
         }
     }
 }
@@ -191,6 +465,11 @@ fn group_totals(group: &Group) -> ExportCounters {
         t.add(&counters.snapshot());
     }
     t
+}
+
+/// `at` as RFC 3339 UTC text with millisecond precision.
+fn rfc3339(at: SystemTime) -> String {
+    humantime::format_rfc3339_millis(at).to_string()
 }
 
 /// `GET /api/v1/gnmi/dialout/status`.
@@ -215,16 +494,37 @@ pub struct CollectorStatus {
     pub flavor: String,
     /// Devices exporting to it now.
     pub devices: u64,
+    /// Devices with a stream open now (`devices - devices_connected` are failing or
+    /// waiting to reconnect).
+    pub devices_connected: u64,
     /// Streams open now.
     pub streams_active: u64,
+    /// Updates (leaves) produced while a stream was up, including by removed devices.
+    pub updates_produced: u64,
     /// Updates (leaves) sent, including by removed devices.
     pub updates_sent: u64,
     /// Updates (leaves) dropped by full send queues.
     pub updates_dropped: u64,
+    /// Updates (leaves) lost with a stream that broke or closed before sending them.
+    pub updates_discarded: u64,
+    /// SAMPLE ticks that fell in an outage.
+    pub samples_skipped: u64,
     /// Streams re-established after a device's first one.
     pub reconnects: u64,
     /// Failed sends.
     pub send_failures: u64,
+    /// Dials, TLS handshakes or stream opens that failed.
+    pub open_failures: u64,
+    /// Streams that ended without us closing them, by cause.
+    pub disconnects: Disconnects,
+    /// GOAWAY `too_many_pings` answers to keepalive pings.
+    pub too_many_pings: u64,
+    /// The most recent failure of any of its devices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// When it happened (RFC 3339, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error_at: Option<String>,
 }
 
 #[cfg(test)]
@@ -234,22 +534,53 @@ mod tests {
     const SEED_STATUS: &str = r#"{"subsystem_active":true,"collectors":[{"collector":"10.0.0.5:6030","flavor":"gnmireverse","devices":100,"streams_active":100,"updates_sent":1234567,"updates_dropped":0,"reconnects":2,"send_failures":0}],"devices_exporting":100}"#;
 
     #[test]
-    fn status_json_matches_the_seed_document() {
+    fn status_json_keeps_every_field_of_the_seed_document() {
         let stats = DialoutStats::new();
         stats.exporter_started();
         let regs: Vec<_> = (0..100)
             .map(|_| stats.register("10.0.0.5:6030", "gnmireverse"))
             .collect();
         for (i, r) in regs.iter().enumerate() {
-            r.counters().streams_active.store(1, Relaxed);
+            r.counters().stream_up();
             let sent = if i == 0 { 1234567 - 99 } else { 1 };
             r.counters().updates_sent.store(sent, Relaxed);
         }
         regs[3].counters().reconnects.store(2, Relaxed);
-        let json = serde_json::to_string(&stats.status()).unwrap();
-        assert_eq!(json, SEED_STATUS);
-        let back: DialoutStatus = serde_json::from_str(SEED_STATUS).unwrap();
-        assert_eq!(back, stats.status());
+        let ours = serde_json::to_value(stats.status()).unwrap();
+        let seed: serde_json::Value = serde_json::from_str(SEED_STATUS).unwrap();
+        for key in ["subsystem_active", "devices_exporting"] {
+            assert_eq!(ours[key], seed[key], "{key}");
+        }
+        let (ours, seed) = (&ours["collectors"][0], &seed["collectors"][0]);
+        for (key, value) in seed.as_object().unwrap() {
+            assert_eq!(&ours[key], value, "{key}");
+        }
+        assert_eq!(ours["devices_connected"], 100);
+        assert_eq!(ours["disconnects"]["goaway"], 0);
+        assert!(ours.get("last_error").is_none(), "{ours}");
+    }
+
+    #[test]
+    fn failures_reach_the_group_and_clear_per_device() {
+        let stats = DialoutStats::new();
+        let a = stats.register("c:1", "gnmireverse");
+        let b = stats.register("c:1", "gnmireverse");
+        a.counters().open_failed("connection refused".into());
+        b.counters().stream_up();
+        b.counters()
+            .disconnected(DisconnectCause::GoAway, "GOAWAY too_many_pings".into());
+        b.counters().stream_down();
+        let c = &stats.status().collectors[0];
+        assert_eq!((c.open_failures, c.disconnects.goaway), (1, 1));
+        assert_eq!(c.last_error.as_deref(), Some("GOAWAY too_many_pings"));
+        assert!(c.last_error_at.as_deref().unwrap().ends_with('Z'));
+        assert_eq!(c.devices_connected, 0);
+        a.counters().stream_up();
+        a.counters().healthy();
+        assert!(a.counters().last_error.lock().is_none());
+        assert_eq!(stats.status().collectors[0].devices_connected, 1);
+        drop(a);
+        assert_eq!(stats.status().collectors[0].devices_connected, 0);
     }
 
     #[test]
@@ -258,7 +589,7 @@ mod tests {
         let a = stats.register("c:1", "gnmireverse");
         let b = stats.register("c:1", "gnmireverse");
         a.counters().updates_sent.store(10, Relaxed);
-        a.counters().streams_active.store(1, Relaxed);
+        a.counters().stream_up();
         b.counters().updates_sent.store(5, Relaxed);
         b.counters().updates_dropped.store(2, Relaxed);
         let before = stats.totals("c:1", "gnmireverse").unwrap();

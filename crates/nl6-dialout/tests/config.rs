@@ -97,7 +97,7 @@ fn the_config_echoes_as_it_is_read() {
     let json = serde_json::to_string(&cfg).unwrap();
     assert_eq!(
         json,
-        r#"{"collector":"10.0.0.5:6030","flavor":"gnmireverse","encoding":"json_ietf","mode":"sample","paths":["/interfaces/interface[name=*]/state"],"sample_interval":"1s 500ms","tls":{"enabled":true,"insecure_skip_verify":false,"ca_file":"","mtls":false}}"#
+        r#"{"collector":"10.0.0.5:6030","flavor":"gnmireverse","encoding":"json_ietf","mode":"sample","paths":["/interfaces/interface[name=*]/state"],"sample_interval":"1s 500ms","phase":"spread","keepalive":"0","tls":{"enabled":true,"insecure_skip_verify":false,"ca_file":"","mtls":false}}"#
     );
     assert_eq!(serde_json::from_str::<DialoutConfig>(&json).unwrap(), cfg);
     let inline = DialoutConfig {

@@ -317,13 +317,28 @@ async fn a_collector_restart_counts_one_reconnect_and_streaming_resumes() {
     })
     .await;
     let status = exporter.stats().status();
-    assert_eq!(status.collectors[0].reconnects, 1);
+    let group = &status.collectors[0];
+    assert_eq!(group.reconnects, 1);
+    assert_eq!(group.disconnects.total(), 1, "{group:?}");
     assert!(
-        export.last_error().unwrap().starts_with("stream ended"),
-        "{:?}",
-        export.last_error()
+        group
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("stream ended")),
+        "{group:?}"
     );
+    eventually(WAIT, "the device error to clear once healthy", || {
+        export.last_error().is_none()
+    })
+    .await;
     export.stop().await.unwrap();
+    let c = exporter.stats().totals(&group.collector, &group.flavor).unwrap();
+    assert!(c.updates_sent > 0 && c.updates_produced > 0, "{c:?}");
+    assert_eq!(
+        c.updates_produced,
+        c.updates_sent + c.updates_dropped + c.updates_discarded,
+        "the ledger: {c:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -612,6 +627,7 @@ async fn backoff_resets_only_after_a_stream_stayed_up_long_enough() {
         initial: Duration::from_millis(50),
         max: Duration::from_millis(400),
         reset_after: Duration::from_millis(300),
+        jitter: 0.0,
     };
     let exporter = Exporter::new(env);
     let ip = device_ip(11, 1);

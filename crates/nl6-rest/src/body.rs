@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use nl6_dialout::{
-    CaSource, ConfigError, DEFAULT_FLAVOR, DEFAULT_PATH, DialoutConfig, Encoding, Mode,
-    TlsSettings, parse_sample_interval,
+    CaSource, ConfigError, DEFAULT_FLAVOR, DEFAULT_PATH, DialoutConfig, Encoding, Mode, Phase,
+    TlsSettings, parse_keepalive, parse_sample_interval,
 };
 use nl6_fleet::{BatchSpec, DeviceInfo};
 use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES};
@@ -84,6 +84,16 @@ pub struct DialoutBody {
     /// SAMPLE cadence, a duration such as `"10s"` (1 s floor, 24 h maximum).
     #[schema(default = "10s", example = "30s")]
     pub sample_interval: Option<String>,
+    /// When SAMPLE ticks fall: `spread` (each device at its own offset in the interval,
+    /// derived from its address: an even load) or `aligned` (every device samples when
+    /// its stream opens and then every interval: bursts).
+    #[schema(default = "spread")]
+    pub phase: Option<String>,
+    /// HTTP/2 keepalive ping interval, e.g. `"5m"`; `"0"` or omitted = no pings (10 s
+    /// floor). grpc-go collectors answer pings more often than every 5 minutes with
+    /// GOAWAY `too_many_pings`; nl6 then doubles the interval for that device.
+    #[schema(default = "0", example = "5m")]
+    pub keepalive: Option<String>,
     /// TLS towards the collector; omitted = TLS verified against the system roots.
     pub tls: Option<TlsBody>,
 }
@@ -271,11 +281,16 @@ impl DialoutBody {
         };
         let sample_interval = parse_sample_interval(self.sample_interval.as_deref().unwrap_or(""))
             .map_err(dialout_field)?;
+        let phase = parse_enum_cfg::<Phase>(self.phase.as_deref())?;
+        let keepalive =
+            parse_keepalive(self.keepalive.as_deref().unwrap_or("")).map_err(dialout_field)?;
         let tls = match self.tls {
             Some(tls) => tls.into_settings()?,
             None => TlsSettings::default(),
         };
         let config = DialoutConfig {
+            phase,
+            keepalive,
             collector: self.collector.trim().to_string(),
             flavor,
             encoding,
@@ -389,6 +404,10 @@ pub struct DialoutEcho {
     pub paths: Vec<String>,
     /// SAMPLE cadence.
     pub sample_interval: String,
+    /// `spread` or `aligned`.
+    pub phase: String,
+    /// Keepalive ping interval as configured (`0` = no pings).
+    pub keepalive: String,
     /// TLS towards the collector.
     pub tls: TlsEcho,
 }
@@ -444,6 +463,12 @@ impl From<&DialoutConfig> for DialoutEcho {
                 .map(String::from)
                 .collect(),
             sample_interval: humantime::format_duration(cfg.sample_interval).to_string(),
+            phase: cfg.phase.to_string(),
+            keepalive: if cfg.keepalive.is_zero() {
+                "0".to_string()
+            } else {
+                humantime::format_duration(cfg.keepalive).to_string()
+            },
             tls: TlsEcho {
                 enabled: cfg.tls.enabled,
                 insecure_skip_verify: cfg.tls.insecure_skip_verify,

@@ -79,6 +79,10 @@ pub struct Settings {
     pub gnmi_dialout_mtls: bool,
     /// gNMI paths pushed by dial-out devices.
     pub gnmi_dialout_paths: Vec<String>,
+    /// Dial-out SAMPLE phase: spread (even load) or aligned (bursts).
+    pub gnmi_dialout_phase: String,
+    /// Dial-out HTTP/2 keepalive ping interval; "0" = no pings.
+    pub gnmi_dialout_keepalive: String,
     /// Put the fleet in a network namespace (needs root).
     pub netns: bool,
     /// Name of the simulator network namespace.
@@ -117,6 +121,8 @@ impl Default for Settings {
             gnmi_dialout_tls_ca: None,
             gnmi_dialout_mtls: false,
             gnmi_dialout_paths: vec![nl6_dialout::DEFAULT_PATH.to_string()],
+            gnmi_dialout_phase: "spread".into(),
+            gnmi_dialout_keepalive: "0".into(),
             netns: false,
             netns_name: "nl6sim".into(),
             seed: 0,
@@ -440,6 +446,9 @@ impl LoadedSettings {
             mode: self.parsed("gnmi_dialout_sub_mode", &s.gnmi_dialout_sub_mode)?,
             paths: s.gnmi_dialout_paths.clone(),
             sample_interval: self.duration("gnmi_dialout_interval", &s.gnmi_dialout_interval)?,
+            phase: self.parsed("gnmi_dialout_phase", &s.gnmi_dialout_phase)?,
+            keepalive: nl6_dialout::parse_keepalive(&s.gnmi_dialout_keepalive)
+                .map_err(|e| self.invalid("gnmi_dialout_keepalive", e.reason))?,
             tls: TlsSettings {
                 enabled: s.gnmi_dialout_tls,
                 insecure_skip_verify: s.gnmi_dialout_tls_insecure,
@@ -455,6 +464,8 @@ impl LoadedSettings {
                 "mode" => "gnmi_dialout_sub_mode",
                 "sample_interval" => "gnmi_dialout_interval",
                 "paths" => "gnmi_dialout_paths",
+                "phase" => "gnmi_dialout_phase",
+                "keepalive" => "gnmi_dialout_keepalive",
                 _ => "gnmi_dialout_tls",
             };
             self.invalid(key, e)

@@ -104,6 +104,39 @@ fn describe() {
         "nl6_dialout_send_failures_total",
         "Dial-out sends that failed"
     );
+    describe_gauge!(
+        "nl6_dialout_devices_connected",
+        "Dial-out devices with a stream open now"
+    );
+    describe_counter!(
+        "nl6_dialout_updates_produced_total",
+        "Dial-out updates (leaves) produced while a stream was up"
+    );
+    describe_counter!(
+        "nl6_dialout_updates_discarded_total",
+        "Dial-out updates (leaves) lost with a stream that broke before sending them"
+    );
+    describe_counter!(
+        "nl6_dialout_samples_skipped_total",
+        "Dial-out SAMPLE ticks that fell in an outage"
+    );
+    describe_counter!(
+        "nl6_dialout_open_failures_total",
+        "Dial-out dials, TLS handshakes or stream opens that failed"
+    );
+    describe_counter!(
+        "nl6_dialout_disconnects_total",
+        "Dial-out streams that ended without nl6 closing them, by cause"
+    );
+    describe_counter!(
+        "nl6_dialout_too_many_pings_total",
+        "GOAWAY too_many_pings answers to dial-out keepalive pings"
+    );
+    describe_gauge!(
+        "nl6_dialout_last_error_timestamp_seconds",
+        Unit::Seconds,
+        "Unix time of the latest dial-out failure"
+    );
     describe_counter!(
         "nl6_rest_requests_total",
         "REST requests by method, route template and status"
@@ -150,6 +183,30 @@ fn record_fleet(fleet: &Fleet) {
         counter!("nl6_dialout_updates_dropped_total", &labels).absolute(c.updates_dropped);
         counter!("nl6_dialout_reconnects_total", &labels).absolute(c.reconnects);
         counter!("nl6_dialout_send_failures_total", &labels).absolute(c.send_failures);
+        gauge!("nl6_dialout_devices_connected", &labels).set(c.devices_connected as f64);
+        counter!("nl6_dialout_updates_produced_total", &labels).absolute(c.updates_produced);
+        counter!("nl6_dialout_updates_discarded_total", &labels).absolute(c.updates_discarded);
+        counter!("nl6_dialout_samples_skipped_total", &labels).absolute(c.samples_skipped);
+        counter!("nl6_dialout_open_failures_total", &labels).absolute(c.open_failures);
+        counter!("nl6_dialout_too_many_pings_total", &labels).absolute(c.too_many_pings);
+        let causes = [
+            ("goaway", c.disconnects.goaway),
+            ("reset", c.disconnects.reset),
+            ("eof", c.disconnects.eof),
+            ("error", c.disconnects.error),
+        ];
+        for (cause, n) in causes {
+            let labels = [
+                ("collector", labels[0].1.clone()),
+                ("flavor", labels[1].1.clone()),
+                ("cause", cause.to_string()),
+            ];
+            counter!("nl6_dialout_disconnects_total", &labels).absolute(n);
+        }
+        let at = c.last_error_at.as_deref().and_then(|t| humantime::parse_rfc3339(t).ok());
+        if let Some(at) = at.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
+            gauge!("nl6_dialout_last_error_timestamp_seconds", &labels).set(at.as_secs_f64());
+        }
     }
 }
 

@@ -107,13 +107,15 @@ impl Connector for TestConnector {
     }
 }
 
-/// An environment with short timings: backoff 20 ms → 160 ms, 1 ms sample floor.
+/// An environment with short timings: backoff 20 ms → 160 ms without jitter, 1 ms
+/// sample floor.
 pub fn fast_env(connector: Arc<TestConnector>) -> ExporterEnv {
     let mut env = ExporterEnv::new(connector);
     env.backoff = BackoffConfig {
         initial: Duration::from_millis(20),
         max: Duration::from_millis(160),
         reset_after: Duration::from_secs(30),
+        jitter: 0.0,
     };
     env.tuning = Tuning {
         sample_floor: Duration::from_millis(1),
