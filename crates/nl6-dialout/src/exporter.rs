@@ -243,8 +243,10 @@ impl Exporter {
         self.start_failure_log(&runtime);
         let registration = env.stats.register(&collector, flavor.name());
         let counters = registration.counters().clone();
+        let keepalive = cfg.keepalive_interval(env.tuning.keepalive_floor);
+        counters.keepalive_ms.store(millis(keepalive), Relaxed);
         let task = DeviceTask {
-            keepalive: cfg.keepalive_interval(env.tuning.keepalive_floor),
+            keepalive,
             plan: Arc::new(plan),
             dial,
             ctx: StreamContext {
@@ -394,7 +396,6 @@ impl DeviceTask {
         let mut delay = initial;
         let mut streams_opened = 0u64;
         let mut keepalive = self.keepalive;
-        counters.keepalive_ms.store(millis(keepalive), Relaxed);
         let mut sampler = self.plan.sampler();
         loop {
             let opened = {

@@ -564,6 +564,12 @@ mod tests {
                 "gnmi_dialout.sample_interval",
             ),
             (
+                r#"{"collector":"h:1","keepalive":"often"}"#,
+                "gnmi_dialout.keepalive",
+            ),
+            (r#"{"collector":"h:1","keepalive":"48h"}"#, "gnmi_dialout.keepalive"),
+            (r#"{"collector":"h:1","phase":"burst"}"#, "gnmi_dialout.phase"),
+            (
                 r#"{"collector":"h:1","paths":["/a[b"]}"#,
                 "gnmi_dialout.paths[0]",
             ),

@@ -108,7 +108,7 @@ async fn dialout_block_is_applied_and_echoed() {
         json!({
             "collector": "127.0.0.1:1", "flavor": "gnmireverse", "encoding": "proto",
             "mode": "on-change", "paths": ["/interfaces/interface[name=*]/state/oper-status"],
-            "sample_interval": "10s",
+            "sample_interval": "10s", "phase": "spread", "keepalive": "0",
             "tls": {"enabled": false, "insecure_skip_verify": false, "mtls": false}
         })
     );
