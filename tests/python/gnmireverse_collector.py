@@ -4,10 +4,14 @@ Run as its own process (protobuf's descriptor pool is process-wide, and pygnmi
 registers its own gnmi_ext there):
 
     python gnmireverse_collector.py --port 6030 --stubs /tmp/stubs [--cert c.pem --key k.pem]
+        [--min-ping-interval-ms 300000]
 
 It compiles the stubs with grpcio-tools (which ships google/protobuf/empty.proto),
 prints `listening on 127.0.0.1:<port>`, then one JSON line per received notification:
-{"peer": ip, "target": ..., "timestamp": ns, "updates": n, "kinds": [...]}.
+{"peer": ip, "target": ..., "timestamp": ns, "updates": n, "kinds": [...]}, and
+`stream from <ip>` when a Publish call starts. `--min-ping-interval-ms` sets gRPC
+C-core's keepalive enforcement (`grpc.http2.min_ping_interval_without_data_ms`, 5 minutes
+by default, like grpc-go's `EnforcementPolicy.MinTime`).
 """
 
 import argparse
@@ -56,6 +60,7 @@ def main():
     parser.add_argument("--stubs", type=Path, required=True)
     parser.add_argument("--cert")
     parser.add_argument("--key")
+    parser.add_argument("--min-ping-interval-ms", type=int)
     args = parser.parse_args()
 
     service = compile_stubs(args.stubs)
@@ -67,6 +72,8 @@ def main():
         def Publish(self, request_iterator, context):
             peer = context.peer()  # "ipv4:127.42.0.1:40000"
             ip = peer.split(":")[1] if peer.startswith("ipv4:") else peer
+            with out_lock:
+                print(f"stream from {ip}", flush=True)
             for response in request_iterator:
                 if not response.HasField("update"):
                     continue
@@ -84,7 +91,10 @@ def main():
                     print(line, flush=True)
             return empty_pb2.Empty()
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=64))
+    options = []
+    if args.min_ping_interval_ms is not None:
+        options.append(("grpc.http2.min_ping_interval_without_data_ms", args.min_ping_interval_ms))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=64), options=options)
     service.add_gNMIReverseServicer_to_server(Servicer(), server)
     address = f"127.0.0.1:{args.port}"
     if args.cert:

@@ -5,6 +5,7 @@ import ipaddress
 import json
 import signal
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,49 @@ def test_tls_with_a_ca_bundle(nl6d, grpcio_collector, tmp_path):
     for n in received(collector):
         assert ipaddress.ip_address(n["target"]) == ipaddress.ip_address(n["peer"])
     assert {n["peer"] for n in received(collector)} == set(devices("71.3", 2))
+
+
+def dialout_status(api):
+    with urllib.request.urlopen(api + "/api/v1/gnmi/dialout/status", timeout=10) as reply:
+        return json.loads(reply.read())
+
+
+def test_no_pings_by_default_and_too_many_pings_doubles_the_keepalive(nl6d, grpcio_collector):
+    """A grpcio collector enforcing the default 5-minute ping policy: with keepalive off
+    (the default) nothing is torn down; with 10 s pings it sends GOAWAY too_many_pings,
+    the device doubles its interval, reconnects, and the status counts it.
+
+    On-change devices on a quiet network: gRPC C-core forgives pings while it sends
+    flow-control updates for incoming data (grpc-go does not), so the idle stream is
+    where C-core's policy bites."""
+    collector, port = grpcio_collector("--min-ping-interval-ms", "300000")
+    quiet_api = f"http://127.0.0.1:{free_port()}"
+    nl6d(
+        "--auto-start-ip", "127.71.5.1", "--auto-count", "1", "--auto-netmask", "24",
+        "--gnmi-port", str(free_port()), "--gnmi-tls=false",
+        "--listen", quiet_api.removeprefix("http://"),
+        "--gnmi-mode", "dial-out", "--gnmi-dialout-collector", f"127.0.0.1:{port}",
+        "--gnmi-dialout-tls=false", "--gnmi-dialout-sub-mode", "on-change",
+    )
+    pinging_api = f"http://127.0.0.1:{free_port()}"
+    nl6d(
+        "--auto-start-ip", "127.71.6.1", "--auto-count", "1", "--auto-netmask", "24",
+        "--gnmi-port", str(free_port()), "--gnmi-tls=false",
+        "--listen", pinging_api.removeprefix("http://"),
+        "--gnmi-mode", "dial-out", "--gnmi-dialout-collector", f"127.0.0.1:{port}",
+        "--gnmi-dialout-tls=false", "--gnmi-dialout-sub-mode", "on-change",
+        "--gnmi-dialout-keepalive", "10s",
+    )
+
+    def streams_from(ip):
+        return len(collector.lines_matching(lambda l: l == f"stream from {ip}"))
+
+    # gRPC C-core strikes every ping within the 5 minutes: the 4th ping (~40 s) is one too many.
+    collector.wait_until(lambda _l: streams_from("127.71.6.1") >= 2, timeout=90)
+    pinging = dialout_status(pinging_api)["collectors"][0]
+    assert pinging["too_many_pings"] == 1, pinging
+    assert pinging["disconnects"]["goaway"] == 1, pinging
+    quiet = dialout_status(quiet_api)["collectors"][0]
+    assert quiet["disconnects"] == {"goaway": 0, "reset": 0, "eof": 0, "error": 0}, quiet
+    assert quiet["too_many_pings"] == 0 and quiet["reconnects"] == 0, quiet
+    assert streams_from("127.71.5.1") == 1

@@ -189,7 +189,11 @@ fn print_ready(ready: &Ready) {
         ready.rest,
     );
     if let Some((first, _)) = ready.range {
-        let security = if ready.tls { "--skip-verify" } else { "--insecure" };
+        let security = if ready.tls {
+            "--skip-verify"
+        } else {
+            "--insecure"
+        };
         let auth = ready
             .username
             .as_ref()

@@ -324,7 +324,11 @@ impl DeviceExport {
     /// Why the last connection attempt or stream failed, while the device has no
     /// healthy stream (cleared once a stream carries messages again).
     pub fn last_error(&self) -> Option<String> {
-        self.counters.last_error.lock().as_ref().map(|e| e.text.clone())
+        self.counters
+            .last_error
+            .lock()
+            .as_ref()
+            .map(|e| e.text.clone())
     }
 
     /// The HTTP/2 keepalive ping interval in use (`None`: no pings). It doubles each time

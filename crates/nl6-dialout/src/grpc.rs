@@ -156,7 +156,8 @@ impl ConnectionWatch {
                 return disconnect(DisconnectCause::Reset);
             }
         }
-        if end == Some(ConnectionEnd::Reset) || find_source::<std::io::Error>(err).is_some_and(is_reset)
+        if end == Some(ConnectionEnd::Reset)
+            || find_source::<std::io::Error>(err).is_some_and(is_reset)
         {
             return disconnect(DisconnectCause::Reset);
         }

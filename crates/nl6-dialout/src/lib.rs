@@ -57,8 +57,8 @@ mod transport;
 
 pub use config::{
     CaSource, ConfigError, DEFAULT_PATH, DEFAULT_SAMPLE_INTERVAL, DialoutConfig, Encoding,
-    MAX_KEEPALIVE, MAX_SAMPLE_INTERVAL, MIN_KEEPALIVE, Mode, Phase, TlsSettings,
-    parse_keepalive, parse_sample_interval,
+    MAX_KEEPALIVE, MAX_SAMPLE_INTERVAL, MIN_KEEPALIVE, Mode, Phase, TlsSettings, parse_keepalive,
+    parse_sample_interval,
 };
 pub use connector::Connector;
 pub use error::DialoutError;

@@ -402,7 +402,10 @@ mod tests {
             assert_eq!(offset, spread_offset(period, ip), "deterministic");
             buckets[(offset.as_millis() / 100) as usize] += 1;
         }
-        assert!(buckets.iter().all(|&n| (5..=15).contains(&n)), "{buckets:?}");
+        assert!(
+            buckets.iter().all(|&n| (5..=15).contains(&n)),
+            "{buckets:?}"
+        );
     }
 
     #[test]

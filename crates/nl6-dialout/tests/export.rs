@@ -332,7 +332,10 @@ async fn a_collector_restart_counts_one_reconnect_and_streaming_resumes() {
     })
     .await;
     export.stop().await.unwrap();
-    let c = exporter.stats().totals(&group.collector, &group.flavor).unwrap();
+    let c = exporter
+        .stats()
+        .totals(&group.collector, &group.flavor)
+        .unwrap();
     assert!(c.updates_sent > 0 && c.updates_produced > 0, "{c:?}");
     assert_eq!(
         c.updates_produced,

@@ -33,7 +33,9 @@ async fn no_pings_are_sent_by_default() {
     let server = PingPolicyServer::start(Duration::from_secs(300), 2).await;
     let exporter = Exporter::new(env());
     let cfg = config(&server, Duration::ZERO);
-    let export = exporter.attach(device_ip(40, 1), model(1, 2), &cfg).unwrap();
+    let export = exporter
+        .attach(device_ip(40, 1), model(1, 2), &cfg)
+        .unwrap();
     assert_eq!(export.keepalive(), None);
     // 20 samples at 50 ms: a 100 ms keepalive would have pinged about ten times by then.
     eventually(WAIT, "20 messages", || {
@@ -51,16 +53,20 @@ async fn too_many_pings_doubles_the_interval_and_the_stream_comes_back() {
     let server = PingPolicyServer::start(Duration::from_secs(300), 2).await;
     let exporter = Exporter::new(env());
     let cfg = config(&server, Duration::from_millis(100));
-    let export = exporter.attach(device_ip(40, 2), model(2, 2), &cfg).unwrap();
+    let export = exporter
+        .attach(device_ip(40, 2), model(2, 2), &cfg)
+        .unwrap();
     assert_eq!(export.keepalive(), Some(Duration::from_millis(100)));
 
     eventually(WAIT, "the GOAWAY too_many_pings", || {
         server.counters().goaways.load(SeqCst) == 1
     })
     .await;
-    eventually(WAIT, "the device to count it and double its interval", || {
-        export.counters().too_many_pings == 1
-    })
+    eventually(
+        WAIT,
+        "the device to count it and double its interval",
+        || export.counters().too_many_pings == 1,
+    )
     .await;
     assert_eq!(export.keepalive(), Some(Duration::from_millis(200)));
     let c = export.counters();

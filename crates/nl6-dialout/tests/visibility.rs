@@ -72,7 +72,11 @@ async fn a_refusing_collector_is_counted_and_logged_once_per_period_until_it_rec
     let exporter = Exporter::new(env);
     let cfg = plain_config(addr.port());
     let exports: Vec<_> = (1..=20)
-        .map(|n| exporter.attach(device_ip(50, n), model(u64::from(n), 2), &cfg).unwrap())
+        .map(|n| {
+            exporter
+                .attach(device_ip(50, n), model(u64::from(n), 2), &cfg)
+                .unwrap()
+        })
         .collect();
 
     eventually(WAIT, "every device to fail a few times", || {
@@ -110,7 +114,10 @@ async fn a_refusing_collector_is_counted_and_logged_once_per_period_until_it_rec
     .await;
     let recovered = log.lines("dial-out recovered");
     assert!(recovered[0].contains("INFO") && recovered[0].contains("all 20 devices"));
-    assert_eq!(exporter.stats().status().collectors[0].devices_connected, 20);
+    assert_eq!(
+        exporter.stats().status().collectors[0].devices_connected,
+        20
+    );
     eventually(WAIT, "every device error to clear", || {
         exports.iter().all(|e| e.last_error().is_none())
     })
@@ -176,7 +183,11 @@ async fn spread_phase_evens_the_ticks_of_a_fleet_over_the_interval() {
         ..plain_config(collector.local_addr().port())
     };
     let exports: Vec<_> = (1..=100)
-        .map(|n| exporter.attach(device_ip(52, n), model(1, 1), &cfg).unwrap())
+        .map(|n| {
+            exporter
+                .attach(device_ip(52, n), model(1, 1), &cfg)
+                .unwrap()
+        })
         .collect();
     let got = collect(&mut rx, WAIT, |got| got.len() >= 200).await;
     let mut buckets = [0usize; 10];
@@ -211,7 +222,9 @@ async fn every_produced_update_is_sent_dropped_or_discarded_across_outages() {
         phase: Phase::Aligned,
         ..plain_config(addr.port())
     };
-    let export = exporter.attach(device_ip(53, 1), model(7, 4), &cfg).unwrap();
+    let export = exporter
+        .attach(device_ip(53, 1), model(7, 4), &cfg)
+        .unwrap();
     // The stalled collector fills the HTTP/2 window, then the queue overflows.
     eventually(WAIT, "drops from the full queue", || {
         export.counters().updates_dropped > 0

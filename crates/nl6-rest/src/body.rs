@@ -567,8 +567,14 @@ mod tests {
                 r#"{"collector":"h:1","keepalive":"often"}"#,
                 "gnmi_dialout.keepalive",
             ),
-            (r#"{"collector":"h:1","keepalive":"48h"}"#, "gnmi_dialout.keepalive"),
-            (r#"{"collector":"h:1","phase":"burst"}"#, "gnmi_dialout.phase"),
+            (
+                r#"{"collector":"h:1","keepalive":"48h"}"#,
+                "gnmi_dialout.keepalive",
+            ),
+            (
+                r#"{"collector":"h:1","phase":"burst"}"#,
+                "gnmi_dialout.phase",
+            ),
             (
                 r#"{"collector":"h:1","paths":["/a[b"]}"#,
                 "gnmi_dialout.paths[0]",

@@ -203,7 +203,10 @@ fn record_fleet(fleet: &Fleet) {
             ];
             counter!("nl6_dialout_disconnects_total", &labels).absolute(n);
         }
-        let at = c.last_error_at.as_deref().and_then(|t| humantime::parse_rfc3339(t).ok());
+        let at = c
+            .last_error_at
+            .as_deref()
+            .and_then(|t| humantime::parse_rfc3339(t).ok());
         if let Some(at) = at.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()) {
             gauge!("nl6_dialout_last_error_timestamp_seconds", &labels).set(at.as_secs_f64());
         }

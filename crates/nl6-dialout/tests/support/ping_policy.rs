@@ -99,7 +99,9 @@ async fn write_frame(
     stream: u32,
     payload: &[u8],
 ) -> std::io::Result<()> {
-    let len = u32::try_from(payload.len()).expect("small frame").to_be_bytes();
+    let len = u32::try_from(payload.len())
+        .expect("small frame")
+        .to_be_bytes();
     let mut frame = Vec::with_capacity(9 + payload.len());
     frame.extend_from_slice(&len[1..]);
     frame.push(kind);
