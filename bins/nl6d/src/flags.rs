@@ -24,6 +24,17 @@ pub struct Flags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
 
+    /// File with the REST bearer token (its first line, 16+ characters); required to
+    /// listen on a non-loopback address. Or set NL6_REST_TOKEN.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_token_file: Option<PathBuf>,
+
+    /// Most REST connections open at once; more are closed at accept [default: 256].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rest_max_connections: Option<usize>,
+
     /// First device address of the start-up batch [default: 127.42.0.1; 10.42.0.1 with --netns].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,10 +100,16 @@ pub struct Flags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_username: Option<String>,
 
-    /// Require this password in gNMI metadata (with --gnmi-username).
+    /// Require this password in gNMI metadata (with --gnmi-username). Visible to every
+    /// local user in `ps`: prefer --gnmi-password-file or NL6_GNMI_PASSWORD.
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_password: Option<String>,
+
+    /// File with the gNMI password (its first line), instead of --gnmi-password.
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gnmi_password_file: Option<PathBuf>,
 
     /// Shortest SAMPLE interval dial-in clients may ask for [default: 1s].
     #[arg(long)]

@@ -24,6 +24,12 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
+    if flags.gnmi_password.is_some() {
+        tracing::warn!(
+            "--gnmi-password is visible to every local user in `ps`; use --gnmi-password-file \
+             or the NL6_GNMI_PASSWORD environment variable instead"
+        );
+    }
     let plan = match Settings::load(flags.config.as_deref(), &flags).and_then(|loaded| {
         for name in &loaded.ignored_env {
             tracing::warn!("ignoring environment variable {name}: it names no nl6d setting");
@@ -77,6 +83,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         fleet: fleet_config,
         seed_batch,
         listen,
+        rest: rest_options,
     } = plan;
     let tls = fleet_config
         .dialin
@@ -100,9 +107,14 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("REST API: cannot listen on {listen}"))?;
     let (stop_rest, rest_stopped) = tokio::sync::oneshot::channel::<()>();
-    let rest_task = tokio::spawn(nl6_rest::serve(fleet.clone(), rest, async move {
-        let _ = rest_stopped.await;
-    }));
+    let rest_task = tokio::spawn(nl6_rest::serve_with(
+        fleet.clone(),
+        rest,
+        rest_options,
+        async move {
+            let _ = rest_stopped.await;
+        },
+    ));
     let range = match seed_batch {
         Some(batch) => match fleet.create_batch(batch).await {
             Ok(report) => Some((report.first, report.last)),

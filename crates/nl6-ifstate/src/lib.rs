@@ -52,7 +52,9 @@ pub use listener::{EventCounters, LISTENER_DEPTH, Listener};
 pub use names::InterfaceNames;
 pub use packed::stored_last_change;
 pub use parse::ParseEnumError;
-pub use spec::{DeviceSpec, ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES, SpecError};
+pub use spec::{
+    DeviceSpec, ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES, MAX_SPEED_BPS, SpecError,
+};
 pub use status::{AdminStatus, IfState, LinkStatus, OperStatus};
 
 /// Compiles the README example as a doctest.

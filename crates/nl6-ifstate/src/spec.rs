@@ -177,6 +177,11 @@ impl FromStr for InitialState {
     }
 }
 
+/// The fastest interface speed (400 Gbit/s). Counters clamp at `u64::MAX` instead of
+/// wrapping; at this speed octet counters keep growing for about 14 years of counter
+/// time (58 years at 100 Gbit/s).
+pub const MAX_SPEED_BPS: u64 = 400_000_000_000;
+
 /// A bad [`DeviceSpec`] field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
@@ -186,6 +191,12 @@ pub enum SpecError {
     /// `speed_bps` is zero.
     #[error("speed_bps: must be greater than 0")]
     Speed,
+    /// `speed_bps` above [`MAX_SPEED_BPS`].
+    #[error(
+        "speed_bps: {0} is above the {MAX_SPEED_BPS} (400 Gbit/s) maximum, beyond which \
+         counters would saturate within about 14 years"
+    )]
+    SpeedTooHigh(u64),
     /// `initial` percentage above 100.
     #[error("initial: percent-oper-down {0} is out of range, must be 0..=100")]
     Percent(u8),
@@ -198,7 +209,7 @@ pub struct DeviceSpec {
     pub seed: u64,
     /// Number of interfaces (1..=1024), named Ethernet1..EthernetN.
     pub interfaces: u32,
-    /// Link speed of every interface in bit/s (> 0).
+    /// Link speed of every interface in bit/s (1..=[`MAX_SPEED_BPS`]).
     pub speed_bps: u64,
     /// Error/discard scenario.
     pub errors: ErrorScenario,
@@ -226,6 +237,9 @@ impl DeviceSpec {
         }
         if self.speed_bps == 0 {
             return Err(SpecError::Speed);
+        }
+        if self.speed_bps > MAX_SPEED_BPS {
+            return Err(SpecError::SpeedTooHigh(self.speed_bps));
         }
         if let InitialState::PercentOperDown(p) = self.initial
             && p > 100
@@ -305,6 +319,19 @@ mod tests {
                 .to_string()
                 .starts_with("speed_bps")
         );
+        let bad = DeviceSpec {
+            speed_bps: MAX_SPEED_BPS + 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err(SpecError::SpeedTooHigh(MAX_SPEED_BPS + 1))
+        );
+        let fast = DeviceSpec {
+            speed_bps: MAX_SPEED_BPS,
+            ..Default::default()
+        };
+        assert_eq!(fast.validate(), Ok(()));
         let bad = DeviceSpec {
             initial: InitialState::PercentOperDown(101),
             ..Default::default()

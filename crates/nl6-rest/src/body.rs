@@ -11,7 +11,7 @@ use nl6_dialout::{
     TlsSettings, parse_keepalive, parse_sample_interval,
 };
 use nl6_fleet::{BatchSpec, DeviceInfo};
-use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES};
+use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES, MAX_SPEED_BPS};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -235,6 +235,15 @@ impl CreateDevices {
         let speed_bps = self.if_speed_bps.unwrap_or(DEFAULT_SPEED_BPS);
         if speed_bps == 0 {
             return Err(ApiError::invalid("if_speed_bps", "must be greater than 0"));
+        }
+        if speed_bps > MAX_SPEED_BPS {
+            return Err(ApiError::invalid(
+                "if_speed_bps",
+                format!(
+                    "{speed_bps} is above the {MAX_SPEED_BPS} (400 Gbit/s) maximum, beyond which \
+                     counters would saturate within about 14 years"
+                ),
+            ));
         }
         let dialout = self
             .gnmi_dialout

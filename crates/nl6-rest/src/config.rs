@@ -16,10 +16,33 @@ use nl6_fleet::{BatchSpec, FleetConfig, NetworkMode};
 use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState};
 use nl6_netns::NetnsConfig;
 use nl6_tls::Identity;
+
+use crate::{BearerToken, ServeOptions};
 use serde::{Deserialize, Serialize};
 
 /// Prefix of the environment variables read.
 pub const ENV_PREFIX: &str = "NL6_";
+
+/// The first line of a secret file, without surrounding whitespace.
+fn read_secret(path: &std::path::Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let secret = text.lines().next().unwrap_or("").trim();
+    if secret.is_empty() {
+        return Err("the file is empty".to_string());
+    }
+    Ok(secret.to_string())
+}
+
+/// An error and its sources, `: `-separated.
+fn error_with_sources(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
 
 /// Every setting of nl6d. Field names are the keys of the TOML file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -27,6 +50,13 @@ pub const ENV_PREFIX: &str = "NL6_";
 pub struct Settings {
     /// REST API listen address.
     pub listen: SocketAddr,
+    /// File holding the REST bearer token (required to listen on a non-loopback address).
+    pub rest_token_file: Option<PathBuf>,
+    /// The REST bearer token itself (environment `NL6_REST_TOKEN` or the file; no flag,
+    /// so it never shows in `ps`).
+    pub rest_token: Option<String>,
+    /// Most REST connections open at once.
+    pub rest_max_connections: usize,
     /// First address of the seed batch (127.42.0.1 in loopback mode, 10.42.0.1 with netns).
     pub auto_start_ip: Option<Ipv4Addr>,
     /// Devices in the seed batch (0 = start with none).
@@ -55,6 +85,8 @@ pub struct Settings {
     pub gnmi_username: Option<String>,
     /// Require this password in gNMI metadata (with `gnmi_username`).
     pub gnmi_password: Option<String>,
+    /// File holding the gNMI password (instead of `gnmi_password`).
+    pub gnmi_password_file: Option<PathBuf>,
     /// Shortest SAMPLE interval accepted from dial-in clients (duration, e.g. "1s").
     pub gnmi_min_sample_interval: String,
     /// `dial-in` (serve gNMI) or `dial-out` (also push) for the seed batch.
@@ -95,6 +127,9 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            rest_token_file: None,
+            rest_token: None,
+            rest_max_connections: crate::DEFAULT_MAX_CONNECTIONS,
             auto_start_ip: None,
             auto_count: 10,
             auto_netmask: 16,
@@ -109,6 +144,7 @@ impl Default for Settings {
             gnmi_tls_key: None,
             gnmi_username: None,
             gnmi_password: None,
+            gnmi_password_file: None,
             gnmi_min_sample_interval: "1s".into(),
             gnmi_mode: "dial-in".into(),
             gnmi_dialout_collector: None,
@@ -255,6 +291,8 @@ pub struct Plan {
     pub seed_batch: Option<BatchSpec>,
     /// REST listen address.
     pub listen: SocketAddr,
+    /// REST listener limits and token.
+    pub rest: ServeOptions,
 }
 
 impl LoadedSettings {
@@ -320,7 +358,20 @@ impl LoadedSettings {
             NetworkMode::Loopback
         };
         let identity = self.identity()?;
-        let credentials = match (&s.gnmi_username, &s.gnmi_password) {
+        let password = match (&s.gnmi_password, &s.gnmi_password_file) {
+            (Some(_), Some(_)) => {
+                return Err(self.invalid(
+                    "gnmi_password_file",
+                    "cannot be combined with gnmi_password: give the password one way",
+                ));
+            }
+            (Some(p), None) => Some(p.clone()),
+            (None, Some(path)) => Some(read_secret(path).map_err(|e| {
+                self.invalid("gnmi_password_file", format!("{}: {e}", path.display()))
+            })?),
+            (None, None) => None,
+        };
+        let credentials = match (&s.gnmi_username, &password) {
             (Some(u), Some(p)) => Some((u.clone(), p.clone())),
             (None, None) => None,
             (Some(_), None) => {
@@ -351,6 +402,7 @@ impl LoadedSettings {
             .validate()
             .map_err(|e| self.invalid("gnmi_min_sample_interval", e))?;
         let seed_batch = self.seed_batch()?;
+        let rest = self.rest_options()?;
         Ok(Plan {
             fleet: FleetConfig {
                 network,
@@ -363,6 +415,45 @@ impl LoadedSettings {
             },
             seed_batch,
             listen: s.listen,
+            rest,
+        })
+    }
+
+    /// The REST listener's limits and token; a non-loopback `listen` needs a token.
+    fn rest_options(&self) -> Result<ServeOptions, SettingsError> {
+        let s = &self.settings;
+        let token = match (&s.rest_token, &s.rest_token_file) {
+            (Some(_), Some(_)) => {
+                return Err(self.invalid(
+                    "rest_token_file",
+                    "cannot be combined with NL6_REST_TOKEN (rest_token): give the token one way",
+                ));
+            }
+            (Some(text), None) => {
+                Some(BearerToken::new(text).map_err(|e| self.invalid("rest_token", e))?)
+            }
+            (None, Some(path)) => Some(
+                BearerToken::from_file(path)
+                    .map_err(|e| self.invalid("rest_token_file", error_with_sources(&e)))?,
+            ),
+            (None, None) => None,
+        };
+        if token.is_none() && !s.listen.ip().is_loopback() {
+            return Err(self.invalid(
+                "listen",
+                format!(
+                    "{} is not a loopback address, and the REST API creates and deletes                      devices: set a bearer token with --rest-token-file FILE (or                      NL6_REST_TOKEN), or listen on 127.0.0.1",
+                    s.listen
+                ),
+            ));
+        }
+        if s.rest_max_connections == 0 {
+            return Err(self.invalid("rest_max_connections", "must be at least 1"));
+        }
+        Ok(ServeOptions {
+            max_connections: s.rest_max_connections,
+            token,
+            ..ServeOptions::default()
         })
     }
 
@@ -501,6 +592,46 @@ mod tests {
                 "nl6.example.toml does not document {key}"
             );
         }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure returns figment::Error
+    fn a_non_loopback_listener_needs_a_token_and_secrets_come_from_files() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("open.toml", "listen = \"0.0.0.0:8080\"\nauto_count = 0\n")?;
+            let loaded = Settings::load(Some(Path::new("open.toml")), Flags::default()).unwrap();
+            let err = loaded.plan().err().expect("refused").to_string();
+            assert!(
+                err.contains("listen")
+                    && err.contains("--rest-token-file")
+                    && err.contains("loopback"),
+                "{err}"
+            );
+
+            jail.set_env("NL6_REST_TOKEN", "short");
+            let loaded = Settings::load(Some(Path::new("open.toml")), Flags::default()).unwrap();
+            let err = loaded.plan().err().expect("refused").to_string();
+            assert!(err.contains("rest_token") && err.contains("16"), "{err}");
+
+            jail.set_env("NL6_REST_TOKEN", "0123456789abcdef0123");
+            let loaded = Settings::load(Some(Path::new("open.toml")), Flags::default()).unwrap();
+            assert!(loaded.plan().unwrap().rest.token.is_some());
+
+            jail.create_file("password", "p4ss\n")?;
+            jail.create_file(
+                "auth.toml",
+                "auto_count = 0\ngnmi_username = \"ops\"\ngnmi_password_file = \"password\"\n",
+            )?;
+            let loaded = Settings::load(Some(Path::new("auth.toml")), Flags::default()).unwrap();
+            let plan = loaded.plan().unwrap();
+            let credentials = plan.fleet.dialin.unwrap().credentials;
+            assert_eq!(credentials, Some(("ops".to_string(), "p4ss".to_string())));
+            jail.set_env("NL6_GNMI_PASSWORD", "other");
+            let loaded = Settings::load(Some(Path::new("auth.toml")), Flags::default()).unwrap();
+            let err = loaded.plan().err().expect("refused").to_string();
+            assert!(err.contains("gnmi_password_file"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

@@ -52,6 +52,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+mod auth;
 mod body;
 pub mod config;
 mod envelope;
@@ -60,8 +61,10 @@ mod extract;
 mod metrics;
 mod openapi;
 mod routes;
+mod serve;
 mod state;
 
+pub use auth::{BearerToken, MIN_TOKEN_LEN, TokenError};
 pub use body::{
     CreateDevices, DEFAULT_DEVICE_COUNT, DEFAULT_INTERFACES, DEFAULT_NETMASK, DEFAULT_SPEED_BPS,
     DialoutBody, InterfaceStateBody, NetmaskValue, TlsBody,
@@ -69,7 +72,10 @@ pub use body::{
 pub use envelope::Envelope;
 pub use error::{ApiError, ErrorBody, InterfaceErrorBody};
 pub use extract::{BodyError, MAX_BODY_BYTES};
-pub use metrics::prometheus_handle;
+pub use serve::{
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_CONNECTIONS_PER_PEER, ServeOptions,
+};
 
 use routes::{devices, interfaces, status};
 use state::ApiState;
@@ -102,32 +108,65 @@ pub fn openapi_json() -> String {
 }
 
 /// The API over `fleet`: every route, the JSON 404/405 fallbacks, the 64 KiB body limit
-/// and the request-metrics middleware.
+/// and the request-metrics middleware; no authentication.
 pub fn router(fleet: Arc<Fleet>) -> Router {
+    build(fleet, None, Arc::default())
+}
+
+/// [`router`], requiring `token` (as `Authorization: Bearer`) on every route but
+/// `/health`.
+pub fn router_with_token(fleet: Arc<Fleet>, token: BearerToken) -> Router {
+    build(fleet, Some(token), Arc::default())
+}
+
+fn build(
+    fleet: Arc<Fleet>,
+    token: Option<BearerToken>,
+    listener: Arc<serve::ListenerStats>,
+) -> Router {
     let (routes, doc) = api().split_for_parts();
     let state = ApiState {
         fleet,
-        metrics: prometheus_handle(),
+        metrics: metrics::Metrics::new(),
+        listener,
         openapi: openapi::render(&doc).into(),
     };
-    routes
+    let routes = routes
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::wrong_method)
-        .layer(middleware::from_fn(metrics::track))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+        .with_state(state);
+    match token {
+        Some(token) => routes.layer(middleware::from_fn_with_state(token, auth::require)),
+        None => routes,
+    }
 }
 
-/// Serves [`router`] on `listener` until `shutdown` resolves, then finishes the requests
-/// in flight.
+/// Serves [`router`] on `listener` with the default [`ServeOptions`] until `shutdown`
+/// resolves, then finishes the requests in flight.
 pub async fn serve(
     fleet: Arc<Fleet>,
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    axum::serve(listener, router(fleet))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_with(fleet, listener, ServeOptions::default(), shutdown).await
+}
+
+/// Serves the API on `listener` with `options` (connection limit, timeouts, token) until
+/// `shutdown` resolves, then finishes the requests in flight (at most 5 s).
+pub async fn serve_with(
+    fleet: Arc<Fleet>,
+    listener: tokio::net::TcpListener,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let stats = Arc::<serve::ListenerStats>::default();
+    let router = build(fleet, options.token.clone(), stats.clone());
+    serve::serve(router, stats, listener, options, shutdown).await
 }
 
 /// Compiles the README example as a doctest.

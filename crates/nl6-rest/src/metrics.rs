@@ -1,38 +1,46 @@
 //! Prometheus metrics through the `metrics` facade: REST requests counted by a middleware,
 //! fleet, dial-in and dial-out series refreshed from status snapshots at scrape time.
+//!
+//! Each router owns its recorder and records through it locally: the library never
+//! installs a process-global recorder, so an embedding program keeps its own.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use nl6_fleet::Fleet;
 
+use crate::serve::ListenerStats;
 use crate::state::ApiState;
 
 /// The Prometheus text exposition content type.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// The process-wide Prometheus handle. The first call installs the recorder as the global
-/// `metrics` recorder (a process has only one); later calls return the same handle.
-pub fn prometheus_handle() -> PrometheusHandle {
-    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE
-        .get_or_init(|| {
-            let recorder = PrometheusBuilder::new().build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!(
-                    "another metrics recorder is installed; GET /metrics will not show nl6 series"
-                );
-            }
-            describe();
-            handle
-        })
-        .clone()
+/// A router's own Prometheus recorder.
+pub(crate) struct Metrics {
+    recorder: PrometheusRecorder,
+    handle: PrometheusHandle,
+}
+
+impl Metrics {
+    /// A recorder with every nl6 series described.
+    pub(crate) fn new() -> Arc<Metrics> {
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let metrics = Metrics { recorder, handle };
+        metrics.with(describe);
+        Arc::new(metrics)
+    }
+
+    /// Runs `f` with this recorder as the thread's recorder.
+    fn with<R>(&self, f: impl FnOnce() -> R) -> R {
+        metrics::with_local_recorder(&self.recorder, f)
+    }
 }
 
 fn describe() {
@@ -137,6 +145,15 @@ fn describe() {
         Unit::Seconds,
         "Unix time of the latest dial-out failure"
     );
+    describe_gauge!("nl6_rest_connections_open", "REST connections open now");
+    describe_counter!(
+        "nl6_rest_connections_refused_total",
+        "REST connections closed at accept: the connection limit was reached"
+    );
+    describe_counter!(
+        "nl6_rest_connections_idle_closed_total",
+        "REST connections closed for being idle"
+    );
     describe_counter!(
         "nl6_rest_requests_total",
         "REST requests by method, route template and status"
@@ -144,7 +161,7 @@ fn describe() {
 }
 
 /// Middleware: counts every request by method, matched route template and status.
-pub(crate) async fn track(req: Request, next: Next) -> Response {
+pub(crate) async fn track(State(state): State<ApiState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -153,9 +170,18 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let response = next.run(req).await;
     let status = response.status().as_u16().to_string();
-    counter!("nl6_rest_requests_total", "method" => method, "route" => route, "status" => status)
-        .increment(1);
+    state.metrics.with(|| {
+        counter!("nl6_rest_requests_total", "method" => method, "route" => route, "status" => status)
+            .increment(1);
+    });
     response
+}
+
+/// Sets the REST listener's series.
+fn record_listener(stats: &ListenerStats) {
+    gauge!("nl6_rest_connections_open").set(stats.open.load(Relaxed) as f64);
+    counter!("nl6_rest_connections_refused_total").absolute(stats.refused.load(Relaxed));
+    counter!("nl6_rest_connections_idle_closed_total").absolute(stats.idle_closed.load(Relaxed));
 }
 
 /// Sets the fleet-derived series from the fleet's status snapshots.
@@ -222,10 +248,13 @@ fn record_fleet(fleet: &Fleet) {
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String))
 )]
 pub(crate) async fn scrape(State(state): State<ApiState>) -> impl IntoResponse {
-    record_fleet(&state.fleet);
-    state.metrics.run_upkeep();
+    state.metrics.with(|| {
+        record_fleet(&state.fleet);
+        record_listener(&state.listener);
+    });
+    state.metrics.handle.run_upkeep();
     (
         [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        state.metrics.render(),
+        state.metrics.handle.render(),
     )
 }

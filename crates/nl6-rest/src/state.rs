@@ -2,16 +2,20 @@
 
 use std::sync::Arc;
 
-use metrics_exporter_prometheus::PrometheusHandle;
 use nl6_fleet::Fleet;
+
+use crate::metrics::Metrics;
+use crate::serve::ListenerStats;
 
 /// Shared by all handlers: the fleet, the metrics handle and the rendered OpenAPI document.
 #[derive(Clone)]
 pub(crate) struct ApiState {
     /// The devices the API manages.
     pub(crate) fleet: Arc<Fleet>,
-    /// Renders the Prometheus text format.
-    pub(crate) metrics: PrometheusHandle,
+    /// This router's Prometheus recorder.
+    pub(crate) metrics: Arc<Metrics>,
+    /// Counters of the listener serving this router.
+    pub(crate) listener: Arc<ListenerStats>,
     /// `GET /api/v1/openapi.json`, rendered once.
     pub(crate) openapi: Arc<str>,
 }

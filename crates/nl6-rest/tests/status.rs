@@ -25,6 +25,7 @@ async fn server_status_and_health() {
         [
             "batch_in_progress",
             "devices",
+            "rest",
             "uptime",
             "uptime_seconds",
             "version"
@@ -140,11 +141,18 @@ async fn dialout_status_has_the_seed_shape_and_is_monotonic_across_deletion() {
         [
             "collector",
             "devices",
+            "devices_connected",
+            "disconnects",
             "flavor",
+            "open_failures",
             "reconnects",
+            "samples_skipped",
             "send_failures",
             "streams_active",
+            "too_many_pings",
+            "updates_discarded",
             "updates_dropped",
+            "updates_produced",
             "updates_sent"
         ]
     );

@@ -1,5 +1,7 @@
 //! Status endpoints (bare JSON, no envelope): server, gNMI dial-in, gNMI dial-out, health.
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use axum::Json;
 use axum::extract::State;
 use nl6_dialin::GnmiStatus;
@@ -24,6 +26,19 @@ pub struct ServerStatus {
     /// nl6 version.
     #[schema(example = "0.1.0")]
     pub version: String,
+    /// The REST listener's connections.
+    pub rest: RestListenerStatus,
+}
+
+/// Connections of the REST listener.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RestListenerStatus {
+    /// Open now.
+    pub connections_open: u64,
+    /// Closed at accept because the connection limit was reached.
+    pub connections_refused: u64,
+    /// Closed after moving no bytes for the idle timeout.
+    pub connections_idle_closed: u64,
 }
 
 /// `GET /health`.
@@ -51,6 +66,11 @@ pub(crate) async fn server(State(state): State<ApiState>) -> Json<ServerStatus> 
         uptime: humantime::format_duration(whole).to_string(),
         uptime_seconds: whole.as_secs(),
         version: crate::VERSION.to_string(),
+        rest: RestListenerStatus {
+            connections_open: state.listener.open.load(Relaxed),
+            connections_refused: state.listener.refused.load(Relaxed),
+            connections_idle_closed: state.listener.idle_closed.load(Relaxed),
+        },
     })
 }
 
