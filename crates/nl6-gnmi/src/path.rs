@@ -344,7 +344,9 @@ pub fn join(prefix: Option<&Path>, path: &Path) -> Path {
 /// Whether `concrete`'s elements match `pattern`'s (`*` one level, `...` any depth, key `*` or absent = any).
 ///
 /// The whole of `concrete` must be matched: to match a subtree, end the
-/// pattern with `...`. Origin and target are not compared.
+/// pattern with `...`. Origin and target are not compared. Only the last `...` is
+/// ever retried, so the cost is at most O(pattern × concrete) elements (both at most
+/// [`MAX_PATH_ELEMS`] for paths that passed the limits).
 pub fn matches(pattern: &Path, concrete: &Path) -> bool {
     let (pat, con) = (&pattern.elem, &concrete.elem);
     let (mut p, mut c) = (0, 0);
