@@ -7,10 +7,13 @@ use nl6_ifstate::DeviceModel;
 use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, notification, subtree_updates};
 use tonic::Status;
 
+use crate::limits::{MAX_GET_LEAVES, MAX_PATHS_PER_GET, RequestLimitError, check_target};
+
 /// Answers `request` for `device` at `now_ns` (Unix ns).
 ///
-/// The prefix is prepended to every path; the first path that fails fails the RPC with
-/// its code. In JSON and JSON_IETF a path ending at a container (list entry, `state`,
+/// The request limits are checked first (paths, target; the values selected as each path
+/// compiles). The prefix is prepended to every path; the first path that fails fails the
+/// RPC with its code. In JSON and JSON_IETF a path ending at a container (list entry, `state`,
 /// `counters`) answers one Update per interface holding the subtree as one object. `type` CONFIG selects no leaf (every leaf served is state), so each
 /// notification is empty; ALL, STATE and OPERATIONAL select the state leaves. No path
 /// at all reads the prefix itself.
@@ -30,7 +33,17 @@ pub(crate) fn get(
             )));
         }
     };
+    if request.path.len() > MAX_PATHS_PER_GET {
+        return Err(RequestLimitError::TooManyPaths {
+            actual: request.path.len(),
+            limit: MAX_PATHS_PER_GET,
+        }
+        .into());
+    }
     let prefix = request.prefix.as_ref();
+    if let Some(prefix) = prefix {
+        check_target(&prefix.target)?;
+    }
     let paths: Cow<'_, [Path]> = if request.path.is_empty() {
         Cow::Owned(vec![Path::default()])
     } else {
@@ -38,8 +51,18 @@ pub(crate) fn get(
     };
     let names = device.names();
     let mut selections = Vec::with_capacity(paths.len());
+    let mut leaves = 0;
     for path in paths.iter() {
-        selections.push(Selection::compile_one(prefix, path, names)?.restrict(allowed));
+        let selection = Selection::compile_one(prefix, path, names)?.restrict(allowed);
+        leaves += selection.leaf_count();
+        if leaves > MAX_GET_LEAVES {
+            return Err(RequestLimitError::TooManyLeaves {
+                actual: leaves,
+                limit: MAX_GET_LEAVES,
+            }
+            .into());
+        }
+        selections.push(selection);
     }
     let union = selections
         .iter()
@@ -153,6 +176,54 @@ mod tests {
         .unwrap();
         assert_eq!(config.notification.len(), 2);
         assert!(config.notification.iter().all(|n| n.update.is_empty()));
+    }
+
+    #[test]
+    fn request_limits_name_the_limit() {
+        let dev = DeviceModel::new(&DeviceSpec::default()).unwrap();
+        let leaf = "/interfaces/interface[name=Ethernet1]/state/ifindex";
+        let at_limit = request(&[leaf; MAX_PATHS_PER_GET], DataType::All, Encoding::Proto);
+        assert_eq!(get(&dev, &at_limit, T).unwrap().notification.len(), 1_000);
+        let mut over = at_limit.clone();
+        over.path.push(over.path[0].clone());
+        let err = get(&dev, &over, T).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            err.message(),
+            "GetRequest.path has 1001 paths; the limit is 1000 paths per Get"
+        );
+
+        let mut target = request(&[leaf], DataType::All, Encoding::Proto);
+        target.prefix = Some(Path {
+            target: "t".repeat(crate::MAX_TARGET_BYTES),
+            ..Default::default()
+        });
+        let resp = get(&dev, &target, T).unwrap();
+        assert_eq!(
+            resp.notification[0].prefix.as_ref().unwrap().target.len(),
+            256
+        );
+        target.prefix.as_mut().unwrap().target = "t".repeat(1 << 20);
+        let err = get(&dev, &target, T).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert_eq!(
+            err.message(),
+            "prefix.target is 1048576 bytes; the limit is 256 bytes"
+        );
+
+        // 1,000 empty paths each read the whole device: 170 leaves each.
+        let mut roots = request(&[], DataType::All, Encoding::Proto);
+        roots.path = vec![Path::default(); MAX_PATHS_PER_GET];
+        let err = get(&dev, &roots, T).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+        assert!(
+            err.message().contains("the limit is 50000 per GetResponse"),
+            "{}",
+            err.message()
+        );
+        roots.path.truncate(MAX_GET_LEAVES / 170);
+        let resp = get(&dev, &roots, T).unwrap();
+        assert_eq!(resp.notification.len(), MAX_GET_LEAVES / 170);
     }
 
     #[test]

@@ -61,6 +61,7 @@ mod config;
 mod conn;
 mod error;
 mod get;
+mod limits;
 mod server;
 mod service;
 mod stats;
@@ -70,6 +71,10 @@ pub use accept::ListenerSource;
 pub use capabilities::{GNMI_VERSION, MODEL_NAME, MODEL_ORGANIZATION, MODEL_VERSION};
 pub use config::{DEFAULT_PORT, DialinConfig, MAX_ON_CHANGE_PER_STREAM};
 pub use error::DialinError;
+pub use limits::{
+    MAX_GET_LEAVES, MAX_PATHS_PER_GET, MAX_REQUEST_BYTES, MAX_SUBSCRIPTIONS_PER_REQUEST,
+    MAX_TARGET_BYTES, RequestLimitError,
+};
 pub use server::{DeviceDirectory, DialinServer};
 pub use stats::{DialinStats, GnmiStatus};
 

@@ -1,7 +1,8 @@
 //! The gRPC service: one tower service for `/gnmi.gNMI/*` that checks credentials,
 //! tracks RPCs for the idle timeout, sends Subscribe through the pass-through codec
 //! (pre-encoded bytes from the resolver's wire encoder) and the other RPCs through
-//! the generated typed service.
+//! the generated typed service. Both decode requests of at most
+//! [`MAX_REQUEST_BYTES`](crate::MAX_REQUEST_BYTES).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -21,6 +22,7 @@ use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::conn::{ConnInfo, RpcGuard};
+use crate::limits::MAX_REQUEST_BYTES;
 use crate::server::Ctx;
 use crate::subscribe::SubscribeSvc;
 
@@ -37,7 +39,8 @@ pub(crate) struct GnmiRouter {
 impl GnmiRouter {
     pub(crate) fn new(ctx: Arc<Ctx>) -> GnmiRouter {
         GnmiRouter {
-            typed: GNmiServer::new(Handlers { ctx: ctx.clone() }),
+            typed: GNmiServer::new(Handlers { ctx: ctx.clone() })
+                .max_decoding_message_size(MAX_REQUEST_BYTES),
             ctx,
         }
     }
@@ -69,7 +72,8 @@ impl Service<http::Request<Body>> for GnmiRouter {
             let svc = SubscribeSvc::new(self.ctx.clone());
             Box::pin(async move {
                 let mut grpc =
-                    tonic::server::Grpc::new(PassthroughCodec::<SubscribeRequest>::default());
+                    tonic::server::Grpc::new(PassthroughCodec::<SubscribeRequest>::default())
+                        .max_decoding_message_size(MAX_REQUEST_BYTES);
                 let response = grpc.streaming(svc, req).await;
                 Ok(guarded(response, guard))
             })

@@ -27,11 +27,13 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+mod excerpt;
 pub mod path;
 pub mod proto;
 pub mod value;
 
-pub use path::{PathError, format_path, parse_path};
+pub use excerpt::{Excerpt, QUOTE_LIMIT, quote_truncated};
+pub use path::{PathError, PathLimitError, check_limits, format_path, parse_path};
 pub use value::{
     JsonIetfObject, JsonScalar, bool_val, int_val, json_ietf_val, json_val, string_val, uint_val,
 };

@@ -19,82 +19,100 @@
 //!
 //! The path text carries no target: [`parse_path`] never sets
 //! [`Path::target`] and [`format_path`] ignores it.
+//!
+//! Limits: a path has at most [`MAX_PATH_ELEMS`] elements, an element at most
+//! [`MAX_KEYS_PER_ELEM`] keys, names (element, key, origin) at most
+//! [`MAX_NAME_BYTES`] bytes and key values at most [`MAX_KEY_VALUE_BYTES`] bytes.
+//! [`parse_path`] enforces them on text, [`check_limits`] on a [`Path`] received as a
+//! message. Errors quote at most [`QUOTE_LIMIT`](crate::QUOTE_LIMIT) bytes of the input.
 
 use thiserror::Error;
 
+use crate::excerpt::Excerpt;
 use crate::proto::gnmi::{Path, PathElem};
+
+/// Most elements in one path (`Path.elem`); a request's prefix and each of its paths
+/// are limited separately.
+pub const MAX_PATH_ELEMS: usize = 64;
+/// Most keys on one path element.
+pub const MAX_KEYS_PER_ELEM: usize = 8;
+/// Longest element name, key name or origin, in bytes.
+pub const MAX_NAME_BYTES: usize = 256;
+/// Longest key value, in bytes.
+pub const MAX_KEY_VALUE_BYTES: usize = 1024;
 
 /// Element name that matches exactly one element of any name.
 const ANY_ONE: &str = "*";
 /// Element name that matches any number of elements, zero included.
 const ANY_DEPTH: &str = "...";
 
-/// Why a path text was rejected; every variant names the byte offset and the full text.
+/// Why a path text was rejected; every variant names the byte offset and the text (at
+/// most [`QUOTE_LIMIT`](crate::QUOTE_LIMIT) bytes of it).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum PathError {
     /// The path (after any origin) does not start with `/`.
-    #[error("path must be absolute (start with '/') at byte {pos} in {path:?}")]
+    #[error("path must be absolute (start with '/') at byte {pos} in {path}")]
     Relative {
         /// Byte offset where `/` was expected.
         pos: usize,
-        /// The rejected path text.
-        path: String,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
     },
     /// The text before `:` is empty (`:/a`).
-    #[error("empty origin before ':' at byte {pos} in {path:?}")]
+    #[error("empty origin before ':' at byte {pos} in {path}")]
     EmptyOrigin {
         /// Byte offset of the `:`.
         pos: usize,
-        /// The rejected path text.
-        path: String,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
     },
     /// An element name is empty (`//`, a trailing `/`, or `/[k=v]`).
-    #[error("empty path element at byte {pos} in {path:?}")]
+    #[error("empty path element at byte {pos} in {path}")]
     EmptyElement {
         /// Byte offset where the element should start.
         pos: usize,
-        /// The rejected path text.
-        path: String,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
     },
     /// A `[` has no closing `]`.
-    #[error("unterminated '[' at byte {pos} in {path:?}")]
+    #[error("unterminated '[' at byte {pos} in {path}")]
     UnterminatedKey {
         /// Byte offset of the `[`.
         pos: usize,
-        /// The rejected path text.
-        path: String,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
     },
     /// A key (`[name]`) has no `=`.
-    #[error("key {key:?} has no '=' at byte {pos} in {path:?}")]
+    #[error("key {key} has no '=' at byte {pos} in {path}")]
     KeyWithoutEquals {
         /// Byte offset of the `[`.
         pos: usize,
         /// The text between `[` and `]`.
-        key: String,
-        /// The rejected path text.
-        path: String,
+        key: Excerpt,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
     },
     /// A key name is empty (`[=v]`).
-    #[error("empty key name at byte {pos} in {path:?}")]
+    #[error("empty key name at byte {pos} in {path}")]
     EmptyKeyName {
         /// Byte offset of the `[`.
         pos: usize,
-        /// The rejected path text.
-        path: String,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
     },
     /// The same key name appears twice on one element.
-    #[error("duplicate key {key:?} at byte {pos} in {path:?}")]
+    #[error("duplicate key {key} at byte {pos} in {path}")]
     DuplicateKey {
         /// Byte offset of the second `[`.
         pos: usize,
         /// The repeated key name.
-        key: String,
-        /// The rejected path text.
-        path: String,
+        key: Excerpt,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
     },
     /// Something other than `[`, `/` or the end follows a `]`.
     #[error(
-        "unexpected character {found:?} after ']' at byte {pos} in {path:?} \
+        "unexpected character {found:?} after ']' at byte {pos} in {path} \
          (expected '[', '/' or end of path)"
     )]
     UnexpectedAfterKey {
@@ -102,20 +120,164 @@ pub enum PathError {
         pos: usize,
         /// The unexpected character.
         found: char,
-        /// The rejected path text.
-        path: String,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
     },
     /// A `]` appears in an element name without a matching `[`.
-    #[error("']' without matching '[' at byte {pos} in {path:?}")]
+    #[error("']' without matching '[' at byte {pos} in {path}")]
     StrayBracket {
         /// Byte offset of the `]`.
         pos: usize,
-        /// The rejected path text.
-        path: String,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
+    },
+    /// The path is over one of the path limits.
+    #[error("{exceeded} at byte {pos} in {path}")]
+    Limit {
+        /// Byte offset of the element, key or origin over the limit.
+        pos: usize,
+        /// Which limit, and by how much.
+        exceeded: PathLimitError,
+        /// The rejected path text (an excerpt of a long one).
+        path: Excerpt,
     },
 }
 
-/// Parses gNMI path text such as `openconfig:/interfaces/interface[name=Ethernet1/1]/state`.
+/// A path over one of the path limits ([`MAX_PATH_ELEMS`] and the others); each
+/// variant carries the limit and the actual number. Element indexes count from 0.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PathLimitError {
+    /// More than [`MAX_PATH_ELEMS`] elements.
+    #[error("path has {actual} elements; the limit is {limit} elements per path")]
+    TooManyElems {
+        /// Elements in the path.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More than [`MAX_KEYS_PER_ELEM`] keys on one element.
+    #[error("elem[{elem}] has {actual} keys; the limit is {limit} keys per element")]
+    TooManyKeys {
+        /// Index of the element.
+        elem: usize,
+        /// Keys on it (as far as counted).
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An element name longer than [`MAX_NAME_BYTES`].
+    #[error("the name of elem[{elem}] is {actual} bytes; the limit is {limit} bytes per name")]
+    ElemNameTooLong {
+        /// Index of the element.
+        elem: usize,
+        /// Length of its name in bytes.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A key name longer than [`MAX_NAME_BYTES`].
+    #[error("a key name of elem[{elem}] is {actual} bytes; the limit is {limit} bytes per name")]
+    KeyNameTooLong {
+        /// Index of the element.
+        elem: usize,
+        /// Length of the key name in bytes.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A key value longer than [`MAX_KEY_VALUE_BYTES`].
+    #[error(
+        "the value of key {key} of elem[{elem}] is {actual} bytes; \
+         the limit is {limit} bytes per key value"
+    )]
+    KeyValueTooLong {
+        /// Index of the element.
+        elem: usize,
+        /// The key's name.
+        key: Excerpt,
+        /// Length of the value in bytes.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// An origin longer than [`MAX_NAME_BYTES`].
+    #[error("the origin is {actual} bytes; the limit is {limit} bytes per name")]
+    OriginTooLong {
+        /// Length of the origin in bytes.
+        actual: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+/// Checks a [`Path`] received as a message against the path limits (what
+/// [`parse_path`] enforces on text); the target is not checked.
+pub fn check_limits(path: &Path) -> Result<(), PathLimitError> {
+    check_origin(&path.origin)?;
+    if path.elem.len() > MAX_PATH_ELEMS {
+        return Err(PathLimitError::TooManyElems {
+            actual: path.elem.len(),
+            limit: MAX_PATH_ELEMS,
+        });
+    }
+    for (index, elem) in path.elem.iter().enumerate() {
+        check_elem_name(index, &elem.name)?;
+        if elem.key.len() > MAX_KEYS_PER_ELEM {
+            return Err(PathLimitError::TooManyKeys {
+                elem: index,
+                actual: elem.key.len(),
+                limit: MAX_KEYS_PER_ELEM,
+            });
+        }
+        for (name, value) in &elem.key {
+            check_key(index, name, value)?;
+        }
+    }
+    Ok(())
+}
+
+fn check_origin(origin: &str) -> Result<(), PathLimitError> {
+    if origin.len() > MAX_NAME_BYTES {
+        return Err(PathLimitError::OriginTooLong {
+            actual: origin.len(),
+            limit: MAX_NAME_BYTES,
+        });
+    }
+    Ok(())
+}
+
+fn check_elem_name(elem: usize, name: &str) -> Result<(), PathLimitError> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(PathLimitError::ElemNameTooLong {
+            elem,
+            actual: name.len(),
+            limit: MAX_NAME_BYTES,
+        });
+    }
+    Ok(())
+}
+
+fn check_key(elem: usize, name: &str, value: &str) -> Result<(), PathLimitError> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(PathLimitError::KeyNameTooLong {
+            elem,
+            actual: name.len(),
+            limit: MAX_NAME_BYTES,
+        });
+    }
+    if value.len() > MAX_KEY_VALUE_BYTES {
+        return Err(PathLimitError::KeyValueTooLong {
+            elem,
+            key: Excerpt::new(name),
+            actual: value.len(),
+            limit: MAX_KEY_VALUE_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Parses gNMI path text such as `openconfig:/interfaces/interface[name=Ethernet1/1]/state`,
+/// enforcing the path limits ([`MAX_PATH_ELEMS`] and the others).
 pub fn parse_path(text: &str) -> Result<Path, PathError> {
     Parser::new(text).parse()
 }
@@ -182,7 +344,9 @@ pub fn join(prefix: Option<&Path>, path: &Path) -> Path {
 /// Whether `concrete`'s elements match `pattern`'s (`*` one level, `...` any depth, key `*` or absent = any).
 ///
 /// The whole of `concrete` must be matched: to match a subtree, end the
-/// pattern with `...`. Origin and target are not compared.
+/// pattern with `...`. Origin and target are not compared. Only the last `...` is
+/// ever retried, so the cost is at most O(pattern × concrete) elements (both at most
+/// [`MAX_PATH_ELEMS`] for paths that passed the limits).
 pub fn matches(pattern: &Path, concrete: &Path) -> bool {
     let (pat, con) = (&pattern.elem, &concrete.elem);
     let (mut p, mut c) = (0, 0);
@@ -250,8 +414,18 @@ impl<'a> Parser<'a> {
                 ..Default::default()
             });
         }
+        // Elements past the limit are parsed (for syntax) and counted, but not kept.
+        let mut count = 0;
+        let mut over_at = None;
         loop {
-            elem.push(self.element()?);
+            let start = self.pos;
+            let parsed = self.element(count)?;
+            count += 1;
+            if count <= MAX_PATH_ELEMS {
+                elem.push(parsed);
+            } else if over_at.is_none() {
+                over_at = Some(start);
+            }
             match self.peek() {
                 None => break,
                 Some(b'/') => self.pos += 1,
@@ -263,6 +437,15 @@ impl<'a> Parser<'a> {
                     });
                 }
             }
+        }
+        if let Some(pos) = over_at {
+            return Err(self.limit(
+                pos,
+                PathLimitError::TooManyElems {
+                    actual: count,
+                    limit: MAX_PATH_ELEMS,
+                },
+            ));
         }
         Ok(Path {
             origin,
@@ -286,12 +469,13 @@ impl<'a> Parser<'a> {
                 path: self.owned(),
             });
         }
+        check_origin(before).map_err(|e| self.limit(0, e))?;
         self.pos = colon + 1;
         Ok(before.to_owned())
     }
 
-    /// Parses one element: a name followed by any number of `[k=v]` keys.
-    fn element(&mut self) -> Result<PathElem, PathError> {
+    /// Parses element number `index`: a name followed by any number of `[k=v]` keys.
+    fn element(&mut self, index: usize) -> Result<PathElem, PathError> {
         let start = self.pos;
         while let Some(b) = self.peek() {
             match b {
@@ -311,17 +495,28 @@ impl<'a> Parser<'a> {
                 path: self.owned(),
             });
         }
+        let name = &self.text[start..self.pos];
+        check_elem_name(index, name).map_err(|e| self.limit(start, e))?;
         let mut elem = PathElem {
-            name: self.text[start..self.pos].to_owned(),
+            name: name.to_owned(),
             key: Default::default(),
         };
         while self.peek() == Some(b'[') {
             let open = self.pos;
+            if elem.key.len() == MAX_KEYS_PER_ELEM {
+                let exceeded = PathLimitError::TooManyKeys {
+                    elem: index,
+                    actual: elem.key.len() + 1,
+                    limit: MAX_KEYS_PER_ELEM,
+                };
+                return Err(self.limit(open, exceeded));
+            }
             let (k, v) = self.key()?;
+            check_key(index, &k, &v).map_err(|e| self.limit(open, e))?;
             if elem.key.contains_key(&k) {
                 return Err(PathError::DuplicateKey {
                     pos: open,
-                    key: k,
+                    key: Excerpt::new(&k),
                     path: self.owned(),
                 });
             }
@@ -342,7 +537,7 @@ impl<'a> Parser<'a> {
                 Some(b']') => {
                     return Err(PathError::KeyWithoutEquals {
                         pos: open,
-                        key: self.text[name_start..self.pos].to_owned(),
+                        key: Excerpt::new(&self.text[name_start..self.pos]),
                         path: self.owned(),
                     });
                 }
@@ -393,8 +588,17 @@ impl<'a> Parser<'a> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn owned(&self) -> String {
-        self.text.to_owned()
+    /// The excerpt of the text errors carry.
+    fn owned(&self) -> Excerpt {
+        Excerpt::new(self.text)
+    }
+
+    fn limit(&self, pos: usize, exceeded: PathLimitError) -> PathError {
+        PathError::Limit {
+            pos,
+            exceeded,
+            path: self.owned(),
+        }
     }
 }
 

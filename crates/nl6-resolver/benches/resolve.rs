@@ -1,7 +1,8 @@
 //! Resolve + encode one device's full `/interfaces/interface[name=*]/state`
 //! (10 interfaces, 170 leaves) to `SubscribeResponse` bytes, in PROTO and JSON_IETF,
 //! on the fast wire path and on the typed (prost) path. Prints ns per device and
-//! ns per leaf (medians), then runs the criterion groups.
+//! ns per leaf (medians); then the cost of compiling pathological `...` paths (the
+//! matcher must stay linear in the path length); then runs the criterion groups.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput};
 use nl6_gnmi::parse_path;
-use nl6_gnmi::proto::gnmi::{SubscribeResponse, subscribe_response::Response};
+use nl6_gnmi::proto::gnmi::{Path, PathElem, SubscribeResponse, subscribe_response::Response};
 use nl6_ifstate::{DeviceModel, DeviceSpec, unix_now_ns};
 use nl6_resolver::{Selection, Snapshot, ValueEncoding, WireEncoder, notification};
 use prost::Message;
@@ -86,9 +87,67 @@ fn summary(f: &Fixture) {
     }
 }
 
+/// A path of `n` `...` elements, built as a `gnmi.Path` (as a gRPC client can send it).
+fn dots(n: usize) -> Path {
+    Path {
+        elem: vec![
+            PathElem {
+                name: "...".to_string(),
+                key: Default::default(),
+            };
+            n
+        ],
+        ..Default::default()
+    }
+}
+
+/// Median ns of one `Selection::compile_one` of `path`, with as many calls as fit in
+/// about 0.2 s (one call when a call is slower than that).
+fn compile_ns(f: &Fixture, path: &Path) -> (f64, bool) {
+    let names = f.device.names();
+    let once = Instant::now();
+    let accepted = Selection::compile_one(None, path, names).is_ok();
+    let first = once.elapsed().as_nanos().max(1) as f64;
+    if first > 2e8 {
+        return (first, accepted);
+    }
+    let iters = ((2e7 / first) as usize).clamp(1, 100_000);
+    let ns = median_ns(11, iters, || {
+        let _ = black_box(Selection::compile_one(None, black_box(path), names));
+    });
+    (ns, accepted)
+}
+
+/// Pathological paths: `n` × `...`, and `...` alternating with `*`.
+fn pathological(f: &Fixture) {
+    println!("compile one pathological path (median)");
+    println!("{:<28} {:>14} {:>10}", "path", "ns/compile", "outcome");
+    let alternating = |n: usize| {
+        let mut path = dots(n);
+        for elem in path.elem.iter_mut().skip(1).step_by(2) {
+            elem.name = "*".to_string();
+        }
+        path
+    };
+    let cases = [
+        ("8 x ...", dots(8)),
+        ("16 x ...", dots(16)),
+        ("32 x ...", dots(32)),
+        ("64 x ... (the limit)", dots(64)),
+        ("64 x .../* alternating", alternating(64)),
+        ("10,000 x ...", dots(10_000)),
+    ];
+    for (name, path) in &cases {
+        let (ns, accepted) = compile_ns(f, path);
+        let outcome = if accepted { "answered" } else { "rejected" };
+        println!("{name:<28} {ns:>14.0} {outcome:>10}");
+    }
+}
+
 fn main() {
     let f = fixture();
     summary(&f);
+    pathological(&f);
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("resolve_full_state_10_interfaces");
     group.throughput(Throughput::Elements(f.selection.leaf_count() as u64));

@@ -1,43 +1,57 @@
 //! Resolution errors and their gRPC status codes.
+//!
+//! Every error that echoes request input holds an [`Excerpt`]: at most
+//! [`QUOTE_LIMIT`](nl6_gnmi::QUOTE_LIMIT) bytes of it, whatever the client sent.
+
+use nl6_gnmi::{Excerpt, PathLimitError};
 
 /// Why a path or request could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
     /// The path names an origin other than `""` or `openconfig`.
-    #[error("unknown origin {origin:?} in path {path}: only \"\" and \"openconfig\" are served")]
+    #[error("unknown origin {origin} in path {path}: only \"\" and \"openconfig\" are served")]
     UnknownOrigin {
         /// The origin given.
-        origin: String,
+        origin: Excerpt,
         /// The path, as text.
-        path: String,
+        path: Excerpt,
     },
     /// Both the prefix and the path name an origin.
-    #[error("origin set in both prefix ({prefix:?}) and path ({path:?}); set it in one place")]
+    #[error("origin set in both prefix ({prefix}) and path ({path}); set it in one place")]
     OriginInBoth {
         /// Origin of the prefix.
-        prefix: String,
+        prefix: Excerpt,
         /// Origin of the path.
-        path: String,
+        path: Excerpt,
     },
     /// The path matches nothing this device serves.
     #[error("path {path} does not exist on this device")]
     NoSuchPath {
         /// The path, as text.
-        path: String,
+        path: Excerpt,
     },
     /// The path names an interface the device does not have.
-    #[error("no interface named {name:?} on this device (path {path})")]
+    #[error("no interface named {name} on this device (path {path})")]
     NoSuchInterface {
         /// The interface name asked for.
-        name: String,
+        name: Excerpt,
         /// The path, as text.
-        path: String,
+        path: Excerpt,
     },
     /// The `name` key of `interface` is empty.
     #[error("empty value for key \"name\" of element \"interface\" in path {path}")]
     EmptyInterfaceName {
         /// The path, as text.
-        path: String,
+        path: Excerpt,
+    },
+    /// The request's prefix or a path is over one of the path limits
+    /// ([`nl6_gnmi::path::MAX_PATH_ELEMS`] and the others).
+    #[error("{exceeded} (in the request {part})")]
+    PathLimit {
+        /// `"prefix"` or `"path"`.
+        part: &'static str,
+        /// Which limit, and by how much.
+        exceeded: PathLimitError,
     },
     /// The requested value encoding is not supported.
     #[error("encoding {encoding} is not supported; use JSON, JSON_IETF or PROTO")]
@@ -54,9 +68,9 @@ impl ResolveError {
             ResolveError::UnknownOrigin { .. }
             | ResolveError::NoSuchPath { .. }
             | ResolveError::NoSuchInterface { .. } => tonic::Code::NotFound,
-            ResolveError::OriginInBoth { .. } | ResolveError::EmptyInterfaceName { .. } => {
-                tonic::Code::InvalidArgument
-            }
+            ResolveError::OriginInBoth { .. }
+            | ResolveError::EmptyInterfaceName { .. }
+            | ResolveError::PathLimit { .. } => tonic::Code::InvalidArgument,
             ResolveError::UnsupportedEncoding { .. } => tonic::Code::Unimplemented,
         }
     }

@@ -71,6 +71,8 @@ pub use body::{
 };
 pub use envelope::Envelope;
 pub use error::{ApiError, ErrorBody, InterfaceErrorBody};
+/// How every JSON request body is decoded (exposed for the body fuzz target).
+pub use extract::parse_json;
 pub use extract::{BodyError, MAX_BODY_BYTES};
 pub use serve::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
+use nl6_gnmi::Excerpt;
 use nl6_gnmi::proto::gnmi::{Path, SubscriptionList, SubscriptionMode, subscription_list};
 use nl6_ifstate::InterfaceNames;
 use nl6_resolver::{LeafSet, ResolveError, Selection, ValueEncoding};
 use tonic::Status;
 
 use crate::config::MAX_ON_CHANGE_PER_STREAM;
+use crate::limits::{MAX_SUBSCRIPTIONS_PER_REQUEST, RequestLimitError, check_target};
 
 /// Counter sample interval of TARGET_DEFINED subscriptions that give none.
 const TARGET_DEFINED_SAMPLE: Duration = Duration::from_secs(10);
@@ -76,7 +78,17 @@ impl Plan {
                 "SubscriptionList.subscription is empty: at least one Subscription is required",
             ));
         }
+        if list.subscription.len() > MAX_SUBSCRIPTIONS_PER_REQUEST {
+            return Err(RequestLimitError::TooManySubscriptions {
+                actual: list.subscription.len(),
+                limit: MAX_SUBSCRIPTIONS_PER_REQUEST,
+            }
+            .into());
+        }
         let prefix = list.prefix.as_ref();
+        if let Some(prefix) = prefix {
+            check_target(&prefix.target)?;
+        }
         let compiled = list
             .subscription
             .iter()
@@ -95,7 +107,7 @@ impl Plan {
                 for (sub, (selection, shape)) in list.subscription.iter().zip(compiled) {
                     let text = || {
                         let path = sub.path.clone().unwrap_or_default();
-                        nl6_gnmi::format_path(&nl6_gnmi::path::join(prefix, &path))
+                        Excerpt::new(&nl6_gnmi::format_path(&nl6_gnmi::path::join(prefix, &path)))
                     };
                     stream_subs(sub, selection, shape, min_interval, text, &mut subs)?;
                 }
@@ -165,7 +177,7 @@ fn stream_subs(
     selection: Selection,
     shape: LeafSet,
     min_interval: Duration,
-    text: impl Fn() -> String,
+    text: impl Fn() -> Excerpt,
     out: &mut Vec<StreamSub>,
 ) -> Result<(), Status> {
     let mode = SubscriptionMode::try_from(sub.mode).map_err(|_| {
@@ -232,7 +244,7 @@ fn interval(
     field: &str,
     ns: u64,
     min: Duration,
-    text: &impl Fn() -> String,
+    text: &impl Fn() -> Excerpt,
 ) -> Result<Duration, Status> {
     let value = Duration::from_nanos(ns);
     if value < min {
@@ -325,6 +337,62 @@ mod tests {
             }
         );
         assert_eq!(subs[1].selection.leaf_union(), LeafSet::COUNTERS);
+    }
+
+    #[test]
+    fn request_limits_name_the_limit() {
+        let one = || sub("/interfaces", SubscriptionMode::Sample, 0);
+        compile(&stream(vec![one(); MAX_SUBSCRIPTIONS_PER_REQUEST])).unwrap();
+        let err = compile(&stream(vec![one(); MAX_SUBSCRIPTIONS_PER_REQUEST + 1])).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(
+            err.message(),
+            "SubscriptionList.subscription has 1001 subscriptions; the limit is 1000 \
+             subscriptions per SubscribeRequest"
+        );
+        let mut list = stream(vec![one()]);
+        list.prefix = Some(Path {
+            target: "t".repeat(crate::MAX_TARGET_BYTES + 1),
+            ..Default::default()
+        });
+        let err = compile(&list).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert!(
+            err.message().contains("prefix.target is 257 bytes"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
+    fn echoed_paths_are_bounded_excerpts() {
+        // Within every path limit, yet ~10 KB of text: the message quotes 200 bytes.
+        let long = format!("/interfaces/interface[name=*]/state/{}", "x".repeat(200));
+        let mut path = parse_path(&long).unwrap();
+        for _ in 0..40 {
+            path.elem.push(path.elem[3].clone());
+        }
+        let err = compile(&stream(vec![Subscription {
+            path: Some(path),
+            ..sub("/interfaces", SubscriptionMode::Sample, 0)
+        }]))
+        .unwrap_err();
+        assert_eq!(err.code(), tonic::Code::NotFound);
+        assert!(err.message().len() < 1024, "{}", err.message());
+        assert!(err.message().contains(" bytes)"), "{}", err.message());
+        // A missing interface is accepted; the bad mode's message quotes its path cut.
+        let missing = format!("/interfaces/interface[name={}]", "e".repeat(1000));
+        let mut bad_mode = sub(&missing, SubscriptionMode::Sample, 0);
+        bad_mode.mode = 7;
+        let err = compile(&stream(vec![bad_mode])).unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument);
+        assert!(
+            err.message()
+                .starts_with("Subscription.mode 7 for path \"/interfaces/interface[name=eee"),
+            "{}",
+            err.message()
+        );
+        assert!(err.message().len() < 512, "{}", err.message());
     }
 
     #[test]

@@ -142,7 +142,7 @@ fn error_relative() {
         err(""),
         PathError::Relative {
             pos: 0,
-            path: String::new()
+            path: "".into()
         }
     );
     assert_eq!(
@@ -451,4 +451,188 @@ fn matches_ignores_origin_and_target() {
     let mut concrete = p("openconfig:/a");
     concrete.target = "t".into();
     assert!(matches(&p("/a"), &concrete));
+}
+
+/// `/e0/e1/…` with `n` elements.
+fn n_elems(n: usize) -> String {
+    (0..n).map(|i| format!("/e{i}")).collect()
+}
+
+fn limit_err(text: &str) -> (usize, PathLimitError) {
+    match err(text) {
+        PathError::Limit { pos, exceeded, .. } => (pos, exceeded),
+        other => panic!("{other:?} is not a limit error"),
+    }
+}
+
+#[test]
+fn element_count_limit() {
+    assert_eq!(p(&n_elems(MAX_PATH_ELEMS)).elem.len(), MAX_PATH_ELEMS);
+    let text = n_elems(MAX_PATH_ELEMS + 1);
+    let (pos, exceeded) = limit_err(&text);
+    assert_eq!(pos, n_elems(MAX_PATH_ELEMS).len() + 1);
+    assert_eq!(
+        exceeded,
+        PathLimitError::TooManyElems {
+            actual: 65,
+            limit: 64
+        }
+    );
+    let message = err(&text).to_string();
+    assert!(
+        message.starts_with("path has 65 elements; the limit is 64 elements per path at byte"),
+        "{message}"
+    );
+}
+
+#[test]
+fn ten_thousand_any_depth_elements_are_rejected_with_the_count() {
+    let text = "/...".repeat(10_000);
+    let (_, exceeded) = limit_err(&text);
+    assert_eq!(
+        exceeded,
+        PathLimitError::TooManyElems {
+            actual: 10_000,
+            limit: MAX_PATH_ELEMS
+        }
+    );
+    // A syntax error after the limit still wins over the count (the text is parsed whole).
+    assert!(matches!(
+        err(&format!("{text}//")),
+        PathError::EmptyElement { .. }
+    ));
+}
+
+#[test]
+fn key_count_limit() {
+    let keys = |n: usize| -> String { (0..n).map(|i| format!("[k{i}=v]")).collect() };
+    assert_eq!(
+        p(&format!("/a{}", keys(MAX_KEYS_PER_ELEM))).elem[0]
+            .key
+            .len(),
+        8
+    );
+    let text = format!("/x/a{}", keys(MAX_KEYS_PER_ELEM + 1));
+    assert_eq!(
+        limit_err(&text),
+        (
+            4 + 8 * "[k0=v]".len(),
+            PathLimitError::TooManyKeys {
+                elem: 1,
+                actual: 9,
+                limit: 8
+            }
+        )
+    );
+}
+
+#[test]
+fn name_and_value_length_limits() {
+    let name = "n".repeat(MAX_NAME_BYTES);
+    let value = "v".repeat(MAX_KEY_VALUE_BYTES);
+    p(&format!("{name}:/{name}[{name}={value}]"));
+    let long_name = "n".repeat(MAX_NAME_BYTES + 1);
+    assert_eq!(
+        limit_err(&format!("/a/{long_name}")),
+        (
+            3,
+            PathLimitError::ElemNameTooLong {
+                elem: 1,
+                actual: 257,
+                limit: 256
+            }
+        )
+    );
+    assert_eq!(
+        limit_err(&format!("/a[{long_name}=v]")),
+        (
+            2,
+            PathLimitError::KeyNameTooLong {
+                elem: 0,
+                actual: 257,
+                limit: 256
+            }
+        )
+    );
+    assert_eq!(
+        limit_err(&format!("{long_name}:/a")),
+        (
+            0,
+            PathLimitError::OriginTooLong {
+                actual: 257,
+                limit: 256
+            }
+        )
+    );
+    let (pos, exceeded) = limit_err(&format!("/a[name={value}v]"));
+    assert_eq!(pos, 2);
+    assert_eq!(
+        exceeded,
+        PathLimitError::KeyValueTooLong {
+            elem: 0,
+            key: "name".into(),
+            actual: 1025,
+            limit: 1024
+        }
+    );
+    assert!(
+        exceeded
+            .to_string()
+            .contains("the limit is 1024 bytes per key value"),
+        "{exceeded}"
+    );
+}
+
+#[test]
+fn errors_for_huge_paths_stay_small() {
+    let big = 1_800_000;
+    let texts = [
+        format!("/{}", "a".repeat(big)),
+        format!("/a[k={}]", "v".repeat(big)),
+        format!("/a[k={}", "v".repeat(big)),
+        "/x".repeat(big / 2),
+        format!("{}{}", "/x".repeat(MAX_PATH_ELEMS / 2), "y".repeat(big)),
+        format!("relative{}", "\u{1}".repeat(big)),
+    ];
+    for text in &texts {
+        let message = err(text).to_string();
+        assert!(message.len() < 1024, "{} bytes: {message}", message.len());
+        assert!(
+            message.contains(&format!("({} bytes)", text.len())),
+            "{message}"
+        );
+    }
+}
+
+#[test]
+fn message_limits_match_text_limits() {
+    let name = "n".repeat(MAX_NAME_BYTES + 1);
+    let value = "v".repeat(MAX_KEY_VALUE_BYTES + 1);
+    let ok = p("/interfaces/interface[name=Ethernet1]/state");
+    assert_eq!(check_limits(&ok), Ok(()));
+    let mut too_deep = ok.clone();
+    too_deep.elem = vec![elem("...", &[]); 10_000];
+    assert_eq!(
+        check_limits(&too_deep),
+        Err(PathLimitError::TooManyElems {
+            actual: 10_000,
+            limit: 64
+        })
+    );
+    let keys: Vec<(String, String)> = (0..9).map(|i| (format!("k{i}"), "v".into())).collect();
+    let keys: Vec<(&str, &str)> = keys.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let cases = [
+        path(&name, vec![]),
+        path("", vec![elem(&name, &[])]),
+        path("", vec![elem("a", &[(&name, "v")])]),
+        path("", vec![elem("a", &[("k", &value)])]),
+        path("", vec![elem("a", &keys)]),
+    ];
+    for bad in cases {
+        let from_message = check_limits(&bad).unwrap_err();
+        let PathError::Limit { exceeded, .. } = err(&format_path(&bad)) else {
+            panic!("text of {bad:?} is not a limit error");
+        };
+        assert_eq!(from_message, exceeded);
+    }
 }
