@@ -56,6 +56,7 @@
 
 mod accept;
 mod auth;
+mod budget;
 mod capabilities;
 mod config;
 mod conn;
@@ -71,7 +72,7 @@ pub use capabilities::{GNMI_VERSION, MODEL_NAME, MODEL_ORGANIZATION, MODEL_VERSI
 pub use config::{DEFAULT_PORT, DialinConfig, MAX_ON_CHANGE_PER_STREAM};
 pub use error::DialinError;
 pub use server::{DeviceDirectory, DialinServer};
-pub use stats::{DialinStats, GnmiStatus};
+pub use stats::{ConnectionsRefused, DialinStats, GnmiStatus};
 
 /// Compiles the README example as a doctest.
 #[cfg(doctest)]
