@@ -32,7 +32,7 @@ const BACKLOG: i32 = 8192;
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// At most one log line about refused connections per this interval.
-pub(crate) const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Where the server listens.
 #[derive(Debug)]
@@ -215,6 +215,12 @@ impl RefusalLog {
     fn note(&mut self, why: Refused, peer: SocketAddr, local: SocketAddr) {
         self.pending[why.index()] += 1;
         self.last = Some((why, peer, local));
+        self.flush_if_due();
+    }
+
+    /// Logs the pending counts if nothing was logged within the interval (the accept
+    /// loop calls this every second, so no count waits much longer than the interval).
+    fn flush_if_due(&mut self) {
         if self
             .logged_at
             .is_none_or(|at| at.elapsed() >= REFUSAL_LOG_INTERVAL)
@@ -223,7 +229,7 @@ impl RefusalLog {
         }
     }
 
-    /// Logs the pending counts, if any (called every interval by the accept loop).
+    /// Logs the pending counts, if any.
     fn flush(&mut self) {
         let Some((why, peer, local)) = self.last.take() else {
             return;
@@ -259,13 +265,13 @@ impl Acceptor {
     /// Accepts until `stop` is cancelled; the socket closes when this returns.
     pub(crate) async fn run(self) {
         let mut refusals = RefusalLog::default();
-        let mut report = tokio::time::interval(REFUSAL_LOG_INTERVAL);
+        let mut report = tokio::time::interval(Duration::from_secs(1));
         report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let accepted = tokio::select! {
                 _ = self.stop.cancelled() => break,
                 _ = report.tick() => {
-                    refusals.flush();
+                    refusals.flush_if_due();
                     continue;
                 }
                 accepted = self.listener.accept() => accepted,
@@ -424,7 +430,10 @@ mod tests {
         }
         log.note(Refused::Fleet(3), addr, addr);
         assert_eq!(log.pending, [1, 0, 5], "held for the next report");
-        log.flush();
+        log.flush_if_due();
+        assert_eq!(log.pending, [1, 0, 5], "not due within the interval");
+        log.logged_at = Some(Instant::now() - REFUSAL_LOG_INTERVAL);
+        log.flush_if_due();
         assert_eq!(log.pending, [0; 3]);
         assert!(log.last.is_none());
     }

@@ -145,7 +145,7 @@ impl Pool {
             .map(|m| (m.queued_bytes(), m))
             .filter(|(bytes, _)| *bytes > 0)
             .collect();
-        members.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+        members.sort_unstable_by_key(|m| std::cmp::Reverse(m.0));
         let mut evicted = 0;
         for (_, member) in members {
             if self.used() <= target {
