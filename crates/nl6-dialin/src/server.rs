@@ -234,11 +234,13 @@ async fn serve(
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
             io = incoming.recv() => match io {
                 Some(io) => {
+                    // A child token per connection: polling it never contends with
+                    // other connections.
                     connections.spawn(serve_connection(
                         http2.clone(),
                         router.clone(),
                         io,
-                        stop.clone(),
+                        stop.child_token(),
                     ));
                 }
                 None => break,

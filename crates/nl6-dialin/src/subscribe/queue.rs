@@ -161,9 +161,10 @@ impl Evictable for Shared {
                 st.items.push_back(item);
             }
         }
+        let freed = before - st.bytes;
         drop(st);
         self.count_dropped(updates);
-        before - self.queued.load(Ordering::Relaxed)
+        freed
     }
 }
 
