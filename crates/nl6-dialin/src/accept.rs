@@ -1,27 +1,38 @@
-//! The listening socket and the accept loop: device lookup by local address, connection
-//! limit, TLS handshake, then hand-over to the gRPC server.
+//! The listening socket and the accept loop: device lookup by local address,
+//! connection limits (fleet, per client address, per device), TLS handshake, then
+//! hand-over to the HTTP/2 server.
+//!
+//! Refusals are cheap (the socket is closed at once, nothing is read) and logged at
+//! most once per [`REFUSAL_LOG_INTERVAL`] with counts by limit, so a flood of
+//! connections cannot flood the log too.
 
-use std::io;
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 
-use crate::conn::{ConnEnv, ConnIo, Transport};
+use crate::conn::{Accepted, ConnEnv, ConnIo, Transport};
 use crate::error::DialinError;
 use crate::server::DeviceDirectory;
+use crate::stats::DialinStats;
 
 /// Listen backlog of sockets this crate creates (the kernel caps it at somaxconn).
 const BACKLOG: i32 = 8192;
 
 /// Pause after a failed `accept()` (e.g. EMFILE), so the loop does not spin.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// At most one log line about refused connections per this interval.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Where the server listens.
 #[derive(Debug)]
@@ -66,28 +77,207 @@ fn wildcard_socket(port: u16, loopback_only: bool) -> Result<std::net::TcpListen
     Ok(sock.into())
 }
 
+/// Why a connection was refused at accept: the limit it hit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Refused {
+    /// `max_connections` connections are open fleet-wide.
+    #[error("max_connections ({0}) connections are open")]
+    Fleet(usize),
+    /// `max_connections_per_peer` connections are open from the client's address.
+    #[error("max_connections_per_peer ({0}) connections are open from this address")]
+    Peer(usize),
+    /// `max_connections_per_device` connections are open to the device.
+    #[error("max_connections_per_device ({0}) connections are open to this device")]
+    Device(usize),
+}
+
+impl Refused {
+    /// The configuration field of the limit.
+    fn field(self) -> &'static str {
+        match self {
+            Refused::Fleet(_) => "max_connections",
+            Refused::Peer(_) => "max_connections_per_peer",
+            Refused::Device(_) => "max_connections_per_device",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Refused::Fleet(_) => 0,
+            Refused::Peer(_) => 1,
+            Refused::Device(_) => 2,
+        }
+    }
+
+    /// Counts the refusal in the server stats.
+    fn count(self, stats: &DialinStats) {
+        let counter = match self {
+            Refused::Fleet(_) => &stats.refused_fleet_limit,
+            Refused::Peer(_) => &stats.refused_peer_limit,
+            Refused::Device(_) => &stats.refused_device_limit,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        stats
+            .listener_accept_failures
+            .fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Open connections, fleet-wide, per client address and per device.
+#[derive(Debug, Default)]
+struct Counts {
+    total: usize,
+    peers: HashMap<IpAddr, usize>,
+    devices: HashMap<Ipv4Addr, usize>,
+}
+
+/// The connection limits and what is open under them.
+#[derive(Debug)]
+pub(crate) struct ConnLimits {
+    max_total: usize,
+    max_per_peer: usize,
+    max_per_device: usize,
+    counts: Mutex<Counts>,
+}
+
+impl ConnLimits {
+    /// Limits of `max_total` connections, `max_per_peer` from one client address and
+    /// `max_per_device` to one device.
+    pub(crate) fn new(max_total: usize, max_per_peer: usize, max_per_device: usize) -> ConnLimits {
+        ConnLimits {
+            max_total,
+            max_per_peer,
+            max_per_device,
+            counts: Mutex::new(Counts::default()),
+        }
+    }
+
+    /// Takes a slot for a connection from `peer` to `device`, or names the limit that
+    /// is reached.
+    pub(crate) fn admit(self: &Arc<Self>, peer: IpAddr, device: Ipv4Addr) -> Result<Slot, Refused> {
+        let mut c = self.counts.lock();
+        if c.peers.get(&peer).copied().unwrap_or(0) >= self.max_per_peer {
+            return Err(Refused::Peer(self.max_per_peer));
+        }
+        if c.devices.get(&device).copied().unwrap_or(0) >= self.max_per_device {
+            return Err(Refused::Device(self.max_per_device));
+        }
+        if c.total >= self.max_total {
+            return Err(Refused::Fleet(self.max_total));
+        }
+        c.total += 1;
+        *c.peers.entry(peer).or_insert(0) += 1;
+        *c.devices.entry(device).or_insert(0) += 1;
+        Ok(Slot {
+            limits: self.clone(),
+            peer,
+            device,
+        })
+    }
+}
+
+/// One open connection's place under the limits; dropping it frees the place.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    limits: Arc<ConnLimits>,
+    peer: IpAddr,
+    device: Ipv4Addr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
+            if let Some(n) = map.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    map.remove(key);
+                }
+            }
+        }
+        let mut c = self.limits.counts.lock();
+        c.total -= 1;
+        decrement(&mut c.peers, &self.peer);
+        decrement(&mut c.devices, &self.device);
+    }
+}
+
+/// Refusals since the last log line, logged at most once per [`REFUSAL_LOG_INTERVAL`].
+#[derive(Debug, Default)]
+struct RefusalLog {
+    pending: [u64; 3],
+    /// The last refusal: (what, client, device), for context.
+    last: Option<(Refused, SocketAddr, SocketAddr)>,
+    logged_at: Option<Instant>,
+}
+
+impl RefusalLog {
+    /// Notes one refusal; logs now if nothing was logged within the interval.
+    fn note(&mut self, why: Refused, peer: SocketAddr, local: SocketAddr) {
+        self.pending[why.index()] += 1;
+        self.last = Some((why, peer, local));
+        self.flush_if_due();
+    }
+
+    /// Logs the pending counts if nothing was logged within the interval (the accept
+    /// loop calls this every second, so no count waits much longer than the interval).
+    fn flush_if_due(&mut self) {
+        if self
+            .logged_at
+            .is_none_or(|at| at.elapsed() >= REFUSAL_LOG_INTERVAL)
+        {
+            self.flush();
+        }
+    }
+
+    /// Logs the pending counts, if any.
+    fn flush(&mut self) {
+        let Some((why, peer, local)) = self.last.take() else {
+            return;
+        };
+        let counts: Vec<String> = [Refused::Fleet(0), Refused::Peer(0), Refused::Device(0)]
+            .into_iter()
+            .filter(|r| self.pending[r.index()] > 0)
+            .map(|r| format!("{} by {}", self.pending[r.index()], r.field()))
+            .collect();
+        tracing::warn!(
+            "gNMI connections refused since the last report: {} (last: from {peer} to \
+             {local}: {why})",
+            counts.join(", ")
+        );
+        self.pending = [0; 3];
+        self.logged_at = Some(Instant::now());
+    }
+}
+
 /// Everything the accept loop needs.
 pub(crate) struct Acceptor {
     pub(crate) listener: TcpListener,
     pub(crate) directory: Arc<dyn DeviceDirectory>,
     pub(crate) tls: Option<TlsAcceptor>,
     pub(crate) handshake_timeout: Duration,
-    pub(crate) limit: Arc<Semaphore>,
+    pub(crate) limits: Arc<ConnLimits>,
     pub(crate) env: ConnEnv,
-    pub(crate) incoming: mpsc::Sender<io::Result<ConnIo>>,
+    pub(crate) incoming: mpsc::Sender<ConnIo>,
     pub(crate) stop: CancellationToken,
 }
 
 impl Acceptor {
     /// Accepts until `stop` is cancelled; the socket closes when this returns.
     pub(crate) async fn run(self) {
+        let mut refusals = RefusalLog::default();
+        let mut report = tokio::time::interval(Duration::from_secs(1));
+        report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let accepted = tokio::select! {
-                _ = self.stop.cancelled() => return,
+                _ = self.stop.cancelled() => break,
+                _ = report.tick() => {
+                    refusals.flush_if_due();
+                    continue;
+                }
                 accepted = self.listener.accept() => accepted,
             };
             match accepted {
-                Ok((tcp, peer)) => self.admit(tcp, peer).await,
+                Ok((tcp, peer)) => self.admit(tcp, peer, &mut refusals).await,
                 Err(e) => {
                     self.env
                         .stats
@@ -95,16 +285,19 @@ impl Acceptor {
                         .fetch_add(1, Ordering::Relaxed);
                     tracing::warn!("gNMI accept failed: {e}");
                     tokio::select! {
-                        _ = self.stop.cancelled() => return,
+                        _ = self.stop.cancelled() => break,
                         _ = tokio::time::sleep(ACCEPT_BACKOFF) => {}
                     }
                 }
             }
         }
+        refusals.flush();
     }
 
-    /// Looks the device up and either closes the connection or sets it up.
-    async fn admit(&self, tcp: TcpStream, peer: SocketAddr) {
+    /// Looks the device up, applies the connection limits and either closes the
+    /// connection or sets it up.
+    async fn admit(&self, tcp: TcpStream, peer: SocketAddr, refusals: &mut RefusalLog) {
+        let handshake_deadline = Instant::now() + self.handshake_timeout;
         let stats = &self.env.stats;
         let Some((device, local)) = tcp.local_addr().ok().and_then(|local| {
             let ip = match local.ip() {
@@ -117,21 +310,30 @@ impl Acceptor {
             stats.connections_rejected.fetch_add(1, Ordering::Relaxed);
             return; // dropping the stream closes it
         };
-        let Ok(permit) = self.limit.clone().try_acquire_owned() else {
-            stats
-                .listener_accept_failures
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                "gNMI connection from {peer} to {local} refused: connection limit reached"
-            );
-            return;
+        let peer_ip = match peer.ip() {
+            IpAddr::V6(ip) => ip.to_ipv4_mapped().map_or(IpAddr::V6(ip), IpAddr::V4),
+            ip => ip,
+        };
+        let SocketAddr::V4(device_addr) = local else {
+            unreachable!("the local address was made from an IPv4 address")
+        };
+        let slot = match self.limits.admit(peer_ip, *device_addr.ip()) {
+            Ok(slot) => slot,
+            Err(why) => {
+                why.count(stats);
+                refusals.note(why, peer, local);
+                return; // closed without reading a byte
+            }
         };
         let _ = tcp.set_nodelay(true);
         let setup = Setup {
-            device,
-            local,
-            peer,
-            permit,
+            accepted: Accepted {
+                device,
+                local,
+                peer,
+                slot,
+                handshake_deadline,
+            },
             env: self.env.clone(),
             incoming: self.incoming.clone(),
         };
@@ -139,12 +341,11 @@ impl Acceptor {
             None => setup.hand_over(Transport::Plain(tcp)).await,
             Some(tls) => {
                 let tls = tls.clone();
-                let timeout = self.handshake_timeout;
                 let stop = self.stop.clone();
                 tokio::spawn(async move {
                     tokio::select! {
                         _ = stop.cancelled() => {}
-                        _ = setup.handshake(tcp, tls, timeout) => {}
+                        _ = setup.handshake(tcp, tls) => {}
                     }
                 });
             }
@@ -152,46 +353,88 @@ impl Acceptor {
     }
 }
 
-/// An admitted connection on its way to the gRPC server.
+/// An admitted connection on its way to the HTTP/2 server.
 struct Setup {
-    device: Arc<nl6_ifstate::DeviceModel>,
-    local: SocketAddr,
-    peer: SocketAddr,
-    permit: OwnedSemaphorePermit,
+    accepted: Accepted,
     env: ConnEnv,
-    incoming: mpsc::Sender<io::Result<ConnIo>>,
+    incoming: mpsc::Sender<ConnIo>,
 }
 
 impl Setup {
-    /// Runs the TLS handshake (bounded by `timeout`), counting failures.
-    async fn handshake(self, tcp: TcpStream, tls: TlsAcceptor, timeout: Duration) {
-        let failure = match tokio::time::timeout(timeout, tls.accept(tcp)).await {
+    /// Runs the TLS handshake (bounded by the handshake deadline), counting failures.
+    async fn handshake(self, tcp: TcpStream, tls: TlsAcceptor) {
+        let deadline = self.accepted.handshake_deadline;
+        let stats = &self.env.stats;
+        let failure = match tokio::time::timeout_at(deadline, tls.accept(tcp)).await {
             Ok(Ok(stream)) => return self.hand_over(Transport::Tls(Box::new(stream))).await,
             Ok(Err(e)) => e.to_string(),
-            Err(_) => format!("no handshake within {timeout:?}"),
+            Err(_) => {
+                stats.handshake_timeouts.fetch_add(1, Ordering::Relaxed);
+                "no handshake within handshake_timeout".to_string()
+            }
         };
-        self.env
-            .stats
-            .tls_handshake_failures
-            .fetch_add(1, Ordering::Relaxed);
+        stats.tls_handshake_failures.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(
             "TLS handshake from {} to {} failed: {failure}",
-            self.peer,
-            self.local
+            self.accepted.peer,
+            self.accepted.local
         );
     }
 
-    /// Passes the connection to the gRPC server.
+    /// Passes the connection to the HTTP/2 server.
     async fn hand_over(self, transport: Transport) {
-        let io = ConnIo::new(
-            transport,
-            self.device,
-            self.local,
-            self.peer,
-            &self.env,
-            self.permit,
-        );
+        let io = ConnIo::new(transport, self.accepted, &self.env);
         // Fails only while the server shuts down; the connection is then dropped.
-        let _ = self.incoming.send(Ok(io)).await;
+        let _ = self.incoming.send(io).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_refuse_by_peer_device_and_fleet_and_free_on_drop() {
+        let limits = Arc::new(ConnLimits::new(3, 2, 2));
+        let (p1, p2, p3): (IpAddr, IpAddr, IpAddr) = (
+            [127, 0, 0, 1].into(),
+            [127, 0, 0, 2].into(),
+            [127, 0, 0, 3].into(),
+        );
+        let (d1, d2) = (Ipv4Addr::new(127, 9, 0, 1), Ipv4Addr::new(127, 9, 0, 2));
+        let a = limits.admit(p1, d1).unwrap();
+        let _b = limits.admit(p1, d2).unwrap();
+        assert_eq!(limits.admit(p1, d1).unwrap_err(), Refused::Peer(2));
+        let _c = limits.admit(p2, d1).unwrap();
+        assert_eq!(limits.admit(p3, d1).unwrap_err(), Refused::Device(2));
+        assert_eq!(limits.admit(p3, d2).unwrap_err(), Refused::Fleet(3));
+        assert!(
+            Refused::Fleet(3)
+                .to_string()
+                .contains("max_connections (3)")
+        );
+        drop(a);
+        let _d = limits.admit(p3, d2).unwrap();
+        let c = limits.counts.lock();
+        assert_eq!((c.total, c.peers[&p1], c.devices[&d1]), (3, 1, 1));
+    }
+
+    #[test]
+    fn refusals_are_logged_at_most_once_per_interval() {
+        let mut log = RefusalLog::default();
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        log.note(Refused::Peer(2), addr, addr);
+        assert_eq!(log.pending, [0; 3], "the first one is logged at once");
+        for _ in 0..5 {
+            log.note(Refused::Device(2), addr, addr);
+        }
+        log.note(Refused::Fleet(3), addr, addr);
+        assert_eq!(log.pending, [1, 0, 5], "held for the next report");
+        log.flush_if_due();
+        assert_eq!(log.pending, [1, 0, 5], "not due within the interval");
+        log.logged_at = Some(Instant::now() - REFUSAL_LOG_INTERVAL);
+        log.flush_if_due();
+        assert_eq!(log.pending, [0; 3]);
+        assert!(log.last.is_none());
     }
 }

@@ -13,7 +13,11 @@
 //! TARGET_DEFINED, `updates_only`, `suppress_redundant`, heartbeats) and Set
 //! (UNIMPLEMENTED: read-only). Values come from `nl6-resolver`; Subscribe responses are
 //! written by its wire encoder and sent as-is through a pass-through codec. Each stream
-//! has a bounded drop-oldest queue, so a slow client never stalls anything else.
+//! has a bounded drop-oldest queue and all queues share a byte budget
+//! ([`DialinConfig::queue_budget`]), so a slow client never stalls anything else nor
+//! grows memory without bound; connections are limited fleet-wide, per client address
+//! and per device, and must finish their handshake within `handshake_timeout`. The
+//! crate README's "Limits" section lists every limit, its default and its counter.
 //!
 //! ```no_run
 //! use std::collections::HashMap;
@@ -56,6 +60,7 @@
 
 mod accept;
 mod auth;
+mod budget;
 mod capabilities;
 mod config;
 mod conn;
@@ -76,7 +81,7 @@ pub use limits::{
     MAX_TARGET_BYTES, RequestLimitError,
 };
 pub use server::{DeviceDirectory, DialinServer};
-pub use stats::{DialinStats, GnmiStatus};
+pub use stats::{ConnectionsRefused, DialinStats, GnmiStatus};
 
 /// Compiles the README example as a doctest.
 #[cfg(doctest)]

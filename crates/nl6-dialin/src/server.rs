@@ -1,21 +1,29 @@
 //! The dial-in server: one listener and one gRPC service for every device of a fleet.
+//!
+//! Connections are served by hyper's HTTP/2 server directly (not tonic's transport
+//! server), because only hyper's builder reaches the per-stream send buffer
+//! (`http2_send_buffer`) that bounds what a client that does not read can leave
+//! buffered on the server.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use nl6_ifstate::{DeviceModel, EventCounters};
 use parking_lot::Mutex;
-use tokio::sync::{Semaphore, mpsc};
-use tokio::task::JoinHandle;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio::sync::mpsc;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tonic::Status;
+use tonic::codegen::Service;
 
-use crate::accept::{Acceptor, ListenerSource};
+use crate::accept::{Acceptor, ConnLimits, ListenerSource};
+use crate::budget::Pool;
 use crate::config::DialinConfig;
-use crate::conn::{ConnEnv, ConnInfo};
+use crate::conn::{ConnEnv, ConnInfo, ConnIo};
 use crate::error::DialinError;
 use crate::service::GnmiRouter;
 use crate::stats::{DialinStats, GnmiStatus};
@@ -43,6 +51,8 @@ pub(crate) struct Ctx {
     pub(crate) directory: Arc<dyn DeviceDirectory>,
     /// Cancelled when the server shuts down: streams end with UNAVAILABLE.
     pub(crate) stop: CancellationToken,
+    /// The fleet-wide `queue_budget`.
+    pub(crate) budget: Arc<Pool>,
 }
 
 impl Ctx {
@@ -107,37 +117,31 @@ impl DialinServer {
             directory: directory.clone(),
             tls: config.tls.as_deref().map(with_h2),
             handshake_timeout: config.handshake_timeout,
-            limit: Arc::new(Semaphore::new(config.max_connections)),
+            limits: Arc::new(ConnLimits::new(
+                config.max_connections,
+                config.max_connections_per_peer,
+                config.max_connections_per_device,
+            )),
             env: ConnEnv {
                 idle_timeout: config.idle_timeout,
                 kill: kill.clone(),
                 stats: stats.clone(),
+                share: config.connection_share(),
             },
             incoming: tx,
             stop: stop.clone(),
         };
-        let builder = tonic::transport::Server::builder()
-            .max_concurrent_streams(config.max_streams_per_connection)
-            .http2_keepalive_interval(Some(config.keepalive_interval))
-            .http2_keepalive_timeout(Some(config.keepalive_timeout));
+        let http2 = http2_builder(&config);
         let ctx = Arc::new(Ctx {
+            budget: Arc::new(Pool::fleet(config.queue_budget, stats.clone())),
             config,
             stats,
             directory,
             stop: stop.clone(),
         });
         let router = GnmiRouter::new(ctx.clone());
-        let serve = builder.serve_with_incoming_shutdown(
-            router,
-            ReceiverStream::new(rx),
-            stop.clone().cancelled_owned(),
-        );
         let accept_task = tokio::spawn(acceptor.run());
-        let serve_task = tokio::spawn(async move {
-            if let Err(e) = serve.await {
-                tracing::error!("gNMI server failed: {e}");
-            }
-        });
+        let serve_task = tokio::spawn(serve(http2, router, rx, stop.clone()));
         tracing::info!("gNMI dial-in listening on {local_addr}");
         Ok(DialinServer {
             ctx,
@@ -197,6 +201,82 @@ impl DialinServer {
         }
         self.kill.cancel();
         tracing::info!("gNMI dial-in on {} stopped", self.local_addr);
+    }
+}
+
+/// The HTTP/2 server settings of `config`.
+fn http2_builder(config: &DialinConfig) -> hyper::server::conn::http2::Builder<TokioExecutor> {
+    let mut http2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    http2
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(config.max_streams_per_connection)
+        .keep_alive_interval(Some(config.keepalive_interval))
+        .keep_alive_timeout(config.keepalive_timeout)
+        .initial_stream_window_size(config.http2_stream_window)
+        .initial_connection_window_size(config.http2_connection_window)
+        .max_send_buf_size(config.http2_send_buffer);
+    http2
+}
+
+/// Serves every connection the accept loop hands over until `stop`, then lets each
+/// finish (HTTP/2 GOAWAY; streams end through `stop` as well) and returns when all
+/// are closed. Aborting it closes them all.
+async fn serve(
+    http2: hyper::server::conn::http2::Builder<TokioExecutor>,
+    router: GnmiRouter,
+    mut incoming: mpsc::Receiver<ConnIo>,
+    stop: CancellationToken,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            io = incoming.recv() => match io {
+                Some(io) => {
+                    // A child token per connection: polling it never contends with
+                    // other connections.
+                    connections.spawn(serve_connection(
+                        http2.clone(),
+                        router.clone(),
+                        io,
+                        stop.child_token(),
+                    ));
+                }
+                None => break,
+            },
+        }
+    }
+    drop(incoming);
+    while connections.join_next().await.is_some() {}
+}
+
+/// Serves one connection: every request carries the connection's [`ConnInfo`].
+async fn serve_connection(
+    http2: hyper::server::conn::http2::Builder<TokioExecutor>,
+    router: GnmiRouter,
+    io: ConnIo,
+    stop: CancellationToken,
+) {
+    let info = io.info().clone();
+    let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+        let mut req = req.map(tonic::body::Body::new);
+        req.extensions_mut().insert(info.clone());
+        router.clone().call(req)
+    });
+    let mut conn = pin!(http2.serve_connection(TokioIo::new(io), svc));
+    let mut stopping = false;
+    let result = loop {
+        tokio::select! {
+            result = conn.as_mut() => break result,
+            _ = stop.cancelled(), if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!("gNMI connection ended: {e}");
     }
 }
 

@@ -15,6 +15,13 @@ pub struct DialinStats {
     pub(crate) listener_accept_failures: AtomicU64,
     pub(crate) connections_open: AtomicU64,
     pub(crate) connections_rejected: AtomicU64,
+    pub(crate) refused_fleet_limit: AtomicU64,
+    pub(crate) refused_peer_limit: AtomicU64,
+    pub(crate) refused_device_limit: AtomicU64,
+    pub(crate) handshake_timeouts: AtomicU64,
+    /// Bytes now in Subscribe queues: the fleet-wide `queue_budget` is charged here.
+    pub(crate) queued_bytes: AtomicU64,
+    pub(crate) budget_evictions: AtomicU64,
 }
 
 impl DialinStats {
@@ -28,7 +35,8 @@ impl DialinStats {
         self.updates_sent.load(Ordering::Relaxed)
     }
 
-    /// `Update` entries (leaves) discarded by full per-stream queues.
+    /// `Update` entries (leaves) discarded by full per-stream queues or because the
+    /// queue budget was full.
     pub fn updates_dropped(&self) -> u64 {
         self.updates_dropped.load(Ordering::Relaxed)
     }
@@ -39,7 +47,7 @@ impl DialinStats {
     }
 
     /// `accept()` errors on the listening socket (e.g. out of file descriptors) plus
-    /// connections refused because `max_connections` were open.
+    /// connections refused by a connection limit (see [`connections_refused`](Self::connections_refused)).
     pub fn listener_accept_failures(&self) -> u64 {
         self.listener_accept_failures.load(Ordering::Relaxed)
     }
@@ -53,9 +61,50 @@ impl DialinStats {
     pub fn connections_rejected(&self) -> u64 {
         self.connections_rejected.load(Ordering::Relaxed)
     }
+
+    /// Connections closed at accept because a connection limit was reached, by limit.
+    pub fn connections_refused(&self) -> ConnectionsRefused {
+        ConnectionsRefused {
+            max_connections: self.refused_fleet_limit.load(Ordering::Relaxed),
+            max_connections_per_peer: self.refused_peer_limit.load(Ordering::Relaxed),
+            max_connections_per_device: self.refused_device_limit.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Connections closed because the TLS handshake or the HTTP/2 preface did not
+    /// complete within `handshake_timeout`.
+    pub fn handshake_timeouts(&self) -> u64 {
+        self.handshake_timeouts.load(Ordering::Relaxed)
+    }
+
+    /// Bytes of encoded responses now waiting in Subscribe queues (what `queue_budget`
+    /// bounds).
+    pub fn queued_bytes(&self) -> u64 {
+        self.queued_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Times a stream's queued updates were all dropped because its connection's share
+    /// or the fleet-wide queue budget was full.
+    pub fn budget_evictions(&self) -> u64 {
+        self.budget_evictions.load(Ordering::Relaxed)
+    }
 }
 
-/// The dial-in status document (`GET /api/v1/gnmi/status`), field for field as in nl6.
+/// Connections refused at accept, by the limit that refused them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConnectionsRefused {
+    /// Refused because `max_connections` (fleet-wide) were open.
+    pub max_connections: u64,
+    /// Refused because `max_connections_per_peer` were open from the client's address.
+    pub max_connections_per_peer: u64,
+    /// Refused because `max_connections_per_device` were open to the device.
+    pub max_connections_per_device: u64,
+}
+
+/// The dial-in status document (`GET /api/v1/gnmi/status`): the nl6 fields, then the
+/// limit counters nl6 does not have (`connections_*`, `handshake_timeouts`, `queued_bytes`,
+/// `budget_evictions`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GnmiStatus {
@@ -69,7 +118,7 @@ pub struct GnmiStatus {
     pub active_subscriptions: u64,
     /// `Update` entries (leaves) sent on Subscribe streams.
     pub updates_sent: u64,
-    /// `Update` entries (leaves) dropped by full per-stream queues.
+    /// `Update` entries (leaves) dropped by full per-stream queues or the queue budget.
     pub updates_dropped: u64,
     /// Failed TLS handshakes.
     pub tls_handshake_failures: u64,
@@ -79,6 +128,18 @@ pub struct GnmiStatus {
     pub state_events_emitted: u64,
     /// Interface-state events dropped from full listener queues fleet-wide.
     pub state_events_dropped: u64,
+    /// Connections currently open (handed to HTTP/2).
+    pub connections_open: u64,
+    /// Connections refused at accept, by limit.
+    pub connections_refused: ConnectionsRefused,
+    /// Connections closed because the TLS handshake or HTTP/2 preface missed
+    /// `handshake_timeout`.
+    pub handshake_timeouts: u64,
+    /// Bytes of encoded responses now waiting in Subscribe queues (bounded by
+    /// `queue_budget`).
+    pub queued_bytes: u64,
+    /// Streams whose queued updates were dropped because the queue budget was full.
+    pub budget_evictions: u64,
 }
 
 impl GnmiStatus {
@@ -109,6 +170,11 @@ impl GnmiStatus {
             listener_accept_failures: stats.listener_accept_failures(),
             state_events_emitted: events.emitted(),
             state_events_dropped: events.dropped(),
+            connections_open: stats.connections_open(),
+            connections_refused: stats.connections_refused(),
+            handshake_timeouts: stats.handshake_timeouts(),
+            queued_bytes: stats.queued_bytes(),
+            budget_evictions: stats.budget_evictions(),
         }
     }
 }
@@ -118,9 +184,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn status_has_exactly_the_nl6_fields() {
+    fn status_has_the_nl6_fields_and_the_limit_counters() {
         let stats = DialinStats::default();
         stats.updates_sent.fetch_add(3, Ordering::Relaxed);
+        stats.refused_peer_limit.fetch_add(2, Ordering::Relaxed);
         let status = GnmiStatus::active(&stats, true, 7, &EventCounters::default());
         let json = serde_json::to_value(&status).unwrap();
         let mut keys: Vec<&str> = json
@@ -134,8 +201,13 @@ mod tests {
             keys,
             [
                 "active_subscriptions",
+                "budget_evictions",
+                "connections_open",
+                "connections_refused",
+                "handshake_timeouts",
                 "listener_accept_failures",
                 "listeners",
+                "queued_bytes",
                 "state_events_dropped",
                 "state_events_emitted",
                 "subsystem_active",
@@ -147,6 +219,14 @@ mod tests {
         );
         assert_eq!(json["updates_sent"], 3);
         assert_eq!(json["listeners"], 7);
+        assert_eq!(
+            json["connections_refused"],
+            serde_json::json!({
+                "max_connections": 0,
+                "max_connections_per_peer": 2,
+                "max_connections_per_device": 0,
+            })
+        );
         assert!(!GnmiStatus::inactive(&EventCounters::default()).subsystem_active);
     }
 }

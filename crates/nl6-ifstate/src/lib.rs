@@ -43,6 +43,7 @@ mod packed;
 mod parse;
 mod spec;
 mod status;
+mod sync;
 mod traffic;
 
 pub use counter::{Counter, Counters};

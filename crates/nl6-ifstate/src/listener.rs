@@ -1,11 +1,12 @@
 //! On-change fan-out: bounded drop-oldest queues, one per listener.
+//!
+//! Its locks, atomics and wake-ups come from [`crate::sync`], so `tests/loom.rs` can
+//! model-check the queue under `--cfg loom`.
 
 use crate::device::StateEvent;
-use parking_lot::{Mutex, MutexGuard};
+use crate::sync::{AtomicU64, Mutex, MutexGuard, Notify, Ordering};
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
-use tokio::sync::Notify;
 
 /// Default queue depth of a [`Listener`] (as in nl6).
 pub const LISTENER_DEPTH: usize = 16;

@@ -60,7 +60,17 @@ async fn open(
     let mut requests = request.into_inner();
     let list = first_request(&ctx, &mut requests).await?;
     let plan = Plan::compile(&list, device.names(), ctx.config.min_sample_interval)?;
-    let (tx, rx) = queue::channel(ctx.config.queue_depth, ctx.stats.clone());
+    let budgets = queue::Budgets {
+        fleet: ctx.budget.clone(),
+        connection: info.share.clone(),
+    };
+    let (tx, rx) = queue::channel(
+        ctx.config.queue_depth,
+        ctx.stats.clone(),
+        budgets,
+        info.peer,
+        info.local,
+    );
     let mut emit = Emitter::new(&device, plan.encoding, plan.target, tx);
     let session = Session::new(ctx, info, requests);
     match plan.mode {

@@ -4,11 +4,24 @@
 //! never a `sync_response`) is discarded and its updates are counted in
 //! `updates_dropped`. The consumer side is the response stream tonic polls; dropping it
 //! (client gone, RPC over) tells the producer to stop.
+//!
+//! Bytes are bounded too: every queued response is charged to its connection's share
+//! and to the fleet-wide budget ([`crate::budget`]) until tonic takes it. A response
+//! that does not fit first makes the streams with the most bytes queued (on the
+//! connection, or fleet-wide) drop all their queued updates; if it still does not fit
+//! it is dropped itself. Either way the updates count in `updates_dropped`, fleet-wide
+//! and per stream (logged when the stream ends).
+//!
+//! Past the queue, a response waits in tonic's encoder (up to a 32 KiB chunk plus one
+//! message) and in hyper's HTTP/2 stream (one chunk plus `http2_send_buffer`); hyper
+//! pulls from the queue only when the stream has send capacity, so what a non-reading
+//! client leaves there is bounded per stream, and everything else stays here, counted.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -20,7 +33,11 @@ use prost::Message;
 use tokio::sync::Notify;
 use tonic::Status;
 
+use crate::budget::{Evictable, Pool};
 use crate::stats::DialinStats;
+
+/// Ids of streams in the budget pools.
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// One queued response.
 #[derive(Debug)]
@@ -35,6 +52,8 @@ struct Item {
 #[derive(Debug, Default)]
 struct State {
     items: VecDeque<Item>,
+    /// Sum of the queued items' lengths (charged to both pools).
+    bytes: u64,
     /// How the stream ends once `items` is drained: `Some(None)` = OK.
     end: Option<Option<Status>>,
     /// The end was delivered; the stream is over.
@@ -43,23 +62,158 @@ struct State {
     consumer_gone: bool,
 }
 
+/// The budget pools a queue is charged to.
+#[derive(Debug, Clone)]
+pub(crate) struct Budgets {
+    /// The fleet-wide `queue_budget`.
+    pub(crate) fleet: Arc<Pool>,
+    /// The connection's share.
+    pub(crate) connection: Arc<Pool>,
+}
+
 #[derive(Debug)]
 struct Shared {
+    id: u64,
     state: Mutex<State>,
     depth: usize,
     stats: Arc<DialinStats>,
+    budgets: Budgets,
+    /// Mirror of `State::bytes`, read without the lock when picking whom to evict.
+    queued: AtomicU64,
+    /// `Update` entries this stream lost (depth or budget).
+    dropped: AtomicU64,
+    /// Client and device, for the end-of-stream log.
+    peer: SocketAddr,
+    local: SocketAddr,
     gone: Notify,
 }
 
-/// Creates a queue of `depth` entries; returns the producer and the response stream.
-pub(crate) fn channel(depth: usize, stats: Arc<DialinStats>) -> (QueueTx, QueueStream) {
+impl Shared {
+    /// Removes `item`'s bytes from the accounting (the caller holds the state lock).
+    fn uncharge(&self, st: &mut State, item: &Item) {
+        let n = item.bytes.len() as u64;
+        st.bytes -= n;
+        self.queued.store(st.bytes, Ordering::Relaxed);
+        self.budgets.connection.release(n);
+        self.budgets.fleet.release(n);
+    }
+
+    /// Counts `updates` updates as dropped.
+    fn count_dropped(&self, updates: u64) {
+        self.stats
+            .updates_dropped
+            .fetch_add(updates, Ordering::Relaxed);
+        self.dropped.fetch_add(updates, Ordering::Relaxed);
+    }
+
+    /// Charges `n` bytes to both pools, evicting the slowest streams when one is full;
+    /// false when the bytes cannot fit even then (the caller drops its response).
+    fn charge(&self, n: u64) -> bool {
+        let Budgets { fleet, connection } = &self.budgets;
+        if n > connection.limit() || n > fleet.limit() {
+            return false;
+        }
+        // Each round either charges or evicts at least one stream, so this ends; the
+        // bound only guards against other streams refilling as fast as we evict.
+        for _ in 0..4 {
+            let full = if !connection.try_charge(n) {
+                connection
+            } else if !fleet.try_charge(n) {
+                connection.release(n);
+                fleet
+            } else {
+                return true;
+            };
+            let evicted = full.evict(full.target_for(n));
+            if evicted == 0 {
+                return false;
+            }
+            self.stats
+                .budget_evictions
+                .fetch_add(evicted, Ordering::Relaxed);
+            tracing::debug!(
+                "{} full ({} of {} bytes): dropped the queued updates of {evicted} slowest \
+                 stream(s)",
+                full.name(),
+                full.used(),
+                full.limit()
+            );
+        }
+        false
+    }
+}
+
+impl Evictable for Shared {
+    fn queued_bytes(&self) -> u64 {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    fn evict(&self) -> u64 {
+        let mut st = self.state.lock();
+        let before = st.bytes;
+        let mut updates = 0;
+        let items = std::mem::take(&mut st.items);
+        for item in items {
+            if item.droppable {
+                updates += item.updates;
+                self.uncharge(&mut st, &item);
+            } else {
+                st.items.push_back(item);
+            }
+        }
+        let freed = before - st.bytes;
+        drop(st);
+        self.count_dropped(updates);
+        freed
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.budgets.fleet.leave(self.id);
+        self.budgets.connection.leave(self.id);
+        let st = self.state.get_mut();
+        let n = st.bytes;
+        self.budgets.connection.release(n);
+        self.budgets.fleet.release(n);
+        let dropped = self.dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            tracing::debug!(
+                "Subscribe from {} to {} ended having dropped {dropped} updates",
+                self.peer,
+                self.local
+            );
+        }
+    }
+}
+
+/// Creates a queue of `depth` entries charged to `budgets`, for a stream from `peer`
+/// to device `local`; returns the producer and the response stream.
+pub(crate) fn channel(
+    depth: usize,
+    stats: Arc<DialinStats>,
+    budgets: Budgets,
+    peer: SocketAddr,
+    local: SocketAddr,
+) -> (QueueTx, QueueStream) {
     stats.active_subscriptions.fetch_add(1, Ordering::Relaxed);
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     let shared = Arc::new(Shared {
+        id,
         state: Mutex::new(State::default()),
         depth: depth.max(1),
         stats,
+        budgets,
+        queued: AtomicU64::new(0),
+        dropped: AtomicU64::new(0),
+        peer,
+        local,
         gone: Notify::new(),
     });
+    let member: Arc<dyn Evictable> = shared.clone();
+    let member: Weak<dyn Evictable> = Arc::downgrade(&member);
+    shared.budgets.fleet.join(id, member.clone());
+    shared.budgets.connection.join(id, member);
     (QueueTx(shared.clone()), QueueStream(shared))
 }
 
@@ -87,20 +241,40 @@ impl QueueTx {
     }
 
     fn push(&self, item: Item) {
-        let waker = {
-            let mut st = self.0.state.lock();
+        let shared = &*self.0;
+        let n = item.bytes.len() as u64;
+        {
+            let st = shared.state.lock();
             if st.end.is_some() || st.consumer_gone {
                 return;
             }
-            if st.items.len() >= self.0.depth
+        }
+        // Charged before taking the lock: making room may evict this very stream.
+        if item.droppable {
+            if !shared.charge(n) {
+                shared.count_dropped(item.updates);
+                return;
+            }
+        } else {
+            shared.budgets.connection.force_charge(n);
+            shared.budgets.fleet.force_charge(n);
+        }
+        let waker = {
+            let mut st = shared.state.lock();
+            if st.end.is_some() || st.consumer_gone {
+                shared.budgets.connection.release(n);
+                shared.budgets.fleet.release(n);
+                return;
+            }
+            if st.items.len() >= shared.depth
                 && let Some(pos) = st.items.iter().position(|i| i.droppable)
                 && let Some(old) = st.items.remove(pos)
             {
-                self.0
-                    .stats
-                    .updates_dropped
-                    .fetch_add(old.updates, Ordering::Relaxed);
+                shared.uncharge(&mut st, &old);
+                shared.count_dropped(old.updates);
             }
+            st.bytes += n;
+            shared.queued.store(st.bytes, Ordering::Relaxed);
             st.items.push_back(item);
             st.consumer.take()
         };
@@ -156,6 +330,7 @@ impl Stream for QueueStream {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut st = self.0.state.lock();
         if let Some(item) = st.items.pop_front() {
+            self.0.uncharge(&mut st, &item);
             self.0
                 .stats
                 .updates_sent
@@ -176,7 +351,14 @@ impl Stream for QueueStream {
 
 impl Drop for QueueStream {
     fn drop(&mut self) {
-        self.0.state.lock().consumer_gone = true;
+        {
+            // Nothing queued will be sent: free it (and its budget) now.
+            let mut st = self.0.state.lock();
+            st.consumer_gone = true;
+            for item in std::mem::take(&mut st.items) {
+                self.0.uncharge(&mut st, &item);
+            }
+        }
         self.0.gone.notify_one();
         self.0
             .stats
@@ -207,6 +389,106 @@ mod tests {
 
     fn decode(item: Option<Result<Encoded, Status>>) -> SubscribeResponse {
         SubscribeResponse::decode(item.unwrap().unwrap().0).unwrap()
+    }
+
+    /// Pools of `fleet` and `connection` bytes.
+    fn budgets(stats: &Arc<DialinStats>, fleet: usize, connection: usize) -> Budgets {
+        Budgets {
+            fleet: Arc::new(Pool::fleet(fleet, stats.clone())),
+            connection: Arc::new(Pool::connection(connection)),
+        }
+    }
+
+    fn channel(depth: usize, stats: Arc<DialinStats>) -> (QueueTx, QueueStream) {
+        let b = budgets(&stats, usize::MAX / 2, usize::MAX / 2);
+        channel_in(depth, stats, b)
+    }
+
+    fn channel_in(depth: usize, stats: Arc<DialinStats>, b: Budgets) -> (QueueTx, QueueStream) {
+        let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
+        super::channel(depth, stats, b, addr, addr)
+    }
+
+    #[test]
+    fn a_full_budget_drops_the_slowest_stream_not_the_one_that_reads() {
+        let stats = Arc::new(DialinStats::default());
+        // One fleet pool of 1000 bytes; each stream on its own connection.
+        let fleet = budgets(&stats, 1000, 0).fleet;
+        let on_own_connection = || Budgets {
+            fleet: fleet.clone(),
+            connection: Arc::new(Pool::connection(10_000)),
+        };
+        let (slow, _slow_rx) = channel_in(100, stats.clone(), on_own_connection());
+        let (reader, mut reader_rx) = channel_in(100, stats.clone(), on_own_connection());
+        for _ in 0..9 {
+            slow.push_update(vec![0; 100], 2);
+        }
+        reader.push_update(vec![0; 100], 1);
+        assert_eq!(stats.queued_bytes(), 1000, "exactly full");
+        assert_eq!(stats.updates_dropped(), 0);
+        // The reader takes its response and queues the next: fits again.
+        assert!(matches!(
+            reader_rx.poll_next_unpin(&mut noop()),
+            Poll::Ready(Some(Ok(_)))
+        ));
+        reader.push_update(vec![0; 100], 1);
+        // One more does not fit: the slow stream (900 bytes queued) loses all 9.
+        reader.push_update(vec![0; 100], 1);
+        assert_eq!(stats.updates_dropped(), 18);
+        assert_eq!(slow.0.dropped.load(Ordering::Relaxed), 18);
+        assert_eq!(reader.0.dropped.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.budget_evictions(), 1);
+        assert_eq!(stats.queued_bytes(), 200);
+        // A response larger than the whole budget can never be sent: dropped, counted.
+        reader.push_update(vec![0; 1001], 5);
+        assert_eq!(reader.0.dropped.load(Ordering::Relaxed), 5);
+        assert_eq!(stats.queued_bytes(), 200);
+    }
+
+    #[test]
+    fn a_connection_over_its_share_drops_its_own_streams_only() {
+        let stats = Arc::new(DialinStats::default());
+        let b = budgets(&stats, 10_000, 300);
+        let other = Budgets {
+            fleet: b.fleet.clone(),
+            connection: Arc::new(Pool::connection(300)),
+        };
+        let (a1, _r1) = channel_in(100, stats.clone(), b.clone());
+        let (a2, _r2) = channel_in(100, stats.clone(), b);
+        let (c, _r3) = channel_in(100, stats.clone(), other);
+        c.push_update(vec![0; 250], 1);
+        a1.push_update(vec![0; 100], 1);
+        a1.push_update(vec![0; 100], 1);
+        a2.push_update(vec![0; 100], 1);
+        assert_eq!(stats.updates_dropped(), 0);
+        a2.push_update(vec![0; 100], 1); // 400 > 300: a1 (200 bytes) is the slowest
+        assert_eq!(a1.0.dropped.load(Ordering::Relaxed), 2);
+        assert_eq!(c.0.dropped.load(Ordering::Relaxed), 0);
+        assert_eq!(stats.queued_bytes(), 450);
+        assert_eq!(a2.0.budgets.connection.used(), 200);
+    }
+
+    #[test]
+    fn sync_responses_are_never_dropped_and_a_gone_reader_frees_its_bytes() {
+        let stats = Arc::new(DialinStats::default());
+        let b = budgets(&stats, 100, 100);
+        let (tx, rx) = channel_in(100, stats.clone(), b);
+        tx.push_update(vec![0; 100], 3);
+        tx.push_sync(); // over the budget, still queued
+        tx.push_update(vec![0; 50], 1); // evicts the first update, keeps the sync
+        assert_eq!(stats.updates_dropped(), 3);
+        assert_eq!(
+            stats.queued_bytes(),
+            50 + sync_response_bytes().len() as u64
+        );
+        drop(rx);
+        assert_eq!(stats.queued_bytes(), 0);
+        tx.push_update(vec![0; 10], 1); // after the reader left: ignored
+        assert_eq!(stats.queued_bytes(), 0);
+    }
+
+    fn noop() -> Context<'static> {
+        Context::from_waker(Waker::noop())
     }
 
     #[tokio::test]
