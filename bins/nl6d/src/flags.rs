@@ -116,6 +116,12 @@ pub struct Flags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_min_sample_interval: Option<String>,
 
+    /// Bytes of dial-in Subscribe responses queued fleet-wide before the slowest streams
+    /// drop theirs, e.g. 256MiB (1MiB minimum) [default: 256MiB].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gnmi_queue_budget: Option<String>,
+
     /// dial-in (serve gNMI) or dial-out (also push) for the start-up batch [default: dial-in].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -45,7 +45,7 @@ pub struct CreateDevices {
     #[schema(default = 10, minimum = 1, maximum = 1024)]
     pub interfaces: Option<u32>,
     /// Link speed of every interface in bit/s (at most 400 Gbit/s).
-    #[schema(default = 1000000000, minimum = 1, maximum = 400000000000)]
+    #[schema(default = 1000000000, minimum = 1, maximum = 400000000000_f64)]
     pub if_speed_bps: Option<u64>,
     /// Error/discard counter scenario: `clean`, `typical`, `degraded` or `failing`.
     #[schema(default = "clean", example = "typical")]

@@ -23,6 +23,34 @@ use serde::{Deserialize, Serialize};
 /// Prefix of the environment variables read.
 pub const ENV_PREFIX: &str = "NL6_";
 
+/// A byte count such as `268435456`, `256MiB`, `64KiB` or `1GiB`.
+fn parse_bytes(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let scale: usize = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "{text:?}: unknown unit {other:?}; use bytes or KiB, MiB, GiB (e.g. 256MiB)"
+            ));
+        }
+    };
+    let n: usize = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 256MiB"))?;
+    let bytes = n
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))?;
+    if bytes < 1 << 20 {
+        return Err(format!("{text:?} is below the 1MiB minimum"));
+    }
+    Ok(bytes)
+}
+
 /// The first line of a secret file, without surrounding whitespace.
 fn read_secret(path: &std::path::Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
@@ -89,6 +117,9 @@ pub struct Settings {
     pub gnmi_password_file: Option<PathBuf>,
     /// Shortest SAMPLE interval accepted from dial-in clients (duration, e.g. "1s").
     pub gnmi_min_sample_interval: String,
+    /// Bytes of dial-in Subscribe responses queued fleet-wide before the slowest streams
+    /// drop theirs (e.g. "256MiB").
+    pub gnmi_queue_budget: String,
     /// `dial-in` (serve gNMI) or `dial-out` (also push) for the seed batch.
     pub gnmi_mode: String,
     /// Collector `host:port` (required with dial-out).
@@ -146,6 +177,7 @@ impl Default for Settings {
             gnmi_password: None,
             gnmi_password_file: None,
             gnmi_min_sample_interval: "1s".into(),
+            gnmi_queue_budget: "256MiB".into(),
             gnmi_mode: "dial-in".into(),
             gnmi_dialout_collector: None,
             gnmi_dialout_flavor: "gnmireverse".into(),
@@ -396,6 +428,8 @@ impl LoadedSettings {
             min_sample_interval: self
                 .duration("gnmi_min_sample_interval", &s.gnmi_min_sample_interval)?,
             credentials,
+            queue_budget: parse_bytes(&s.gnmi_queue_budget)
+                .map_err(|e| self.invalid("gnmi_queue_budget", e))?,
             ..DialinConfig::default()
         };
         dialin
@@ -592,6 +626,16 @@ mod tests {
                 "nl6.example.toml does not document {key}"
             );
         }
+    }
+
+    #[test]
+    fn sizes_take_binary_units() {
+        assert_eq!(parse_bytes("256MiB"), Ok(256 << 20));
+        assert_eq!(parse_bytes("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_bytes("2097152"), Ok(2 << 20));
+        assert!(parse_bytes("64KiB").unwrap_err().contains("1MiB minimum"));
+        assert!(parse_bytes("10MB").unwrap_err().contains("unknown unit"));
+        assert!(parse_bytes("lots").is_err());
     }
 
     #[test]

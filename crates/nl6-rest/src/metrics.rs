@@ -76,6 +76,26 @@ fn describe() {
         "nl6_gnmi_dialin_accept_failures_total",
         "Failed or refused dial-in accepts"
     );
+    describe_gauge!(
+        "nl6_gnmi_dialin_connections_open",
+        "Dial-in connections open now"
+    );
+    describe_gauge!(
+        "nl6_gnmi_dialin_queued_bytes",
+        "Bytes of encoded responses waiting in dial-in Subscribe queues"
+    );
+    describe_counter!(
+        "nl6_gnmi_dialin_handshake_timeouts_total",
+        "Dial-in connections closed for missing the TLS/HTTP/2 handshake deadline"
+    );
+    describe_counter!(
+        "nl6_gnmi_dialin_budget_evictions_total",
+        "Dial-in streams whose queued updates were dropped because the queue budget was full"
+    );
+    describe_counter!(
+        "nl6_gnmi_dialin_connections_refused_total",
+        "Dial-in connections refused at accept, by limit"
+    );
     describe_counter!(
         "nl6_state_events_emitted_total",
         "Interface-state events emitted"
@@ -197,6 +217,24 @@ fn record_fleet(fleet: &Fleet) {
     counter!("nl6_gnmi_dialin_updates_dropped_total").absolute(g.updates_dropped);
     counter!("nl6_gnmi_dialin_tls_handshake_failures_total").absolute(g.tls_handshake_failures);
     counter!("nl6_gnmi_dialin_accept_failures_total").absolute(g.listener_accept_failures);
+    gauge!("nl6_gnmi_dialin_connections_open").set(g.connections_open as f64);
+    gauge!("nl6_gnmi_dialin_queued_bytes").set(g.queued_bytes as f64);
+    counter!("nl6_gnmi_dialin_handshake_timeouts_total").absolute(g.handshake_timeouts);
+    counter!("nl6_gnmi_dialin_budget_evictions_total").absolute(g.budget_evictions);
+    let refused = [
+        ("max_connections", g.connections_refused.max_connections),
+        (
+            "max_connections_per_peer",
+            g.connections_refused.max_connections_per_peer,
+        ),
+        (
+            "max_connections_per_device",
+            g.connections_refused.max_connections_per_device,
+        ),
+    ];
+    for (limit, n) in refused {
+        counter!("nl6_gnmi_dialin_connections_refused_total", "limit" => limit).absolute(n);
+    }
     counter!("nl6_state_events_emitted_total").absolute(g.state_events_emitted);
     counter!("nl6_state_events_dropped_total").absolute(g.state_events_dropped);
     let d = fleet.dialout_status();

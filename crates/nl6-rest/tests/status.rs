@@ -55,8 +55,13 @@ async fn gnmi_status_has_the_nl6_shape_and_counters_survive_deletion() {
         keys(&s),
         [
             "active_subscriptions",
+            "budget_evictions",
+            "connections_open",
+            "connections_refused",
+            "handshake_timeouts",
             "listener_accept_failures",
             "listeners",
+            "queued_bytes",
             "state_events_dropped",
             "state_events_emitted",
             "subsystem_active",
