@@ -1,0 +1,44 @@
+//! nl6d's command line: refusals that protect the fleet happen before anything starts.
+
+use std::process::Command;
+
+fn nl6d(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_nl6d"))
+        .args(args)
+        .env_remove("NL6_REST_TOKEN")
+        .output()
+        .expect("nl6d runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_non_loopback_rest_listener_without_a_token_is_refused() {
+    let (code, stderr) = nl6d(&["--listen", "0.0.0.0:0", "--auto-count", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("listen") && stderr.contains("--rest-token-file"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_password_on_the_command_line_is_warned_about() {
+    // An invalid port makes nl6d stop right after reading its settings.
+    let (code, stderr) = nl6d(&[
+        "--gnmi-username",
+        "ops",
+        "--gnmi-password",
+        "s3cret",
+        "--rest-max-connections",
+        "0",
+    ]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--gnmi-password is visible to every local user"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("rest_max_connections"), "{stderr}");
+}
