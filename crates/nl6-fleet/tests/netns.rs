@@ -247,7 +247,7 @@ fn dials_to_a_syn_dropping_collector_stay_within_64_and_rest_stays_responsive() 
         BLOCK,
         async |net| {
             let collector_ns = net.collector();
-            collector_ns.drop_syns_to(6031);
+            collector_ns.stop_answering();
             let dialer = DialerConfig {
                 max_in_flight: 64,
                 dial_timeout: Duration::from_secs(2),
