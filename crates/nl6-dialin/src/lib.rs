@@ -52,8 +52,6 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
-
 mod accept;
 mod auth;
 mod capabilities;

@@ -156,7 +156,7 @@ fn main() -> std::process::ExitCode {
         return child(count.parse().expect("device count"));
     }
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !nl6_testkit::is_root() {
         println!("netns_bring_up: skipped, needs root (network namespaces, sysctls)");
         return std::process::ExitCode::SUCCESS;
     }

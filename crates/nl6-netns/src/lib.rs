@@ -73,8 +73,6 @@
 //! abort), the next [`SimNetwork::setup`] with the same name undoes the leftovers from the
 //! state file `/run/nl6/<name>.state`; [`SimNetwork::cleanup_stale`] does only that.
 
-#![warn(missing_docs)]
-
 mod config;
 mod dialer;
 mod error;

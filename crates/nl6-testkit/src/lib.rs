@@ -63,8 +63,6 @@
 //! assert!(late);
 //! ```
 
-#![warn(missing_docs)]
-
 mod collector;
 #[cfg(feature = "gnmi")]
 mod gnmi;
