@@ -540,7 +540,8 @@ pub fn run(args: &[String]) -> Result<()> {
     print!("{}", run.summary());
     let _ = std::io::stdout().flush();
     if run.failed() {
-        bail!("cargo xtask test failed");
+        // The summary said it all; no error chain (or backtrace) after it.
+        std::process::exit(1);
     }
     Ok(())
 }

@@ -61,6 +61,13 @@ pub(crate) fn iptables_program() -> Option<PathBuf> {
     IptablesLookup::Path.find()
 }
 
+/// Whether a simulator network set up now with the default lookup inserts FORWARD rules: an
+/// `iptables` program is installed, or an nf_tables forward chain may drop (without either,
+/// forwarding is not filtered and no rule is needed).
+pub fn expects_forward_rules() -> bool {
+    has_iptables() || nft_forward_chains().iter().any(ForwardChain::filters)
+}
+
 /// The host's nf_tables base chains on the forward hook (families `ip` and `inet`).
 pub fn nft_forward_chains() -> Vec<ForwardChain> {
     NfTables::open()

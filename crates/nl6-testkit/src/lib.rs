@@ -79,8 +79,8 @@ pub use gnmi::get_ifindex;
 pub use guards::{ForwardDropGuard, NetCleanup};
 pub use harness::{root_test, root_test_with_sysctls};
 pub use host::{
-    SKIP_LOG_ENV, count_forward_rules, count_ns_addresses, forward_rules, has_iptables, is_root,
-    nft_forward_chains, root_or_skip, run, skip, state_file, sysctl,
+    SKIP_LOG_ENV, count_forward_rules, count_ns_addresses, expects_forward_rules, forward_rules,
+    has_iptables, is_root, nft_forward_chains, root_or_skip, run, skip, state_file, sysctl,
 };
 pub use net::{AddressBlock, TestNet};
 pub use snapshot::HostSnapshot;
