@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGET_DIR = Path(os.environ.get("NL6_TARGET_DIR", ROOT / "target" / "debug"))
+# The debug binaries: NL6_TARGET_DIR (set by `cargo xtask test`), else the debug directory
+# under CARGO_TARGET_DIR (relative to the workspace, as cargo reads it), else target/debug.
+TARGET_DIR = Path(
+    os.environ.get("NL6_TARGET_DIR")
+    or ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "debug"
+)
 
 
 def free_port(host="127.0.0.1"):

@@ -11,7 +11,9 @@ use anyhow::{Result, bail};
 const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
-  test            fmt check, clippy -D warnings, all Rust tests, the Python interop suites
+  test            fmt check, clippy -D warnings, rustdoc -D warnings, every Rust test binary
+                  (--no-fail-fast), the Python interop suites; one summary at the end
+                  (--no-lint: skip fmt, clippy and doc)
   bench-dialin    gNMI dial-in fleet benchmark against a release nl6d: RSS per idle
                   device, batch creation time, Subscribe ONCE latency, STREAM SAMPLE
                   throughput and CPU (--quick: small sizes, a smoke check)

@@ -1,6 +1,8 @@
 //! The `nl6-collector` binary end to end: startup line, output formats, TLS
 //! with the generated certificate, and a clean exit on SIGTERM.
 
+// The gNMIReverse client helpers of the library's tests, shared rather than copied.
+#[path = "../../../crates/nl6-collector/tests/common/mod.rs"]
 mod common;
 
 use std::io::{BufRead, BufReader};

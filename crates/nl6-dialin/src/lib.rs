@@ -56,8 +56,6 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
-
 mod accept;
 mod auth;
 mod budget;

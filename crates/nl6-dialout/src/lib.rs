@@ -43,8 +43,6 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
-
 mod config;
 mod connector;
 mod error;

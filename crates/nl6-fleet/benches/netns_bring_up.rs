@@ -38,6 +38,7 @@ fn config() -> NetnsConfig {
         host_addr: Ipv4Addr::new(10, 252, 250, 1),
         ns_addr: Ipv4Addr::new(10, 252, 250, 2),
         prefix_len: 30,
+        ..NetnsConfig::default()
     }
 }
 
@@ -155,8 +156,8 @@ fn main() -> std::process::ExitCode {
         return child(count.parse().expect("device count"));
     }
     // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        println!("netns_bring_up: skipped, needs root (network namespaces, iptables, sysctls)");
+    if !nl6_testkit::is_root() {
+        println!("netns_bring_up: skipped, needs root (network namespaces, sysctls)");
         return std::process::ExitCode::SUCCESS;
     }
     let args: Vec<String> = std::env::args().collect();

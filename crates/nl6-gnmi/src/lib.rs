@@ -24,8 +24,6 @@
 //! # Ok::<(), nl6_gnmi::PathError>(())
 //! ```
 
-#![warn(missing_docs)]
-
 pub mod codec;
 mod excerpt;
 pub mod path;

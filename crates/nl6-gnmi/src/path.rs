@@ -15,7 +15,7 @@
 //!   In a value `\]`, `\[`, `\\` and `\/` stand for `]`, `[`, `\` and `/`; any
 //!   other backslash is kept literally.
 //! - `*` (one level) and `...` (any depth) are accepted as element names and
-//!   `*` as a key value; see [`matches`].
+//!   `*` as a key value; see [`matches()`].
 //!
 //! The path text carries no target: [`parse_path`] never sets
 //! [`Path::target`] and [`format_path`] ignores it.

@@ -108,11 +108,17 @@ fn bench(c: &mut Criterion) {
         .for_each(|l| while l.try_recv().is_some() {});
 }
 
-criterion_group! {
-    name = benches;
-    config = Criterion::default()
-        .warm_up_time(std::time::Duration::from_millis(500))
-        .measurement_time(std::time::Duration::from_secs(2));
-    targets = bench
+/// The benchmark group (criterion_group! defines an undocumented `pub fn`).
+#[allow(missing_docs)]
+mod group {
+    use super::*;
+
+    criterion_group! {
+        name = benches;
+        config = Criterion::default()
+            .warm_up_time(std::time::Duration::from_millis(500))
+            .measurement_time(std::time::Duration::from_secs(2));
+        targets = bench
+    }
 }
-criterion_main!(benches);
+criterion_main!(group::benches);

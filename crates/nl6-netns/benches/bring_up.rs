@@ -25,6 +25,7 @@ fn config() -> NetnsConfig {
         host_addr: Ipv4Addr::new(10, 253, 250, 1),
         ns_addr: Ipv4Addr::new(10, 253, 250, 2),
         prefix_len: 30,
+        ..NetnsConfig::default()
     }
 }
 
@@ -56,7 +57,7 @@ async fn round(count: usize) -> Result<(), nl6_netns::NetnsError> {
     let teardown = t.elapsed();
     println!("{count} devices");
     println!(
-        "  setup (namespace, veth, sysctls, iptables) {:>8.1} ms",
+        "  setup (namespace, veth, sysctls, FORWARD rules) {:>8.1} ms",
         setup.as_secs_f64() * 1e3
     );
     println!(
@@ -81,7 +82,7 @@ async fn round(count: usize) -> Result<(), nl6_netns::NetnsError> {
 fn main() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        println!("bring_up: skipped, needs root (network namespaces, iptables, sysctls)");
+        println!("bring_up: skipped, needs root (network namespaces, sysctls)");
         return;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()

@@ -1,6 +1,7 @@
 //! The simulator namespace configuration and its validation.
 
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
 
 use crate::NetnsError;
 
@@ -24,6 +25,30 @@ pub struct NetnsConfig {
     pub ns_addr: Ipv4Addr,
     /// Prefix length of the transfer network.
     pub prefix_len: u8,
+    /// Where setup looks for the `iptables` program that inserts the FORWARD rules.
+    pub iptables: IptablesLookup,
+}
+
+/// Where [`SimNetwork::setup`](crate::SimNetwork::setup) looks for the `iptables` program.
+///
+/// Without one, the FORWARD accept rules go over netlink into the nf_tables chains that filter
+/// forwarded traffic, or are skipped when nothing filters it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum IptablesLookup {
+    /// `iptables` in the directories of `$PATH`, then in /usr/sbin and /sbin (the default).
+    #[default]
+    Path,
+    /// This program, if it exists (tests use it to stand in for a host with or without it).
+    Program(PathBuf),
+    /// Never iptables, even if it is installed.
+    Disabled,
+}
+
+impl IptablesLookup {
+    /// The program this lookup finds on this host now, if any.
+    pub fn find(&self) -> Option<PathBuf> {
+        crate::firewall::find_iptables(self)
+    }
 }
 
 impl Default for NetnsConfig {
@@ -35,6 +60,7 @@ impl Default for NetnsConfig {
             host_addr: Ipv4Addr::new(10, 254, 0, 1),
             ns_addr: Ipv4Addr::new(10, 254, 0, 2),
             prefix_len: 30,
+            iptables: IptablesLookup::Path,
         }
     }
 }

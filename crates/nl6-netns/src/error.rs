@@ -60,6 +60,23 @@ pub enum NetnsError {
         /// Exit status and stderr, or why it could not run.
         reason: String,
     },
+    /// An nf_tables request over netlink failed.
+    #[error("nf_tables: {op} {target}: {source}")]
+    Nftables {
+        /// What was attempted, e.g. "insert accept rules".
+        op: &'static str,
+        /// What it was attempted on, e.g. "ip filter FORWARD".
+        target: String,
+        /// The kernel's answer.
+        #[source]
+        source: io::Error,
+    },
+    /// The FORWARD rules cannot be managed on this host.
+    #[error("FORWARD rules: {reason}")]
+    Firewall {
+        /// Why, and what would help.
+        reason: String,
+    },
     /// The crash-recovery state file could not be read or written.
     #[error("state file {}: {source}", path.display())]
     StateFile {

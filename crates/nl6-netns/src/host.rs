@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::NetnsError;
+use crate::firewall::ChainRef;
+use crate::nftables::Family;
 
 /// Directory of the state files.
 pub(crate) const STATE_DIR: &str = "/run/nl6";
@@ -25,8 +27,12 @@ pub(crate) struct HostState {
     pub host_veth: String,
     /// Sysctls changed, with their original values.
     pub sysctls: Vec<(String, String)>,
+    /// The iptables program that inserted `rules` (older state files have none: `$PATH`).
+    pub iptables: Option<PathBuf>,
     /// iptables rules inserted, as arguments after `-I`/`-D` (chain first).
     pub rules: Vec<Vec<String>>,
+    /// nf_tables chains that got accept rules commented [`rule_comment`] over netlink.
+    pub nft_chains: Vec<ChainRef>,
     /// Host routes added: destination, prefix length, gateway.
     pub routes: Vec<(Ipv4Addr, u8, Ipv4Addr)>,
 }
@@ -79,8 +85,14 @@ impl HostState {
         for (key, value) in &self.sysctls {
             let _ = writeln!(out, "sysctl {key} {value}");
         }
+        if let Some(program) = &self.iptables {
+            let _ = writeln!(out, "iptables {}", program.display());
+        }
         for rule in &self.rules {
             let _ = writeln!(out, "rule {}", rule.join(" "));
+        }
+        for c in &self.nft_chains {
+            let _ = writeln!(out, "nft {} {} {}", c.family, c.table, c.chain);
         }
         for (dst, len, gw) in &self.routes {
             let _ = writeln!(out, "route {dst}/{len} via {gw}");
@@ -97,6 +109,16 @@ impl HostState {
                 (Some("host_veth"), [veth]) => state.host_veth = (*veth).to_owned(),
                 (Some("sysctl"), [key, value]) => {
                     state.sysctls.push(((*key).to_owned(), (*value).to_owned()))
+                }
+                (Some("iptables"), [program]) => state.iptables = Some(PathBuf::from(program)),
+                (Some("nft"), [family, table, chain]) => {
+                    if let Some(family) = Family::from_name(family) {
+                        state.nft_chains.push(ChainRef {
+                            family,
+                            table: (*table).to_owned(),
+                            chain: (*chain).to_owned(),
+                        });
+                    }
                 }
                 (Some("rule"), args) if !args.is_empty() => state
                     .rules
@@ -116,7 +138,12 @@ impl HostState {
     }
 }
 
-/// The FORWARD rules for a host veth: traffic from the namespace and back to it.
+/// The comment that marks the FORWARD rules of namespace `namespace`.
+pub(crate) fn rule_comment(namespace: &str) -> String {
+    format!("nl6:{namespace}")
+}
+
+/// The iptables FORWARD rules for a host veth: traffic from the namespace and back to it.
 pub(crate) fn forward_rules(namespace: &str, host_veth: &str) -> Vec<Vec<String>> {
     ["-i", "-o"]
         .iter()
@@ -128,7 +155,7 @@ pub(crate) fn forward_rules(namespace: &str, host_veth: &str) -> Vec<Vec<String>
                 "-m",
                 "comment",
                 "--comment",
-                &format!("nl6:{namespace}"),
+                &rule_comment(namespace),
                 "-j",
                 "ACCEPT",
             ]
@@ -157,29 +184,29 @@ pub(crate) fn sysctl_write(key: &str, value: &str) -> Result<(), NetnsError> {
     })
 }
 
-/// Inserts a rule at the top of its chain.
-pub(crate) fn iptables_insert(rule: &[String]) -> Result<(), NetnsError> {
+/// Inserts a rule at the top of its chain with the iptables `program`.
+pub(crate) fn iptables_insert(program: &Path, rule: &[String]) -> Result<(), NetnsError> {
     let (chain, spec) = rule.split_first().ok_or_else(|| NetnsError::Iptables {
         args: String::new(),
         reason: "empty rule".to_owned(),
     })?;
     let mut args = vec!["-I".to_owned(), chain.clone(), "1".to_owned()];
     args.extend(spec.iter().cloned());
-    iptables(&args).map(|_| ())
+    iptables(program, &args).map(|_| ())
 }
 
 /// Deletes every copy of a rule; a missing rule is not an error.
-pub(crate) fn iptables_delete(rule: &[String]) -> Result<(), NetnsError> {
+pub(crate) fn iptables_delete(program: &Path, rule: &[String]) -> Result<(), NetnsError> {
     // Bounded: a rule inserted more often than this was not inserted by us.
     for _ in 0..16 {
         let mut check = vec!["-C".to_owned()];
         check.extend(rule.iter().cloned());
-        if !iptables(&check)? {
+        if !iptables(program, &check)? {
             return Ok(());
         }
         let mut delete = vec!["-D".to_owned()];
         delete.extend(rule.iter().cloned());
-        if !iptables(&delete)? {
+        if !iptables(program, &delete)? {
             return Ok(());
         }
     }
@@ -187,19 +214,15 @@ pub(crate) fn iptables_delete(rule: &[String]) -> Result<(), NetnsError> {
 }
 
 /// Runs iptables; `Ok(false)` when it exits with 1 (rule not found for -C / -D).
-fn iptables(args: &[String]) -> Result<bool, NetnsError> {
-    let output = Command::new("iptables")
+fn iptables(program: &Path, args: &[String]) -> Result<bool, NetnsError> {
+    let output = Command::new(program)
         .arg("-w")
         .arg(XTABLES_WAIT_SECS)
         .args(args)
         .output()
         .map_err(|e| NetnsError::Iptables {
             args: args.join(" "),
-            reason: if e.kind() == io::ErrorKind::NotFound {
-                "iptables is not installed (Debian package iptables)".to_owned()
-            } else {
-                e.to_string()
-            },
+            reason: format!("running {}: {e}", program.display()),
         })?;
     match output.status.code() {
         Some(0) => Ok(true),
@@ -225,7 +248,13 @@ mod tests {
             namespace: "nl6sim".into(),
             host_veth: "veth-sim-host".into(),
             sysctls: vec![("net/ipv4/ip_forward".into(), "0".into())],
+            iptables: Some("/usr/sbin/iptables".into()),
             rules: forward_rules("nl6sim", "veth-sim-host"),
+            nft_chains: vec![ChainRef {
+                family: Family::Inet,
+                table: "filter".into(),
+                chain: "forward".into(),
+            }],
             routes: vec![(
                 Ipv4Addr::new(10, 42, 0, 0),
                 16,

@@ -11,9 +11,11 @@
 //! - [`Dialer`]: dial-out from a device address with a global limit of concurrent dials, a
 //!   per-dial timeout, and host-namespace name resolution on every dial ([`HostResolver`]).
 //!
-//! Everything that touches the namespace needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and the
-//! `iptables` program. [`NsExecutor::current`] gives the same socket API without a
-//! namespace, e.g. for loopback-only runs.
+//! Everything that touches the namespace needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN), and no
+//! program: the FORWARD rules go in with `iptables` when it is installed, else over netlink in
+//! nf_tables ([`nftables`]), or are skipped when nothing filters forwarded traffic
+//! ([`Forwarding`]). [`NsExecutor::current`] gives the same socket API without a namespace,
+//! e.g. for loopback-only runs.
 //!
 //! # Example
 //!
@@ -71,21 +73,22 @@
 //! abort), the next [`SimNetwork::setup`] with the same name undoes the leftovers from the
 //! state file `/run/nl6/<name>.state`; [`SimNetwork::cleanup_stale`] does only that.
 
-#![warn(missing_docs)]
-
 mod config;
 mod dialer;
 mod error;
 mod executor;
+mod firewall;
 mod host;
 mod netlink;
+pub mod nftables;
 mod resolver;
 mod sim;
 
-pub use config::NetnsConfig;
+pub use config::{IptablesLookup, NetnsConfig};
 pub use dialer::{Dialer, DialerConfig};
 pub use error::{DialError, NetnsError};
 pub use executor::NsExecutor;
+pub use firewall::{ChainRef, Forwarding};
 pub use resolver::{HostResolver, StaticResolver, SystemResolver};
 pub use sim::{SimNetwork, TeardownHandle};
 

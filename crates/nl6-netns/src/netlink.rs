@@ -32,7 +32,7 @@ const RCVBUF_BYTES: libc::c_int = 8 << 20;
 /// Upper bound on one datagram from the kernel.
 const RECV_BYTES: usize = 64 * 1024;
 /// No kernel answer within this time means something is badly wrong.
-const RECV_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const RECV_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Flags for "create, fail if it exists".
 pub(crate) const CREATE_EXCL: u16 = NLM_F_CREATE | NLM_F_EXCL;
@@ -286,7 +286,7 @@ fn set_int_opt(fd: RawFd, opt: libc::c_int, value: libc::c_int) -> io::Result<()
     }
 }
 
-fn set_recv_timeout(fd: RawFd, timeout: Duration) -> io::Result<()> {
+pub(crate) fn set_recv_timeout(fd: RawFd, timeout: Duration) -> io::Result<()> {
     let tv = libc::timeval {
         tv_sec: timeout.as_secs() as libc::time_t,
         tv_usec: 0,

@@ -12,6 +12,7 @@ use netns_rs::NetNs;
 
 use crate::config::prefix_mask;
 use crate::executor::NsExecutor;
+use crate::firewall::{self, Forwarding};
 use crate::host::{self, HostState};
 use crate::netlink::{CREATE_EXCL, CREATE_REPLACE, Netlink, msg};
 use crate::{NetnsConfig, NetnsError};
@@ -43,6 +44,7 @@ pub struct TeardownHandle {
 #[derive(Debug)]
 struct Inner {
     cfg: NetnsConfig,
+    forwarding: Forwarding,
     exec: NsExecutor,
     live: Mutex<Option<Live>>,
 }
@@ -86,6 +88,11 @@ impl SimNetwork {
     /// The configuration this network was set up with.
     pub fn config(&self) -> &NetnsConfig {
         &self.inner.cfg
+    }
+
+    /// How setup let the namespace's forwarded traffic through the host's filters.
+    pub fn forwarding(&self) -> &Forwarding {
+        &self.inner.forwarding
     }
 
     /// The executor that creates sockets inside the namespace.
@@ -154,7 +161,8 @@ impl TeardownHandle {
 
     /// Same as [`TeardownHandle::teardown`] for threads outside the async runtime.
     ///
-    /// It blocks on netlink and iptables; not for use inside a raw POSIX signal handler.
+    /// It blocks on netlink (and iptables, if setup used it); not for use inside a raw POSIX
+    /// signal handler.
     pub fn teardown_blocking(&self) -> Result<(), NetnsError> {
         self.inner.teardown()
     }
@@ -359,12 +367,20 @@ impl Live {
 
 fn setup_blocking(cfg: NetnsConfig) -> Result<Inner, NetnsError> {
     cleanup_leftovers(&cfg)?;
+    let forwarding = firewall::plan_host(&cfg.iptables, &cfg.host_veth)?;
     let mut state = HostState {
         namespace: cfg.name.clone(),
         host_veth: cfg.host_veth.clone(),
-        rules: host::forward_rules(&cfg.name, &cfg.host_veth),
         ..HostState::default()
     };
+    match &forwarding {
+        Forwarding::Iptables(program) => {
+            state.iptables = Some(program.clone());
+            state.rules = host::forward_rules(&cfg.name, &cfg.host_veth);
+        }
+        Forwarding::NfTables(chains) => state.nft_chains = chains.clone(),
+        Forwarding::Unfiltered => {}
+    }
     for (key, want) in GLOBAL_SYSCTLS {
         let current = host::sysctl_read(key)?;
         if current != want {
@@ -373,7 +389,7 @@ fn setup_blocking(cfg: NetnsConfig) -> Result<Inner, NetnsError> {
     }
     // Written before anything changes, so a crash in the middle is undone next time.
     state.save()?;
-    match build(&cfg, state.clone()) {
+    match build(&cfg, state.clone(), forwarding) {
         Ok(inner) => Ok(inner),
         Err(e) => {
             let failures = undo(&state);
@@ -389,7 +405,7 @@ fn setup_blocking(cfg: NetnsConfig) -> Result<Inner, NetnsError> {
     }
 }
 
-fn build(cfg: &NetnsConfig, state: HostState) -> Result<Inner, NetnsError> {
+fn build(cfg: &NetnsConfig, state: HostState, forwarding: Forwarding) -> Result<Inner, NetnsError> {
     let ns = NetNs::new(&cfg.name).map_err(|e| ns_err(&cfg.name, format!("create: {e}")))?;
     let veths = format!("{} / {}", cfg.host_veth, cfg.ns_veth);
     let mut host_nl =
@@ -447,13 +463,23 @@ fn build(cfg: &NetnsConfig, state: HostState) -> Result<Inner, NetnsError> {
     for (key, value) in GLOBAL_SYSCTLS {
         host::sysctl_write(key, value)?;
     }
-    for rule in &state.rules {
-        host::iptables_insert(rule)?;
+    if let Some(program) = &state.iptables {
+        for rule in &state.rules {
+            host::iptables_insert(program, rule)?;
+        }
+    }
+    if !state.nft_chains.is_empty() {
+        firewall::insert_nft_rules(
+            &state.nft_chains,
+            &cfg.host_veth,
+            &host::rule_comment(&cfg.name),
+        )?;
     }
     let exec =
         NsExecutor::in_namespace(&cfg.name, EXECUTOR_THREADS).map_err(NetnsError::Executor)?;
     Ok(Inner {
         cfg: cfg.clone(),
+        forwarding,
         exec,
         live: Mutex::new(Some(Live {
             host_nl,
@@ -467,7 +493,7 @@ fn build(cfg: &NetnsConfig, state: HostState) -> Result<Inner, NetnsError> {
 }
 
 /// Removes what an earlier run left: first what its state file lists, then any namespace,
-/// veth or FORWARD rule of this config that is still around.
+/// veth or FORWARD rule (iptables or nf_tables) of this config that is still around.
 fn cleanup_leftovers(cfg: &NetnsConfig) -> Result<(), NetnsError> {
     if let Some(state) = HostState::load(&cfg.name)? {
         tracing::info!(namespace = %cfg.name, "undoing the changes of an earlier run");
@@ -483,10 +509,12 @@ fn cleanup_leftovers(cfg: &NetnsConfig) -> Result<(), NetnsError> {
     let mut nl =
         Netlink::open().map_err(|source| nl_err("open socket", "host".to_owned(), source))?;
     delete_veth(&mut nl, &cfg.host_veth)?;
-    for rule in host::forward_rules(&cfg.name, &cfg.host_veth) {
-        host::iptables_delete(&rule)?;
+    if let Some(program) = firewall::find_iptables(&cfg.iptables) {
+        for rule in host::forward_rules(&cfg.name, &cfg.host_veth) {
+            host::iptables_delete(&program, &rule)?;
+        }
     }
-    Ok(())
+    firewall::delete_nft_rules(None, &host::rule_comment(&cfg.name))
 }
 
 /// Undoes a recorded state; returns one message per failed step (the state file is kept
@@ -511,10 +539,37 @@ fn undo(state: &HostState) -> Vec<String> {
         }
         Err(e) => failures.push(format!("open netlink socket: {e}")),
     }
-    for rule in &state.rules {
-        if let Err(e) = host::iptables_delete(rule) {
-            failures.push(e.to_string());
+    if !state.rules.is_empty() {
+        let program = state
+            .iptables
+            .clone()
+            .and_then(|p| firewall::find_iptables(&crate::IptablesLookup::Program(p)))
+            .or_else(|| firewall::find_iptables(&crate::IptablesLookup::Path));
+        match program {
+            Some(program) => {
+                for rule in &state.rules {
+                    if let Err(e) = host::iptables_delete(&program, rule) {
+                        failures.push(e.to_string());
+                    }
+                }
+            }
+            None => failures.push(format!(
+                "delete {} iptables rules: no iptables program (recorded: {})",
+                state.rules.len(),
+                state
+                    .iptables
+                    .as_deref()
+                    .map_or_else(|| "none".into(), |p| p.display().to_string())
+            )),
         }
+    }
+    if !state.nft_chains.is_empty()
+        && let Err(e) = firewall::delete_nft_rules(
+            Some(&state.nft_chains),
+            &host::rule_comment(&state.namespace),
+        )
+    {
+        failures.push(e.to_string());
     }
     if !state.namespace.is_empty()
         && let Err(e) = remove_namespace(&state.namespace)

@@ -10,13 +10,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use nl6_netns::nftables::{Family, NfTables};
 use nl6_netns::{
-    DialError, Dialer, DialerConfig, NetnsConfig, NsExecutor, SimNetwork, StaticResolver,
-    TeardownHandle,
+    DialError, Dialer, DialerConfig, Forwarding, IptablesLookup, NetnsConfig, NsExecutor,
+    SimNetwork, StaticResolver, TeardownHandle,
 };
 use nl6_testkit::{
-    AddressBlock, CollectorNs, ForwardDropGuard, HostSnapshot, TestNet, count_ns_addresses,
-    forward_rules, root_test, root_test_with_sysctls, run, state_file, sysctl,
+    AddressBlock, CollectorNs, ForwardDropGuard, HostSnapshot, TestNet, count_forward_rules,
+    count_ns_addresses, forward_rules, has_iptables, nft_forward_chains, root_test,
+    root_test_with_sysctls, run, skip, state_file, sysctl,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -38,6 +40,25 @@ fn dial_test(
         drop(guard);
         drop(collector);
     });
+}
+
+/// Checks the FORWARD rules of `sim`: two (in and out of the host veth) where its
+/// [`Forwarding`] says, none on a host that does not filter forwarded traffic.
+#[track_caller]
+fn assert_forward_rules(sim: &SimNetwork, name: &str) {
+    let expected = if *sim.forwarding() == Forwarding::Unfiltered {
+        0
+    } else {
+        2
+    };
+    let comment = format!("nl6:{name}");
+    assert_eq!(
+        count_forward_rules(sim.forwarding(), &comment),
+        expected,
+        "{:?}:\n{}",
+        sim.forwarding(),
+        forward_rules()
+    );
 }
 
 async fn listener_in(exec: &NsExecutor, addr: SocketAddr) -> TcpListener {
@@ -108,9 +129,19 @@ fn setup_addresses_teardown_leaves_host_as_it_was() {
                 sysctl(&format!("net/ipv4/conf/{}/rp_filter", cfg.host_veth)),
                 "0"
             );
-            let rules = forward_rules();
-            assert!(rules.contains(&format!("-i {} ", cfg.host_veth)), "{rules}");
-            assert!(rules.contains(&format!("-o {} ", cfg.host_veth)), "{rules}");
+            // The default lookup: the iptables program if installed, else nf_tables or no rule.
+            assert_eq!(
+                matches!(sim.forwarding(), Forwarding::Iptables(_)),
+                has_iptables(),
+                "{:?}",
+                sim.forwarding()
+            );
+            assert_forward_rules(sim, &cfg.name);
+            if has_iptables() {
+                let rules = forward_rules();
+                assert!(rules.contains(&format!("-i {} ", cfg.host_veth)), "{rules}");
+                assert!(rules.contains(&format!("-o {} ", cfg.host_veth)), "{rules}");
+            }
             let inside = run("ip", &["-n", &cfg.name, "route", "show"]);
             assert!(
                 inside.contains(&format!("default via {}", cfg.host_addr)),
@@ -208,9 +239,13 @@ fn listener_on_device_address_is_reachable_from_host() {
 #[test]
 fn collector_in_second_namespace_sees_device_addresses() {
     let test = "collector_in_second_namespace_sees_device_addresses";
-    dial_test(test, 8, async |sim, devices, collector| {
-        // Only the two FORWARD rules of setup may carry the traffic, in both directions.
+    root_test(test, BLOCK, async |net| {
+        // Only the two FORWARD rules of setup may carry the traffic, in both directions. Set
+        // first: without iptables, setup looks at the host's filtering when it runs.
         let _policy = ForwardDropGuard::set();
+        let (guard, devices) = SimGuard::with_devices(net, 8).await;
+        let (sim, devices, collector) = (guard.sim(), &devices, &net.collector());
+        assert_forward_rules(sim, &net.cfg.name);
         let listener = collector.listener(collector.addrs[0], 6030).await;
         let resolver = Arc::new(StaticResolver::new());
         resolver.set("collector.test", [IpAddr::V4(collector.addrs[0])]);
@@ -246,7 +281,7 @@ fn collector_in_second_namespace_sees_device_addresses() {
 fn dials_to_a_black_hole_stay_within_64_and_time_out() {
     let test = "dials_to_a_black_hole_stay_within_64_and_time_out";
     dial_test(test, 500, async |sim, devices, collector| {
-        collector.drop_syns_to(6031);
+        collector.stop_answering();
 
         let resolver = Arc::new(StaticResolver::new());
         resolver.set("blackhole.test", [IpAddr::V4(collector.addrs[0])]);
@@ -358,12 +393,8 @@ fn next_setup_undoes_a_crashed_run() {
         assert_eq!(sysctl("net/ipv4/ip_forward"), "1");
 
         let again = SimGuard::setup(cfg.clone()).await;
-        let rules = forward_rules();
-        assert_eq!(
-            rules.matches(&format!("nl6:{}", cfg.name)).count(),
-            2,
-            "{rules}"
-        );
+        // The crashed run's rules went first: exactly one set is there.
+        assert_forward_rules(again.sim(), &cfg.name);
         let routes = run("ip", &["-4", "route", "show"]);
         assert!(!routes.contains(&format!("{}/16", net.dev_net)), "{routes}");
         assert_eq!(count_ns_addresses(&cfg.name), 0);
@@ -383,5 +414,276 @@ fn cleanup_stale_and_validation_errors() {
         let err = SimNetwork::setup(cfg).await.unwrap_err();
         assert!(err.to_string().contains("not a veth"), "{err}");
         assert!(run("ip", &["link", "show", "lo"]).contains("LOOPBACK"));
+    });
+}
+
+/// Dials from `device` to the collector and exchanges a byte both ways (forwarded traffic).
+async fn exchange_with_collector(sim: &SimNetwork, device: Ipv4Addr, collector: &CollectorNs) {
+    let listener = collector.listener(collector.addrs[0], 6040).await;
+    let resolver = Arc::new(StaticResolver::new());
+    resolver.set("collector.test", [IpAddr::V4(collector.addrs[0])]);
+    let cfg = DialerConfig {
+        dial_timeout: Duration::from_secs(5),
+        ..DialerConfig::default()
+    };
+    let dialer = Dialer::new(cfg, resolver, sim.executor()).unwrap();
+    let mut stream = dialer.dial(device, "collector.test", 6040).await.unwrap();
+    let (mut conn, peer) = tokio::time::timeout(Duration::from_secs(5), listener.accept())
+        .await
+        .expect("accept timed out")
+        .unwrap();
+    assert_eq!(peer.ip(), IpAddr::V4(device));
+    let mut byte = [0u8; 1];
+    stream.write_all(b"x").await.unwrap();
+    conn.read_exact(&mut byte).await.unwrap();
+    conn.write_all(b"y").await.unwrap();
+    stream.read_exact(&mut byte).await.unwrap();
+    assert_eq!(&byte, b"y");
+}
+
+/// The lines this test binary logged at INFO and above (a global subscriber, set once).
+fn logged() -> String {
+    use std::sync::{Mutex, Once};
+    static LOG: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+    static INIT: Once = Once::new();
+    struct Capture;
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            LOG.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    INIT.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_writer(|| Capture)
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .init();
+    });
+    String::from_utf8_lossy(&LOG.lock().unwrap()).into_owned()
+}
+
+/// A stand-in `iptables`: keeps FORWARD rules in a file next to it and logs every call.
+struct FakeIptables {
+    dir: std::path::PathBuf,
+}
+
+impl FakeIptables {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("nl6t{}-iptables", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let program = dir.join("iptables");
+        std::fs::write(
+            &program,
+            r#"#!/bin/sh
+dir=$(dirname "$0")
+echo "$*" >> "$dir/calls"
+touch "$dir/rules"
+[ "$1" = -w ] && shift 2
+op=$1; shift
+case "$op" in
+  -I) chain=$1; shift; [ "$1" = 1 ] && shift
+      { echo "$chain $*"; cat "$dir/rules"; } > "$dir/rules.new" && mv "$dir/rules.new" "$dir/rules" ;;
+  -C) grep -qxF -- "$*" "$dir/rules" || exit 1 ;;
+  -D) grep -qxF -- "$*" "$dir/rules" || exit 1
+      awk -v r="$*" '!done && $0 == r { done = 1; next } { print }' "$dir/rules" > "$dir/rules.new"
+      mv "$dir/rules.new" "$dir/rules" ;;
+  -S) echo "-P FORWARD ACCEPT"; sed 's/^FORWARD /-A FORWARD /' "$dir/rules" ;;
+  *) echo "fake iptables: $op is not supported" >&2; exit 2 ;;
+esac
+"#,
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755)).unwrap();
+        Self { dir }
+    }
+
+    fn program(&self) -> std::path::PathBuf {
+        self.dir.join("iptables")
+    }
+
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.join(file)).unwrap_or_default()
+    }
+}
+
+impl Drop for FakeIptables {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn with_an_iptables_program_setup_inserts_and_teardown_deletes_exactly_its_rules() {
+    let test = "with_an_iptables_program_setup_inserts_and_teardown_deletes_exactly_its_rules";
+    root_test(test, BLOCK, async |net| {
+        let fake = FakeIptables::new();
+        let cfg = NetnsConfig {
+            iptables: IptablesLookup::Program(fake.program()),
+            ..net.cfg.clone()
+        };
+        let comment = format!("nl6:{}", cfg.name);
+        let crashed = SimGuard::setup(cfg.clone()).await;
+        assert_eq!(
+            *crashed.sim().forwarding(),
+            Forwarding::Iptables(fake.program())
+        );
+        let rules = fake.read("rules");
+        assert_eq!(
+            rules,
+            format!(
+                "FORWARD -i {veth} -m comment --comment {comment} -j ACCEPT\n\
+                 FORWARD -o {veth} -m comment --comment {comment} -j ACCEPT\n",
+                veth = cfg.host_veth
+            )
+            .lines()
+            .rev()
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
+        );
+        let calls = fake.read("calls");
+        assert!(
+            calls.contains(&format!("-w 5 -I FORWARD 1 -i {} ", cfg.host_veth)),
+            "{calls}"
+        );
+        let state = std::fs::read_to_string(state_file(&cfg.name)).unwrap();
+        assert!(
+            state.contains(&format!("iptables {}", fake.program().display())),
+            "{state}"
+        );
+        assert_eq!(state.matches("\nrule FORWARD").count(), 2, "{state}");
+
+        // A crash, then a setup that must delete the old rules before inserting its own.
+        std::mem::forget(crashed);
+        let again = SimGuard::setup(cfg.clone()).await;
+        assert_eq!(count_forward_rules(again.sim().forwarding(), &comment), 2);
+        again.teardown().await;
+        assert_eq!(fake.read("rules"), "");
+        assert!(!state_file(&cfg.name).exists());
+    });
+}
+
+#[test]
+fn without_iptables_an_unfiltered_host_gets_no_rule_and_says_so() {
+    let test = "without_iptables_an_unfiltered_host_gets_no_rule_and_says_so";
+    root_test(test, BLOCK, async |net| {
+        let filtering: Vec<String> = nft_forward_chains()
+            .iter()
+            .filter(|c| c.filters())
+            .map(ToString::to_string)
+            .collect();
+        let legacy = std::fs::read_to_string("/proc/net/ip_tables_names").unwrap_or_default();
+        if !filtering.is_empty() || legacy.lines().any(|l| l == "filter") {
+            skip(test, "this host filters forwarded traffic");
+            return;
+        }
+        let _log = logged();
+        let before = HostSnapshot::take();
+        let cfg = NetnsConfig {
+            iptables: IptablesLookup::Disabled,
+            ..net.cfg.clone()
+        };
+        let guard = SimGuard::setup(cfg.clone()).await;
+        assert_eq!(*guard.sim().forwarding(), Forwarding::Unfiltered);
+        let state = std::fs::read_to_string(state_file(&cfg.name)).unwrap();
+        assert!(
+            !state.contains("\nrule ") && !state.contains("\nnft "),
+            "{state}"
+        );
+        let line = format!("no FORWARD rule for {}", cfg.host_veth);
+        let log = logged();
+        assert_eq!(log.matches(&line).count(), 1, "{log}");
+        assert!(
+            log.lines().any(|l| l.contains(&line) && l.contains("INFO")),
+            "{log}"
+        );
+
+        let devices = net.devices(2);
+        guard.sim().add_addresses(&devices).await.unwrap();
+        guard.sim().add_route(net.dev_net, 16).await.unwrap();
+        let collector = net.collector();
+        exchange_with_collector(guard.sim(), devices[0], &collector).await;
+        guard.teardown().await;
+        drop(collector);
+        before.assert_unchanged("after teardown");
+    });
+}
+
+/// An nf_tables table of the test's own, deleted on drop.
+struct NftTable(Family, String);
+
+impl Drop for NftTable {
+    fn drop(&mut self) {
+        if let Err(e) = NfTables::open().and_then(|mut n| n.delete_table(self.0, &self.1)) {
+            eprintln!("delete nf_tables table {}: {e}", self.1);
+        }
+    }
+}
+
+#[test]
+fn without_iptables_filtering_nf_tables_chains_get_accept_rules_until_teardown() {
+    let test = "without_iptables_filtering_nf_tables_chains_get_accept_rules_until_teardown";
+    root_test(test, BLOCK, async |net| {
+        let cfg = NetnsConfig {
+            iptables: IptablesLookup::Disabled,
+            ..net.cfg.clone()
+        };
+        // A host whose forwarding drops: an inet table of this test's, policy drop.
+        let table = NftTable(Family::Inet, format!("nl6t{}drop", std::process::id()));
+        NfTables::open()
+            .and_then(|mut n| n.add_forward_chain(table.0, &table.1, "fwd", true))
+            .unwrap();
+        let ours = |chains: Vec<nl6_netns::nftables::ForwardChain>| {
+            chains
+                .into_iter()
+                .find(|c| c.table == table.1)
+                .expect("the test's chain")
+        };
+        let before = HostSnapshot::take();
+        let comment = format!("nl6:{}", cfg.name);
+
+        let crashed = SimGuard::setup(cfg.clone()).await;
+        let Forwarding::NfTables(chains) = crashed.sim().forwarding().clone() else {
+            panic!(
+                "expected nf_tables rules, got {:?}",
+                crashed.sim().forwarding()
+            );
+        };
+        assert!(
+            chains
+                .iter()
+                .any(|c| c.table == table.1 && c.chain == "fwd"),
+            "{chains:?}"
+        );
+        let chain = ours(nft_forward_chains());
+        assert_eq!(chain.handles_with_comment(&comment).len(), 2, "{chain}");
+        assert_eq!(chain.rules.len(), 2, "{chain}");
+        let state = std::fs::read_to_string(state_file(&cfg.name)).unwrap();
+        assert!(
+            state.contains(&format!("nft inet {} fwd", table.1)),
+            "{state}"
+        );
+
+        // Traffic both ways passes the drop policy through the two rules.
+        let devices = net.devices(2);
+        crashed.sim().add_addresses(&devices).await.unwrap();
+        crashed.sim().add_route(net.dev_net, 16).await.unwrap();
+        let collector = net.collector();
+        exchange_with_collector(crashed.sim(), devices[0], &collector).await;
+
+        // A crash: the next setup deletes the old rules, then inserts its own.
+        std::mem::forget(crashed);
+        let again = SimGuard::setup(cfg.clone()).await;
+        let chain = ours(nft_forward_chains());
+        assert_eq!(chain.handles_with_comment(&comment).len(), 2, "{chain}");
+        again.teardown().await;
+        let chain = ours(nft_forward_chains());
+        assert!(chain.rules.is_empty() && chain.policy_drop, "{chain}");
+        drop(collector);
+        before.assert_unchanged("after teardown");
     });
 }

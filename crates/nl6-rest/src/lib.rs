@@ -39,8 +39,6 @@
 //! # }
 //! ```
 
-#![warn(missing_docs)]
-
 use std::io;
 use std::sync::Arc;
 

@@ -105,16 +105,10 @@ impl CollectorNs {
             .unwrap_or_else(|e| panic!("collector on {listen} in {}: {e}", self.ns))
     }
 
-    /// Drops every TCP SYN to `port` inside this namespace (a black-holed collector).
-    pub fn drop_syns_to(&self, port: u16) {
-        let port = port.to_string();
-        run(
-            "ip",
-            &[
-                "netns", "exec", &self.ns, "iptables", "-w", "5", "-A", "INPUT", "-p", "tcp",
-                "--syn", "--dport", &port, "-j", "DROP",
-            ],
-        );
+    /// Makes the collector a black hole: its default route goes, so SYNs from device
+    /// addresses arrive and nothing (no SYN-ACK, no RST, no ICMP) comes back; dials time out.
+    pub fn stop_answering(&self) {
+        run("ip", &["-n", &self.ns, "route", "del", "default"]);
     }
 }
 

@@ -1,8 +1,9 @@
 //! Guards that put the host back on drop, also when a test panics.
 
+use nl6_netns::nftables::{Family, NfTables};
 use nl6_netns::{NetnsConfig, SimNetwork};
 
-use crate::host::{forward_rules, run, run_quiet, sysctl, sysctl_path};
+use crate::host::{iptables_program, run, run_quiet, sysctl, sysctl_path};
 
 /// Sysctls a namespace set-up changes, at values it never writes: a restore is observable.
 pub(crate) const NON_DEFAULT_SYSCTLS: [(&str, &str); 2] = [
@@ -38,28 +39,63 @@ impl Drop for SysctlGuard {
     }
 }
 
-/// Sets the FORWARD policy to DROP, so only explicit rules forward; restores it on drop.
+/// Makes the host drop forwarded traffic that no rule accepts, and undoes it on drop: with an
+/// `iptables` program the FORWARD policy becomes DROP (restored on drop); without one an
+/// nf_tables table `nl6drop<pid>` with a dropping forward chain is added (deleted on drop).
 #[derive(Debug)]
-pub struct ForwardDropGuard(String);
+pub struct ForwardDropGuard(DropBy);
+
+#[derive(Debug)]
+enum DropBy {
+    /// The iptables program and the FORWARD policy it found.
+    Iptables(String, String),
+    /// The nf_tables table it added.
+    NfTables(String),
+}
 
 impl ForwardDropGuard {
-    /// Remembers the current policy and switches it to DROP.
+    /// Switches the host to dropping forwarded traffic.
     pub fn set() -> Self {
-        let policy = forward_rules()
-            .lines()
-            .find_map(|l| l.strip_prefix("-P FORWARD "))
-            .unwrap_or("ACCEPT")
-            .trim()
-            .to_owned();
-        run("iptables", &["-w", "5", "-P", "FORWARD", "DROP"]);
-        Self(policy)
+        match iptables_program() {
+            Some(program) => {
+                let program = program.to_string_lossy().into_owned();
+                let policy = run(&program, &["-w", "5", "-S", "FORWARD"])
+                    .lines()
+                    .find_map(|l| l.strip_prefix("-P FORWARD "))
+                    .unwrap_or("ACCEPT")
+                    .trim()
+                    .to_owned();
+                run(&program, &["-w", "5", "-P", "FORWARD", "DROP"]);
+                Self(DropBy::Iptables(program, policy))
+            }
+            None => {
+                let table = format!("nl6drop{}", std::process::id());
+                nft()
+                    .add_forward_chain(Family::Ip, &table, "forward", true)
+                    .unwrap_or_else(|e| panic!("add nf_tables table {table}: {e}"));
+                Self(DropBy::NfTables(table))
+            }
+        }
     }
 }
 
 impl Drop for ForwardDropGuard {
     fn drop(&mut self) {
-        run_quiet("iptables", &["-w", "5", "-P", "FORWARD", &self.0]);
+        match &self.0 {
+            DropBy::Iptables(program, policy) => {
+                run_quiet(program, &["-w", "5", "-P", "FORWARD", policy]);
+            }
+            DropBy::NfTables(table) => {
+                if let Err(e) = nft().delete_table(Family::Ip, table) {
+                    eprintln!("delete nf_tables table {table}: {e}");
+                }
+            }
+        }
     }
+}
+
+fn nft() -> NfTables {
+    NfTables::open().unwrap_or_else(|e| panic!("open an nf_tables socket: {e}"))
 }
 
 /// Undoes a simulator namespace's set-up from its state file on drop (a no-op after a clean

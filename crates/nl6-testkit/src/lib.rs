@@ -3,7 +3,7 @@
 //! The namespace suites of `nl6-netns`, `nl6-fleet` and `nl6d` need the same plumbing, kept
 //! here once:
 //!
-//! - [`root_or_skip`]: skip with a printed reason unless root, else hold this test binary's
+//! - [`root_or_skip`]: [`skip`] with a reason unless root, else hold this test binary's
 //!   lock (sysctls and the FORWARD chain are global, so tests of one binary run one at a time);
 //!   [`root_test`] and [`root_test_with_sysctls`] wrap a whole test body in that, a fresh
 //!   network, a runtime and cleanup;
@@ -14,7 +14,10 @@
 //! - [`HostSnapshot`]: the host state a set-up touches, with a readable [`HostSnapshot::diff`];
 //! - [`CollectorSpec`]: a second namespace playing a collector host behind the host's
 //!   forwarding;
-//! - readers: [`run`], [`sysctl`], [`forward_rules`], [`count_ns_addresses`], [`state_file`];
+//! - readers: [`run`], [`sysctl`], [`forward_rules`], [`count_forward_rules`],
+//!   [`nft_forward_chains`], [`count_ns_addresses`], [`state_file`];
+//! - [`skip`]: a `SKIPPED` line (collected by `cargo xtask test`), a failure when `CI=true`
+//!   and root;
 //! - waiting: [`eventually`] polls a condition until a deadline; [`runtime`] builds the
 //!   runtime the tests use.
 //!
@@ -60,8 +63,6 @@
 //! assert!(late);
 //! ```
 
-#![warn(missing_docs)]
-
 mod collector;
 #[cfg(feature = "gnmi")]
 mod gnmi;
@@ -77,7 +78,10 @@ pub use collector::{CollectorNs, CollectorSpec};
 pub use gnmi::get_ifindex;
 pub use guards::{ForwardDropGuard, NetCleanup};
 pub use harness::{root_test, root_test_with_sysctls};
-pub use host::{count_ns_addresses, forward_rules, is_root, root_or_skip, run, state_file, sysctl};
+pub use host::{
+    SKIP_LOG_ENV, count_forward_rules, count_ns_addresses, expects_forward_rules, forward_rules,
+    has_iptables, is_root, nft_forward_chains, root_or_skip, run, skip, state_file, sysctl,
+};
 pub use net::{AddressBlock, TestNet};
 pub use snapshot::HostSnapshot;
 pub use wait::{eventually, runtime};

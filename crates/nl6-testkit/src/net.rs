@@ -59,6 +59,7 @@ impl TestNet {
                 host_addr: Ipv4Addr::new(10, block.link_octet, oct, 1),
                 ns_addr: Ipv4Addr::new(10, block.link_octet, oct, 2),
                 prefix_len: 30,
+                ..NetnsConfig::default()
             },
             dev_net: Ipv4Addr::new(10, block.first_device_octet + oct, 0, 0),
             block,

@@ -11,7 +11,7 @@ pub struct HostSnapshot {
     pub ip_forward: String,
     /// `net/ipv4/conf/all/rp_filter`.
     pub all_rp_filter: String,
-    /// `iptables -S FORWARD`.
+    /// `iptables -S FORWARD` (if installed) and the nf_tables forward chains.
     pub forward_rules: String,
     /// `ip -4 route show table all`.
     pub routes: String,

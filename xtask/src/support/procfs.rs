@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result, anyhow};
 
-/// A `kB` field of /proc/<pid>/status, in KiB.
+/// A `kB` field of `/proc/<pid>/status`, in KiB.
 pub fn status_kib(pid: u32, field: &str) -> Result<u64> {
     let path = format!("/proc/{pid}/status");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
@@ -22,7 +22,7 @@ pub fn rss_bytes(pid: u32) -> Result<u64> {
     Ok(rss_kib(pid)? * 1024)
 }
 
-/// utime + stime of `pid` in seconds (/proc/<pid>/stat fields 14 and 15).
+/// utime + stime of `pid` in seconds (`/proc/<pid>/stat` fields 14 and 15).
 pub fn cpu_seconds(pid: u32) -> Result<f64> {
     let path = format!("/proc/{pid}/stat");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
