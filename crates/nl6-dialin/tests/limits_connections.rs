@@ -1,5 +1,5 @@
-//! Issue 10, attack row 5: idle sockets must not hold connection slots, and one client
-//! address or one device cannot take the whole fleet's connection limit.
+//! Idle sockets must not hold connection slots, and one client address or one device
+//! cannot take the whole fleet's connection limit.
 
 mod support;
 
@@ -14,22 +14,6 @@ use support::*;
 
 /// The issue's deadline for the well-behaved client.
 const ANSWER: Duration = Duration::from_secs(1);
-
-/// Raises the soft open-files limit to at least `want` (up to the hard limit).
-fn raise_nofile(want: u64) {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct passed.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim), 0);
-        if lim.rlim_cur < want {
-            lim.rlim_cur = want.min(lim.rlim_max);
-            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &lim), 0);
-        }
-    }
-}
 
 /// A TCP connection from source address `from` to `to`.
 async fn connect_from(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
@@ -67,7 +51,7 @@ async fn fresh_get(h: &Harness, ip: Ipv4Addr) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_sockets_without_a_preface_neither_lock_out_others_nor_stay() {
-    raise_nofile(8192);
+    nl6_testkit::raise_open_files(8192);
     let mut config = test_config();
     // Fewer slots than idle sockets: only the per-device limit keeps the fleet open.
     config.max_connections = 1_000;

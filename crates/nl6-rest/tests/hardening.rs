@@ -11,21 +11,6 @@ use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-/// Raises the soft open-files limit to the hard one (the attack needs thousands).
-fn raise_open_files() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
-}
-
 struct Served {
     addr: SocketAddr,
     _stop: oneshot::Sender<()>,
@@ -73,7 +58,7 @@ async fn status(client: &reqwest::Client, addr: SocketAddr) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_thousand_idle_sockets_do_not_take_the_api_down() {
-    raise_open_files();
+    nl6_testkit::raise_open_files(8_192);
     let served = serve(ServeOptions {
         idle_timeout: Duration::from_secs(2),
         ..ServeOptions::default()

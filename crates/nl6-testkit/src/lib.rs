@@ -69,6 +69,7 @@ mod gnmi;
 mod guards;
 mod harness;
 mod host;
+mod limits;
 mod net;
 mod snapshot;
 mod wait;
@@ -82,6 +83,7 @@ pub use host::{
     SKIP_LOG_ENV, count_forward_rules, count_ns_addresses, expects_forward_rules, forward_rules,
     has_iptables, is_root, nft_forward_chains, root_or_skip, run, skip, state_file, sysctl,
 };
+pub use limits::raise_open_files;
 pub use net::{AddressBlock, TestNet};
 pub use snapshot::HostSnapshot;
 pub use wait::{eventually, runtime};
