@@ -68,6 +68,18 @@ impl Daemon {
         trigger: Trigger,
         collector: SocketAddr,
     ) -> Result<Daemon> {
+        Daemon::start_with(bin, count, enc, trigger, collector, &[])
+    }
+
+    /// [`Daemon::start`] with more nl6d flags.
+    pub(super) fn start_with(
+        bin: &Path,
+        count: u32,
+        enc: Enc,
+        trigger: Trigger,
+        collector: SocketAddr,
+        extra: &[&str],
+    ) -> Result<Daemon> {
         let rest = SocketAddr::from(([127, 0, 0, 1], free_port()?));
         let mode = match trigger {
             Trigger::Sample => "sample",
@@ -90,6 +102,7 @@ impl Daemon {
             ]
             .map(String::from),
         );
+        args.extend(extra.iter().map(|a| a.to_string()));
         let mut nl6d = Nl6d::spawn(bin, &args, "warn")?;
         nl6d.wait_ready(Duration::from_secs(60 + u64::from(count) / 500))?;
         Ok(Daemon {

@@ -44,6 +44,7 @@ use crate::test::workspace_root;
 mod daemon;
 mod measure;
 mod onchange;
+mod phase;
 mod proto_reader;
 mod raw;
 mod report;
@@ -53,6 +54,7 @@ mod sys;
 use daemon::{Daemon, DialoutTotals, Trigger};
 use measure::*;
 use onchange::*;
+use phase::*;
 use proto_reader::*;
 use raw::*;
 use report::*;
@@ -87,6 +89,8 @@ struct Sizes {
     flips: usize,
     flip_rounds: usize,
     flip_pace: Duration,
+    /// Devices of the phase comparison.
+    phase_devices: u32,
 }
 
 impl Sizes {
@@ -103,6 +107,7 @@ impl Sizes {
                 flips: 100,
                 flip_rounds: 1,
                 flip_pace: Duration::from_millis(10),
+                phase_devices: 1_000,
             }
         } else {
             Sizes {
@@ -116,6 +121,7 @@ impl Sizes {
                 flips: 200,
                 flip_rounds: 3,
                 flip_pace: Duration::from_millis(10),
+                phase_devices: 2_000,
             }
         }
     }
@@ -210,6 +216,10 @@ pub fn run(args: &[String]) -> Result<()> {
     for enc in Enc::ALL {
         onchange.push(measure_onchange(&nl6d, &runtime, &sizes, enc)?);
     }
+    let mut phases = Vec::new();
+    for phase in PHASES {
+        phases.push(measure_phase(&nl6d, &runtime, &sizes, phase)?);
+    }
     let report = Report {
         quick,
         full_collector,
@@ -219,6 +229,7 @@ pub fn run(args: &[String]) -> Result<()> {
         raw,
         fleets,
         onchange,
+        phases,
     };
     print!("{}", report.table());
     println!("\n--- markdown for docs/benchmarks.md ---\n");

@@ -11,6 +11,7 @@ pub(super) struct Report {
     pub(super) raw: Vec<(Enc, RawResult)>,
     pub(super) fleets: Vec<FleetResult>,
     pub(super) onchange: Vec<OnChangeResult>,
+    pub(super) phases: Vec<PhaseResult>,
 }
 
 impl Report {
@@ -135,9 +136,32 @@ impl Report {
             }
         }
         out.push('\n');
+        out.push_str(&plain_table(&Self::PHASE_HEAD, &self.phase_rows()));
+        out.push('\n');
         out.push_str(&self.verdicts().join("\n"));
         out.push('\n');
         out
+    }
+
+    const PHASE_HEAD: [&'static str; 13] = [
+        "phase", "devices", "0", "100", "200", "300", "400", "500", "600", "700", "800", "900",
+        "peak/mean",
+    ];
+
+    fn phase_rows(&self) -> Vec<[String; 13]> {
+        self.phases
+            .iter()
+            .map(|p| {
+                let mut row: [String; 13] = Default::default();
+                row[0] = p.phase.to_string();
+                row[1] = thousands(u64::from(p.devices));
+                for (cell, rate) in row[2..12].iter_mut().zip(p.slots) {
+                    *cell = thousands(rate.round() as u64);
+                }
+                row[12] = format!("{:.2}", p.peak_to_mean());
+                row
+            })
+            .collect()
     }
 
     /// One line per target: met or missed, and by how much.
@@ -195,6 +219,12 @@ impl Report {
              event's last-change); median of the rounds' percentiles.\n\n",
         );
         out.push_str(&markdown_table(&Self::ONCHANGE_HEAD, &self.onchange_rows()));
+        out.push_str(
+            "\nSAMPLE phase (light sink, PROTO, SAMPLE 1 s): leaves/s arriving in each 100 ms \
+             slot of the second (collector wall clock) over one steady window; peak/mean 1.0 \
+             is perfectly even, 10 is everything in one slot.\n\n",
+        );
+        out.push_str(&markdown_table(&Self::PHASE_HEAD, &self.phase_rows()));
         out.push_str(&format!(
             "\n(load average {} before, {} after.)\n",
             self.load_before, self.load_after

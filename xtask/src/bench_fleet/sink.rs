@@ -140,10 +140,20 @@ pub(super) fn light_percentile(buckets: &[u64], q: f64) -> Option<f64> {
     None
 }
 
+/// 100 ms slots per second in the arrival histogram.
+pub(super) const ARRIVAL_SLOTS: usize = 10;
+
+/// The 100 ms slot of its second that `unix_ns` falls in.
+pub(super) fn arrival_slot(unix_ns: u64) -> usize {
+    ((unix_ns % 1_000_000_000) / 100_000_000) as usize
+}
+
 /// Counters of the light sink.
 pub(super) struct LightCounters {
     pub(super) streams_active: AtomicU64,
     pub(super) leaves: AtomicU64,
+    /// Leaves by the 100 ms slot of the second they arrived in (wall clock).
+    pub(super) arrivals: [AtomicU64; ARRIVAL_SLOTS],
     pub(super) malformed: AtomicU64,
     pub(super) latency: Vec<AtomicU64>,
 }
@@ -161,6 +171,7 @@ impl LightSink {
         let counters = Arc::new(LightCounters {
             streams_active: AtomicU64::new(0),
             leaves: AtomicU64::new(0),
+            arrivals: std::array::from_fn(|_| AtomicU64::new(0)),
             malformed: AtomicU64::new(0),
             latency: (0..LATENCY_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
         });
@@ -268,6 +279,7 @@ impl tonic::server::ClientStreamingService<Option<Summary>> for LightPublish {
                 };
                 let received = unix_now_ns();
                 counters.leaves.fetch_add(summary.updates, Relaxed);
+                counters.arrivals[arrival_slot(received)].fetch_add(summary.updates, Relaxed);
                 let micros = received.saturating_sub(summary.timestamp_ns) / 1_000;
                 counters.latency[latency_bucket(micros)].fetch_add(1, Relaxed);
             }
@@ -329,6 +341,14 @@ impl tonic::codec::Decoder for SummaryCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrival_slots_split_the_second() {
+        assert_eq!(arrival_slot(1_700_000_000_000_000_000), 0);
+        assert_eq!(arrival_slot(1_700_000_000_099_999_999), 0);
+        assert_eq!(arrival_slot(1_700_000_000_100_000_000), 1);
+        assert_eq!(arrival_slot(1_700_000_000_999_999_999), 9);
+    }
 
     #[test]
     fn light_latency_buckets() {
