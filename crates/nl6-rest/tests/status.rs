@@ -140,13 +140,23 @@ async fn dialout_status_has_the_seed_shape_and_is_monotonic_across_deletion() {
         [
             "collector",
             "devices",
+            "devices_connected",
+            "disconnects",
             "flavor",
+            "open_failures",
             "reconnects",
+            "responses_received",
+            "samples_skipped",
             "send_failures",
             "streams_active",
+            "too_many_pings",
+            "updates_discarded",
             "updates_dropped",
+            "updates_produced",
             "updates_sent"
-        ]
+        ],
+        "the seed's keys (collector, devices, flavor, reconnects, send_failures, \
+         streams_active, updates_dropped, updates_sent) and nl6's additions"
     );
     assert_eq!(
         (
