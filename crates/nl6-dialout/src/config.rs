@@ -423,11 +423,14 @@ pub struct DialoutConfig {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub collectors: Vec<String>,
     /// The fixed wait once every collector failed (zero = the flavor's default).
-    #[serde(with = "optional_duration", skip_serializing_if = "Duration::is_zero")]
+    #[serde(
+        with = "retry_interval_text",
+        skip_serializing_if = "Duration::is_zero"
+    )]
     pub retry_interval: Duration,
     /// How long a device stays on a backup collector of its group before it tries the
     /// first one again (zero = until the backup fails).
-    #[serde(with = "optional_duration", skip_serializing_if = "Duration::is_zero")]
+    #[serde(with = "failback_text", skip_serializing_if = "Duration::is_zero")]
     pub failback: Duration,
     /// The subscription name sent as metadata (Nokia `subscription-name`; empty =
     /// `nl6`).
@@ -714,18 +717,25 @@ mod duration_text {
 }
 
 /// Serde for `retry_interval` and `failback`: humantime text, `"0"` or empty = unset.
-mod optional_duration {
-    use super::*;
+macro_rules! optional_duration_serde {
+    ($module:ident, $field:literal) => {
+        mod $module {
+            use super::*;
 
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
+            pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&humantime::format_duration(*d).to_string())
+            }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        parse_optional_duration("retry_interval", &text).map_err(serde::de::Error::custom)
-    }
+            pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+                let text = String::deserialize(d)?;
+                parse_optional_duration($field, &text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
 }
+
+optional_duration_serde!(retry_interval_text, "retry_interval");
+optional_duration_serde!(failback_text, "failback");
 
 /// Parses `retry_interval` or `failback` (named `field` in errors): a duration such as
 /// `"30s"`; `"0"` or empty = unset.
