@@ -1,4 +1,4 @@
-//! Compiles the gNMI, gnmi_ext and gNMIReverse protos with protox (pure Rust),
+//! Compiles the gNMI, gnmi_ext, gNMIReverse, SONiC dial-out and Nokia SR OS dial-out protos with protox (pure Rust),
 //! so building needs no system `protoc`.
 
 use std::path::PathBuf;
@@ -7,6 +7,8 @@ const PROTOS: &[&str] = &[
     "gnmi_ext/gnmi_ext.proto",
     "gnmi/gnmi.proto",
     "gnmireverse/gnmireverse.proto",
+    "sonic/dial_out.proto",
+    "nokia/dialout.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,7 +4,8 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use nl6_dialout::FlavorRegistry;
 use serde::Serialize;
 
 /// nl6d: a fleet of simulated network devices that serve gNMI and dial out telemetry.
@@ -70,6 +71,13 @@ pub struct Flags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub if_initial_state: Option<String>,
 
+    /// Host names of the start-up batch: a pattern with {n} (1-based index) and {ip}
+    /// (address in dashes), or a prefix the index is appended to (leaf -> leaf1, leaf2)
+    /// [default: derived from the address, nl6-127-42-0-1].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+
     /// Fleet-wide cap on link-flap events per second, 0 = unlimited [default: 0].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -132,12 +140,14 @@ pub struct Flags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_dialout_collector: Option<String>,
 
-    /// Dial-out wire flavor [default: gnmireverse].
+    /// Dial-out wire flavor (the list is filled in from the flavor registry at start)
+    /// [default: gnmireverse].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_dialout_flavor: Option<String>,
 
-    /// Dial-out encoding: json_ietf or proto [default: json_ietf].
+    /// Dial-out encoding: json_ietf, json or proto (sonic: json_ietf or proto)
+    /// [default: json_ietf].
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_dialout_encoding: Option<String>,
@@ -190,6 +200,35 @@ pub struct Flags {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_dialout_keepalive: Option<String>,
 
+    /// sonic: a destination group, comma-separated host:port list tried in order (the
+    /// next one when the current fails); replaces --gnmi-dialout-collector.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gnmi_dialout_collectors: Option<Vec<String>>,
+
+    /// sonic: the wait once every collector of the group failed, e.g. 30s; 0 = the
+    /// flavor's default [default: 0 (sonic: 30s)].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gnmi_dialout_retry_interval: Option<String>,
+
+    /// sonic: time on a backup collector before trying the first again, e.g. 5m; 0 = stay
+    /// on the backup until it fails [default: 0].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gnmi_dialout_failback: Option<String>,
+
+    /// nokia: the subscription-name metadata [default: nl6].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gnmi_dialout_subscription: Option<String>,
+
+    /// gnmireverse: subscribe (SubscribeResponses on Publish) or get (the paths as a Get
+    /// every interval, GetResponses on PublishGet) [default: subscribe].
+    #[arg(long)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gnmi_dialout_publish: Option<String>,
+
     /// Put the fleet in its own network namespace with real addresses (needs root).
     #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -204,4 +243,46 @@ pub struct Flags {
     #[arg(long)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
+}
+
+impl Flags {
+    /// Parses the command line; `--help` lists the flavors of `flavors`.
+    pub fn parse_with(flavors: &FlavorRegistry) -> Flags {
+        let matches = Flags::command_with(flavors).get_matches();
+        Flags::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+
+    /// The command with the flavor flag's help generated from `flavors`.
+    pub fn command_with(flavors: &FlavorRegistry) -> clap::Command {
+        let names = flavors.names().join(", ");
+        let long = format!(
+            "Dial-out wire flavor, one of: {names} [default: gnmireverse]\n{}",
+            flavors
+                .describe()
+                .lines()
+                .map(|line| format!("  {line}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        Flags::command().mut_arg("gnmi_dialout_flavor", |arg| {
+            arg.help(format!(
+                "Dial-out wire flavor: {names} [default: gnmireverse]"
+            ))
+            .long_help(long)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lists_the_registered_flavors() {
+        let mut command = Flags::command_with(&FlavorRegistry::default());
+        let help = command.render_help().to_string();
+        assert!(help.contains("gnmireverse, nokia, sonic"), "{help}");
+        let long = command.render_long_help().to_string();
+        assert!(long.contains("/gnmi.sonic.gNMIDialOut/Publish"), "{long}");
+    }
 }

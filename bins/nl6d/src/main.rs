@@ -9,14 +9,16 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
 use nl6_fleet::{BatchSpec, Fleet, NetworkMode};
 use nl6_rest::config::{Plan, Settings};
 
 use crate::flags::Flags;
 
 fn main() -> ExitCode {
-    let flags = Flags::parse();
+    // One registry for everything: --help, validation of the settings, the fleet (and
+    // through it the REST API).
+    let flavors = nl6_dialout::FlavorRegistry::default();
+    let flags = Flags::parse_with(&flavors);
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
@@ -34,7 +36,7 @@ fn main() -> ExitCode {
         for name in &loaded.ignored_env {
             tracing::warn!("ignoring environment variable {name}: it names no nl6d setting");
         }
-        loaded.plan()
+        loaded.with_flavors(flavors).plan()
     }) {
         Ok(plan) => plan,
         Err(e) => {
@@ -166,9 +168,12 @@ fn dialout_summary(cfg: &nl6_dialout::DialoutConfig) -> String {
         ),
         nl6_dialout::Mode::OnChange => "on-change".to_string(),
     };
+    let collectors = cfg
+        .destinations()
+        .map(|d| d.join(" then "))
+        .unwrap_or_else(|_| cfg.collector.clone());
     format!(
-        "dial-out {mode} to {} ({}, {}, {})",
-        cfg.collector,
+        "dial-out {mode} to {collectors} ({}, {}, {})",
         cfg.flavor_name(),
         cfg.encoding,
         if cfg.tls.enabled { "TLS" } else { "plaintext" }

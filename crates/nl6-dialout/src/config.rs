@@ -8,7 +8,7 @@ use std::time::Duration;
 use nl6_resolver::ValueEncoding;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::transport::{DEFAULT_FLAVOR, FlavorRegistry};
+use crate::flavor::{DEFAULT_FLAVOR, FlavorOption, FlavorRegistry, or_list};
 
 /// The default path: the whole interface state subtree.
 pub const DEFAULT_PATH: &str = "/interfaces/interface[name=*]/state";
@@ -20,6 +20,10 @@ pub const MAX_SAMPLE_INTERVAL: Duration = Duration::from_secs(24 * 3600);
 pub const MIN_KEEPALIVE: Duration = Duration::from_secs(10);
 /// The longest accepted `keepalive`.
 pub const MAX_KEEPALIVE: Duration = Duration::from_secs(24 * 3600);
+/// The most collectors a destination group may hold.
+pub const MAX_COLLECTORS: usize = 8;
+/// The longest accepted `retry_interval` and `failback`.
+pub const MAX_RETRY: Duration = Duration::from_secs(24 * 3600);
 
 /// A configuration field that failed validation, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +51,8 @@ pub enum Encoding {
     /// `json_ietf` (RFC 7951 values in `json_ietf_val`).
     #[default]
     JsonIetf,
+    /// `json` (RFC 7159 values in `json_val`).
+    Json,
     /// `proto` (scalar `TypedValue`s).
     Proto,
 }
@@ -56,14 +62,19 @@ impl Encoding {
     pub fn as_str(self) -> &'static str {
         match self {
             Encoding::JsonIetf => "json_ietf",
+            Encoding::Json => "json",
             Encoding::Proto => "proto",
         }
     }
+
+    /// Every encoding.
+    pub const ALL: [Encoding; 3] = [Encoding::JsonIetf, Encoding::Json, Encoding::Proto];
 
     /// The resolver's value encoding.
     pub fn value_encoding(self) -> ValueEncoding {
         match self {
             Encoding::JsonIetf => ValueEncoding::JsonIetf,
+            Encoding::Json => ValueEncoding::Json,
             Encoding::Proto => ValueEncoding::Proto,
         }
     }
@@ -75,10 +86,11 @@ impl FromStr for Encoding {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "" | "json_ietf" | "json-ietf" => Ok(Encoding::JsonIetf),
+            "json" => Ok(Encoding::Json),
             "proto" => Ok(Encoding::Proto),
             _ => Err(ConfigError::new(
                 "encoding",
-                format!("{s:?} is not supported; use json_ietf or proto"),
+                format!("{s:?} is not supported; use json_ietf, json or proto"),
             )),
         }
     }
@@ -156,6 +168,41 @@ impl FromStr for Phase {
     }
 }
 
+/// What a gnmireverse device publishes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Publish {
+    /// `SubscribeResponse`s on `Publish` (the default).
+    #[default]
+    Subscribe,
+    /// Every `sample_interval`, the paths as a Get: `GetResponse`s on `PublishGet`.
+    Get,
+}
+
+impl Publish {
+    /// The canonical name (`subscribe` or `get`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Publish::Subscribe => "subscribe",
+            Publish::Get => "get",
+        }
+    }
+}
+
+impl FromStr for Publish {
+    type Err = ConfigError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "" | "subscribe" => Ok(Publish::Subscribe),
+            "get" => Ok(Publish::Get),
+            _ => Err(ConfigError::new(
+                "publish",
+                format!("{s:?} is not supported; use subscribe or get"),
+            )),
+        }
+    }
+}
+
 macro_rules! string_serde {
     ($ty:ty) => {
         impl fmt::Display for $ty {
@@ -182,6 +229,7 @@ macro_rules! string_serde {
 string_serde!(Encoding);
 string_serde!(Mode);
 string_serde!(Phase);
+string_serde!(Publish);
 
 /// Where the CA bundle that verifies the collector comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -342,10 +390,14 @@ impl From<TlsSettings> for RawTls {
 }
 
 /// One device's dial-out settings (the REST `gnmi_dialout` block).
+///
+/// The fields after `tls` are flavor options: each is accepted only by the flavors
+/// whose [`crate::Flavor::options`] list it, and left unset otherwise.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DialoutConfig {
-    /// Collector `host:port` (host name or IPv4 address).
+    /// Collector `host:port` (host name or IPv4 address); with `collectors`, empty or
+    /// the group's first entry.
     pub collector: String,
     /// Wire flavor; empty means `gnmireverse`.
     pub flavor: String,
@@ -366,6 +418,31 @@ pub struct DialoutConfig {
     pub keepalive: Duration,
     /// TLS towards the collector.
     pub tls: TlsSettings,
+    /// A destination group (SONiC): collectors tried in order, the next one when the
+    /// current one fails.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub collectors: Vec<String>,
+    /// The fixed wait once every collector failed (zero = the flavor's default).
+    #[serde(
+        with = "retry_interval_text",
+        skip_serializing_if = "Duration::is_zero"
+    )]
+    pub retry_interval: Duration,
+    /// How long a device stays on a backup collector of its group before it tries the
+    /// first one again (zero = until the backup fails).
+    #[serde(with = "failback_text", skip_serializing_if = "Duration::is_zero")]
+    pub failback: Duration,
+    /// The subscription name sent as metadata (Nokia `subscription-name`; empty =
+    /// `nl6`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub subscription: String,
+    /// What a gnmireverse device publishes: subscriptions or Get results.
+    #[serde(skip_serializing_if = "is_subscribe")]
+    pub publish: Publish,
+}
+
+fn is_subscribe(p: &Publish) -> bool {
+    *p == Publish::Subscribe
 }
 
 impl Default for DialoutConfig {
@@ -380,6 +457,11 @@ impl Default for DialoutConfig {
             phase: Phase::Spread,
             keepalive: Duration::ZERO,
             tls: TlsSettings::default(),
+            collectors: Vec::new(),
+            retry_interval: Duration::ZERO,
+            failback: Duration::ZERO,
+            subscription: String::new(),
+            publish: Publish::Subscribe,
         }
     }
 }
@@ -393,24 +475,60 @@ impl DialoutConfig {
         }
     }
 
-    /// Validates against the built-in flavors (`gnmireverse`).
+    /// Validates against the built-in flavors (`gnmireverse`, `nokia`, `sonic`).
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_for(&FlavorRegistry::default())
     }
 
-    /// Validates against the flavors of `flavors`.
+    /// Validates against the flavors of `flavors`: the common checks, then the flavor's
+    /// encodings, options and own [`crate::Flavor::check`].
     pub fn validate_for(&self, flavors: &FlavorRegistry) -> Result<(), ConfigError> {
-        parse_collector(&self.collector)?;
-        let flavor = self.flavor_name();
-        if flavors.get(flavor).is_none() {
+        self.validate_common()?;
+        let name = self.flavor_name();
+        let Some(flavor) = flavors.get(name) else {
             return Err(ConfigError::new(
                 "flavor",
                 format!(
-                    "{flavor:?} is not supported; use {}",
-                    flavors.names().join(" or ")
+                    "{name:?} is not supported; use {}",
+                    or_list(&flavors.names())
+                ),
+            ));
+        };
+        if !flavor.encodings().contains(&self.encoding) {
+            let allowed: Vec<&str> = flavor.encodings().iter().map(|e| e.as_str()).collect();
+            return Err(ConfigError::new(
+                "encoding",
+                format!(
+                    "flavor {name} cannot send {}; use {}",
+                    self.encoding,
+                    or_list(&allowed)
                 ),
             ));
         }
+        for option in self.options_set() {
+            if !flavor.options().contains(&option) {
+                let takes: Vec<&str> = flavor.options().iter().map(|o| o.field()).collect();
+                let takes = if takes.is_empty() {
+                    "no flavor options".to_string()
+                } else {
+                    format!("only {}", takes.join(", "))
+                };
+                return Err(ConfigError::new(
+                    option.field(),
+                    format!(
+                        "is not an option of flavor {name} (it takes {takes}); flavors that take {}: {}",
+                        option.field(),
+                        or_list(&flavors.taking(option))
+                    ),
+                ));
+            }
+        }
+        flavor.check(self)
+    }
+
+    /// The checks that need no flavor: collectors, durations, paths, TLS.
+    pub fn validate_common(&self) -> Result<(), ConfigError> {
+        self.destinations()?;
         if self.sample_interval > MAX_SAMPLE_INTERVAL {
             return Err(ConfigError::new(
                 "sample_interval",
@@ -420,13 +538,25 @@ impl DialoutConfig {
                 ),
             ));
         }
-        if self.keepalive > MAX_KEEPALIVE {
+        for (field, value, max) in [
+            ("keepalive", self.keepalive, MAX_KEEPALIVE),
+            ("retry_interval", self.retry_interval, MAX_RETRY),
+            ("failback", self.failback, MAX_RETRY),
+        ] {
+            if value > max {
+                return Err(ConfigError::new(
+                    field,
+                    format!(
+                        "{} is longer than the 24h maximum",
+                        humantime::format_duration(value)
+                    ),
+                ));
+            }
+        }
+        if !self.failback.is_zero() && self.collectors.len() < 2 {
             return Err(ConfigError::new(
-                "keepalive",
-                format!(
-                    "{} is longer than the 24h maximum",
-                    humantime::format_duration(self.keepalive)
-                ),
+                "failback",
+                "returns a device to the first of its collectors, so it needs at least two",
             ));
         }
         for (i, text) in self.paths.iter().enumerate() {
@@ -434,6 +564,57 @@ impl DialoutConfig {
                 .map_err(|e| ConfigError::new(format!("paths[{i}]"), e.to_string()))?;
         }
         self.tls.validate()
+    }
+
+    /// The flavor options this block sets.
+    pub fn options_set(&self) -> Vec<FlavorOption> {
+        FlavorOption::ALL
+            .into_iter()
+            .filter(|option| match option {
+                FlavorOption::Collectors => !self.collectors.is_empty(),
+                FlavorOption::RetryInterval => !self.retry_interval.is_zero(),
+                FlavorOption::Failback => !self.failback.is_zero(),
+                FlavorOption::Subscription => !self.subscription.is_empty(),
+                FlavorOption::Publish => self.publish != Publish::Subscribe,
+            })
+            .collect()
+    }
+
+    /// The collectors in the order they are tried: `collectors`, or the one `collector`.
+    pub fn destinations(&self) -> Result<Vec<&str>, ConfigError> {
+        if self.collectors.is_empty() {
+            parse_collector(&self.collector)?;
+            return Ok(vec![self.collector.as_str()]);
+        }
+        if self.collectors.len() > MAX_COLLECTORS {
+            return Err(ConfigError::new(
+                "collectors",
+                format!(
+                    "holds {} collectors; a group takes at most {MAX_COLLECTORS}",
+                    self.collectors.len()
+                ),
+            ));
+        }
+        for (i, text) in self.collectors.iter().enumerate() {
+            parse_collector(text)
+                .map_err(|e| ConfigError::new(format!("collectors[{i}]"), e.reason))?;
+            if self.collectors[..i].contains(text) {
+                return Err(ConfigError::new(
+                    format!("collectors[{i}]"),
+                    format!("{text:?} is listed twice"),
+                ));
+            }
+        }
+        if !self.collector.is_empty() && self.collector != self.collectors[0] {
+            return Err(ConfigError::new(
+                "collector",
+                format!(
+                    "{:?} differs from collectors[0] {:?}: give the group as collectors alone",
+                    self.collector, self.collectors[0]
+                ),
+            ));
+        }
+        Ok(self.collectors.iter().map(String::as_str).collect())
     }
 
     /// The flavor name with the default applied.
@@ -535,6 +716,48 @@ mod duration_text {
     }
 }
 
+/// Serde for `retry_interval` and `failback`: humantime text, `"0"` or empty = unset.
+macro_rules! optional_duration_serde {
+    ($module:ident, $field:literal) => {
+        mod $module {
+            use super::*;
+
+            pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&humantime::format_duration(*d).to_string())
+            }
+
+            pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+                let text = String::deserialize(d)?;
+                parse_optional_duration($field, &text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+optional_duration_serde!(retry_interval_text, "retry_interval");
+optional_duration_serde!(failback_text, "failback");
+
+/// Parses `retry_interval` or `failback` (named `field` in errors): a duration such as
+/// `"30s"`; `"0"` or empty = unset.
+pub fn parse_optional_duration(field: &str, text: &str) -> Result<Duration, ConfigError> {
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if trimmed.starts_with('-') {
+        return Err(ConfigError::new(
+            field,
+            format!("{text:?} is negative; use a duration such as \"30s\""),
+        ));
+    }
+    humantime::parse_duration(trimmed).map_err(|e| {
+        ConfigError::new(
+            field,
+            format!("{text:?} is not a duration such as \"30s\": {e}"),
+        )
+    })
+}
+
 /// Serde for `keepalive`: humantime text, `"0"` or empty = off.
 mod keepalive_text {
     use super::*;
@@ -614,6 +837,8 @@ mod tests {
     #[test]
     fn aliases_parse() {
         assert_eq!("json-ietf".parse::<Encoding>().unwrap(), Encoding::JsonIetf);
+        assert_eq!("JSON".parse::<Encoding>().unwrap(), Encoding::Json);
+        assert_eq!("GET".parse::<Publish>().unwrap(), Publish::Get);
         assert_eq!("PROTO".parse::<Encoding>().unwrap(), Encoding::Proto);
         for m in ["on-change", "on_change", "onchange", "ON_CHANGE"] {
             assert_eq!(m.parse::<Mode>().unwrap(), Mode::OnChange);

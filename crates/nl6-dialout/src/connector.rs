@@ -1,4 +1,4 @@
-//! Opening a device's own connection: the [`Connector`] seam (TCP from the device
+//! Opening a device's own connection: the [`Connector`] seam (TCP or UDP from the device
 //! address), TLS on top, and the HTTP/2 connection over it.
 
 use std::io;
@@ -11,12 +11,13 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use rustls_pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::watch;
 
+use crate::error::FlavorError;
 use crate::grpc::{GrpcConnection, Origin};
 
-/// Opens TCP connections whose source address is a device address.
+/// Opens TCP connections (and UDP sockets) whose source address is a device address.
 ///
 /// Implementations bound the time of one dial and may limit dials in flight;
 /// `host` is resolved on every call. [`nl6_netns::Dialer`] implements it.
@@ -28,6 +29,33 @@ pub trait Connector: Send + Sync + 'static {
         host: &'a str,
         port: u16,
     ) -> BoxFuture<'a, io::Result<TcpStream>>;
+
+    /// A UDP socket bound to `local` (any port) and connected to `host:port`.
+    ///
+    /// The default binds in the current network namespace and resolves `host` with the
+    /// system resolver (first IPv4 record): right for loopback mode; a connector for
+    /// namespaced devices must create the socket inside the namespace.
+    fn udp<'a>(
+        &'a self,
+        local: Ipv4Addr,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, io::Result<UdpSocket>> {
+        Box::pin(async move {
+            let target = tokio::net::lookup_host((host, port))
+                .await?
+                .find(std::net::SocketAddr::is_ipv4)
+                .ok_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::AddrNotAvailable,
+                        format!("no IPv4 address for {host}"),
+                    )
+                })?;
+            let socket = UdpSocket::bind((local, 0)).await?;
+            socket.connect(target).await?;
+            Ok(socket)
+        })
+    }
 }
 
 impl Connector for nl6_netns::Dialer {
@@ -172,6 +200,15 @@ impl DeviceDial {
     pub(crate) async fn connection(
         &self,
         keepalive: Option<Keepalive>,
+    ) -> Result<GrpcConnection, FlavorError> {
+        self.connection_text(keepalive)
+            .await
+            .map_err(FlavorError::Connect)
+    }
+
+    async fn connection_text(
+        &self,
+        keepalive: Option<Keepalive>,
     ) -> Result<GrpcConnection, String> {
         let (tx, mut rx) = watch::channel(Preface::Pending);
         let io = self.io().await.map_err(|e| error_chain(&e))?;
@@ -207,7 +244,7 @@ impl DeviceDial {
     }
 
     /// TCP from the device address, then TLS when configured.
-    async fn io(&self) -> io::Result<Box<dyn Io>> {
+    pub(crate) async fn io(&self) -> io::Result<Box<dyn Io>> {
         let tcp = self
             .connector
             .connect(self.local, &self.host, self.port)

@@ -1,6 +1,10 @@
 //! Why attaching a device's dial-out failed.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::config::ConfigError;
+use crate::stats::DisconnectCause;
 
 /// Attach errors; each names the configuration field at fault.
 #[derive(Debug, thiserror::Error)]
@@ -67,4 +71,118 @@ fn counters_only(path: &str) -> String {
     format!(
         "{path} covers only counters, which never fire on-change; use mode sample or a path with state leaves"
     )
+}
+
+/// Why a flavor's session could not open, or why it ended: the error of every flavor
+/// call ([`crate::Flavor::open`], [`crate::PushStream`], [`crate::ServeSession`]).
+///
+/// The exporter classifies a disconnect from it ([`FlavorError::cause`] plus, for HTTP/2
+/// sessions, how the connection itself ended), so keep transport errors as the
+/// [`FlavorError::Broken`] source instead of flattening them into text.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FlavorError {
+    /// The device could not reach the collector: dial, TLS handshake or HTTP/2 start.
+    #[error("{0}")]
+    Connect(String),
+    /// The collector ended the call with a non-OK gRPC status.
+    #[error("status: {code:?}, message: {message:?}")]
+    Status {
+        /// The gRPC status code.
+        code: tonic::Code,
+        /// The `grpc-message`.
+        message: String,
+    },
+    /// The collector ended the stream normally before nl6 closed it.
+    #[error("the collector ended the stream")]
+    Ended,
+    /// The connection or stream broke (GOAWAY, RST_STREAM, TCP reset, ...); `source`
+    /// keeps the transport's own error for classification.
+    #[error("{message}")]
+    Broken {
+        /// What happened, with the source chain in words.
+        message: String,
+        /// The transport error (e.g. a `hyper::Error` holding an `h2::Error`).
+        #[source]
+        source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    },
+    /// An I/O error of a raw TCP or UDP session.
+    #[error("{0}")]
+    Io(#[source] Arc<std::io::Error>),
+    /// A message cannot be sent as it is (e.g. larger than the wire format allows).
+    #[error("{0}")]
+    Message(String),
+    /// The stream was closed already.
+    #[error("the stream is closed")]
+    Closed,
+    /// The collector did not end the call within the close timeout.
+    #[error("the collector did not end the call within {0:?} of our close")]
+    CloseTimeout(Duration),
+}
+
+impl From<std::io::Error> for FlavorError {
+    fn from(e: std::io::Error) -> Self {
+        FlavorError::Io(Arc::new(e))
+    }
+}
+
+impl FlavorError {
+    /// A gRPC status error.
+    pub fn status(code: tonic::Code, message: impl Into<String>) -> FlavorError {
+        FlavorError::Status {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// True for the status the goarista gNMIReverse server ends a call with when the
+    /// client closes it (it returns its `Recv` error, UNKNOWN "EOF"): a normal end.
+    pub fn is_eof_close(&self) -> bool {
+        matches!(self, FlavorError::Status { code: tonic::Code::Unknown, message } if message == "EOF")
+    }
+
+    /// How this error ends a stream, judged from the error alone: a reset in its source
+    /// chain, a normal end by the collector, or anything else.
+    pub fn cause(&self) -> DisconnectCause {
+        let err: &(dyn std::error::Error + 'static) = self;
+        if let Some(h2) = find_source::<h2::Error>(err) {
+            if h2.is_go_away() && h2.is_remote() {
+                return DisconnectCause::GoAway;
+            }
+            if h2.is_reset() || h2.get_io().is_some_and(is_reset) {
+                return DisconnectCause::Reset;
+            }
+        }
+        if find_source::<std::io::Error>(err).is_some_and(is_reset) {
+            return DisconnectCause::Reset;
+        }
+        if matches!(self, FlavorError::Ended) || self.is_eof_close() {
+            return DisconnectCause::Eof;
+        }
+        DisconnectCause::Error
+    }
+}
+
+/// Whether an I/O error is a connection reset or a broken pipe.
+pub(crate) fn is_reset(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+    )
+}
+
+/// The first error of type `T` in `error`'s source chain (`error` included).
+pub(crate) fn find_source<'a, T: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        if let Some(io) = e.downcast_ref::<Arc<std::io::Error>>() {
+            return (io.as_ref() as &(dyn std::error::Error + 'static)).downcast_ref::<T>();
+        }
+        next = e.source();
+    }
+    None
 }

@@ -1,6 +1,8 @@
-//! The exporter: one task, one connection and one stream per exporting device.
+//! The exporter: one task per exporting device, one session at a time, each to one
+//! collector of the device's destination group.
 
 use std::net::Ipv4Addr;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
@@ -8,19 +10,23 @@ use std::time::Duration;
 use nl6_ifstate::DeviceModel;
 use nl6_tls::Identity;
 use rustls_pki_types::ServerName;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tonic::Status;
 
 use crate::config::{ConfigError, DialoutConfig, MAX_KEEPALIVE, MIN_KEEPALIVE, parse_collector};
 use crate::connector::{Connector, DeviceDial, Keepalive, TlsConnect};
-use crate::error::DialoutError;
-use crate::grpc::{ConnectionWatch, Disconnect};
-use crate::produce::{Plan, Produced, Producer, Sampler, SendQueue};
+use crate::error::{DialoutError, FlavorError};
+use crate::flavor::{
+    Flavor, FlavorRegistry, PushSession, PushStream, ServeSession, Session, SessionContext,
+    StopSignal,
+};
+use crate::grpc::{Disconnect, classify_plain};
+use crate::identity::DeviceIdentity;
+use crate::net::DeviceNet;
+use crate::produce::{Plan, Producer, Sampler, SendQueue};
 use crate::stats::{DeviceCounters, DialoutStats, ExportCounters, Registration};
 use crate::tls::TlsCache;
-use crate::transport::{DialoutTransport, FlavorRegistry, PublishStream, StreamContext};
 
 /// Reconnect backoff: `initial`, doubling up to `max`, each wait randomised by
 /// ±`jitter` (gRPC connection backoff); back to `initial` only after a stream stayed up
@@ -53,6 +59,13 @@ impl BackoffConfig {
     fn jittered(&self, delay: Duration) -> Duration {
         let jitter = self.jitter.clamp(0.0, 1.0);
         delay.mul_f64(1.0 + jitter * (fastrand::f64() * 2.0 - 1.0))
+    }
+
+    /// `delay` shortened at random by up to `jitter` (a fixed retry interval is never
+    /// exceeded).
+    fn jittered_down(&self, delay: Duration) -> Duration {
+        let jitter = self.jitter.clamp(0.0, 1.0);
+        delay.mul_f64(1.0 - jitter * fastrand::f64())
     }
 }
 
@@ -95,7 +108,7 @@ pub struct ExporterEnv {
     pub connector: Arc<dyn Connector>,
     /// The simulator's certificate, presented to collectors when `tls.mtls` is set.
     pub client_identity: Option<Identity>,
-    /// Known flavors.
+    /// Known flavors (the fleet passes its registry).
     pub flavors: FlavorRegistry,
     /// Where counters go (shared with the status endpoint).
     pub stats: Arc<DialoutStats>,
@@ -149,6 +162,13 @@ impl std::fmt::Debug for Exporter {
     }
 }
 
+/// A collector of a device's group, ready to dial.
+struct Destination {
+    collector: Arc<str>,
+    dial: DeviceDial,
+    registration: Registration,
+}
+
 impl Exporter {
     /// An exporter working in `env`.
     pub fn new(env: ExporterEnv) -> Exporter {
@@ -167,8 +187,13 @@ impl Exporter {
         &self.inner.env.stats
     }
 
-    /// Checks `cfg` against `model` exactly as [`Exporter::attach`] does (config, paths,
-    /// on-change rules, TLS material) without starting anything: a batch can be
+    /// The flavors this exporter knows.
+    pub fn flavors(&self) -> &FlavorRegistry {
+        &self.inner.env.flavors
+    }
+
+    /// Checks `cfg` against `model` exactly as [`Exporter::attach`] does (config, flavor,
+    /// paths, on-change rules, TLS material) without starting anything: a batch can be
     /// validated before any device exists.
     pub fn check(
         &self,
@@ -178,91 +203,134 @@ impl Exporter {
     ) -> Result<(), DialoutError> {
         let env = &self.inner.env;
         cfg.validate_for(&env.flavors)?;
-        let (host, _port) = parse_collector(&cfg.collector)?;
         Plan::compile(model, device_ip, cfg, env.tuning.sample_floor)?;
-        if cfg.tls.enabled {
-            self.inner
-                .tls
-                .client_config(&cfg.tls, env.client_identity.as_ref())?;
-            ServerName::try_from(host.clone()).map_err(|e| {
-                ConfigError::new(
-                    "collector",
-                    format!("{host:?} is not usable as a TLS server name: {e}"),
-                )
-            })?;
+        for collector in cfg.destinations()? {
+            self.tls_for(cfg, collector)?;
         }
         Ok(())
     }
 
-    /// Starts pushing `model`'s telemetry from `device_ip` as `cfg` says.
-    ///
-    /// Everything is checked first (config, paths against the device, on-change rules,
-    /// TLS material); on error nothing is left behind. Must run inside a tokio runtime.
+    /// TLS parameters towards `collector` (`None` for plaintext).
+    fn tls_for(
+        &self,
+        cfg: &DialoutConfig,
+        collector: &str,
+    ) -> Result<Option<TlsConnect>, DialoutError> {
+        if !cfg.tls.enabled {
+            return Ok(None);
+        }
+        let env = &self.inner.env;
+        let (host, _port) = parse_collector(collector)?;
+        let config = self
+            .inner
+            .tls
+            .client_config(&cfg.tls, env.client_identity.as_ref())?;
+        let server_name = ServerName::try_from(host.clone()).map_err(|e| {
+            ConfigError::new(
+                "collector",
+                format!("{host:?} is not usable as a TLS server name: {e}"),
+            )
+        })?;
+        Ok(Some(TlsConnect {
+            config,
+            server_name,
+        }))
+    }
+
+    /// Starts pushing `model`'s telemetry from `device_ip` (host name derived from the
+    /// address) as `cfg` says; see [`Exporter::attach_device`].
     pub fn attach(
         &self,
         device_ip: Ipv4Addr,
         model: Arc<DeviceModel>,
         cfg: &DialoutConfig,
     ) -> Result<DeviceExport, DialoutError> {
+        self.attach_device(DeviceIdentity::new(device_ip), model, Arc::new(cfg.clone()))
+    }
+
+    /// Starts pushing `model`'s telemetry from `device` as `cfg` says (a batch shares
+    /// one `cfg`).
+    ///
+    /// Everything is checked first (config, flavor, paths against the device, on-change
+    /// rules, TLS material); on error nothing is left behind. Must run inside a tokio
+    /// runtime.
+    pub fn attach_device(
+        &self,
+        device: DeviceIdentity,
+        model: Arc<DeviceModel>,
+        cfg: Arc<DialoutConfig>,
+    ) -> Result<DeviceExport, DialoutError> {
         let env = &self.inner.env;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| DialoutError::NoRuntime)?;
         cfg.validate_for(&env.flavors)?;
-        let (host, port) = parse_collector(&cfg.collector)?;
         let flavor = env
             .flavors
             .get(cfg.flavor_name())
             .cloned()
             .ok_or_else(|| ConfigError::new("flavor", "not registered"))?;
-        let plan = Plan::compile(model, device_ip, cfg, env.tuning.sample_floor)?;
-        let tls = if cfg.tls.enabled {
-            let config = self
-                .inner
-                .tls
-                .client_config(&cfg.tls, env.client_identity.as_ref())?;
-            let server_name = ServerName::try_from(host.clone()).map_err(|e| {
-                ConfigError::new(
-                    "collector",
-                    format!("{host:?} is not usable as a TLS server name: {e}"),
-                )
-            })?;
-            Some(TlsConnect {
-                config,
-                server_name,
-            })
-        } else {
-            None
-        };
-        let collector: Arc<str> = Arc::from(cfg.collector.as_str());
-        let dial = DeviceDial::new(
-            env.connector.clone(),
-            device_ip,
-            (Arc::from(host), port),
-            tls,
-            env.tuning.handshake_timeout,
-        );
+        let plan = Plan::compile(model, device.ip, &cfg, env.tuning.sample_floor)?;
+        let mut planned = Vec::new();
+        for collector in cfg.destinations()? {
+            let (host, port) = parse_collector(collector)?;
+            let tls = self.tls_for(&cfg, collector)?;
+            planned.push((Arc::<str>::from(collector), host, port, tls));
+        }
         self.start_failure_log(&runtime);
-        let registration = env.stats.register(&collector, flavor.name());
-        let counters = registration.counters().clone();
         let keepalive = cfg.keepalive_interval(env.tuning.keepalive_floor);
-        counters.keepalive_ms.store(millis(keepalive), Relaxed);
+        let destinations: Vec<Destination> = planned
+            .into_iter()
+            .enumerate()
+            .map(|(i, (collector, host, port, tls))| {
+                let registration = env.stats.register_as(&collector, flavor.name(), i == 0);
+                registration
+                    .counters()
+                    .keepalive_ms
+                    .store(millis(keepalive), Relaxed);
+                Destination {
+                    dial: DeviceDial::new(
+                        env.connector.clone(),
+                        device.ip,
+                        (Arc::from(host), port),
+                        tls,
+                        env.tuning.handshake_timeout,
+                    ),
+                    collector,
+                    registration,
+                }
+            })
+            .collect();
+        let collectors: Arc<[Arc<str>]> =
+            destinations.iter().map(|d| d.collector.clone()).collect();
+        let counters: Vec<Arc<DeviceCounters>> = destinations
+            .iter()
+            .map(|d| d.registration.counters().clone())
+            .collect();
+        let current = Arc::new(AtomicUsize::new(0));
+        let retry = match (cfg.retry_interval, flavor.retry_interval()) {
+            (configured, _) if !configured.is_zero() => Retry::Fixed(configured),
+            (_, Some(interval)) => Retry::Fixed(interval),
+            (_, None) => Retry::Backoff,
+        };
+        let failback = (!cfg.failback.is_zero()).then_some(cfg.failback);
         let task = DeviceTask {
             keepalive,
             plan: Arc::new(plan),
-            dial,
-            ctx: StreamContext {
-                device_ip,
-                collector: collector.clone(),
-            },
+            device: device.clone(),
+            config: cfg,
+            destinations,
+            current: current.clone(),
             flavor: flavor.clone(),
+            retry,
+            failback,
             backoff: env.backoff,
             tuning: env.tuning,
-            registration,
         };
         let (stop_tx, stop_rx) = oneshot::channel();
         let handle = runtime.spawn(task.run(stop_rx));
         Ok(DeviceExport {
-            device_ip,
-            collector,
+            device,
+            collectors,
+            current,
             flavor: flavor.name().to_string(),
             counters,
             stop: Some(stop_tx),
@@ -292,23 +360,37 @@ impl Exporter {
 /// device's task; its counters then fold into the (collector, flavor) totals once.
 #[derive(Debug)]
 pub struct DeviceExport {
-    device_ip: Ipv4Addr,
-    collector: Arc<str>,
+    device: DeviceIdentity,
+    collectors: Arc<[Arc<str>]>,
+    current: Arc<AtomicUsize>,
     flavor: String,
-    counters: Arc<DeviceCounters>,
+    /// One per collector of the group, in order.
+    counters: Vec<Arc<DeviceCounters>>,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), Status>>>,
+    task: Option<JoinHandle<Result<(), FlavorError>>>,
 }
 
 impl DeviceExport {
     /// The device's address (source address and `Prefix.target`).
     pub fn device_ip(&self) -> Ipv4Addr {
-        self.device_ip
+        self.device.ip
     }
 
-    /// The collector as configured.
+    /// The device's host name.
+    pub fn hostname(&self) -> &str {
+        &self.device.hostname
+    }
+
+    /// The collector the device uses now (its current session's, or the one it tries
+    /// next), as configured.
     pub fn collector(&self) -> &str {
-        &self.collector
+        let at = self.current.load(Relaxed).min(self.collectors.len() - 1);
+        &self.collectors[at]
+    }
+
+    /// Every collector of the device's group, in the order they are tried.
+    pub fn collectors(&self) -> &[Arc<str>] {
+        &self.collectors
     }
 
     /// The flavor in use.
@@ -316,25 +398,29 @@ impl DeviceExport {
         &self.flavor
     }
 
-    /// This device's counters so far.
+    /// This device's counters so far, summed over its collectors.
     pub fn counters(&self) -> ExportCounters {
-        self.counters.snapshot()
+        let mut total = ExportCounters::default();
+        for counters in &self.counters {
+            total.add(&counters.snapshot());
+        }
+        total
     }
 
     /// Why the last connection attempt or stream failed, while the device has no
     /// healthy stream (cleared once a stream carries messages again).
     pub fn last_error(&self) -> Option<String> {
         self.counters
-            .last_error
-            .lock()
-            .as_ref()
-            .map(|e| e.text.clone())
+            .iter()
+            .filter_map(|c| c.last_error.lock().clone())
+            .max_by_key(|e| e.at)
+            .map(|e| e.text)
     }
 
     /// The HTTP/2 keepalive ping interval in use (`None`: no pings). It doubles each time
     /// the collector answers pings with GOAWAY `too_many_pings`.
     pub fn keepalive(&self) -> Option<Duration> {
-        match self.counters.keepalive_ms.load(Relaxed) {
+        match self.counters[0].keepalive_ms.load(Relaxed) {
             0 => None,
             ms => Some(Duration::from_millis(ms)),
         }
@@ -343,14 +429,14 @@ impl DeviceExport {
     /// Closes the stream (waiting up to the close timeout for the collector) and waits
     /// for the task to end; its counters are folded when this returns. Returns how the
     /// open stream ended (`Ok` when none was open or it ended normally).
-    pub async fn stop(mut self) -> Result<(), Status> {
+    pub async fn stop(mut self) -> Result<(), FlavorError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         match self.task.take() {
-            Some(task) => task
-                .await
-                .unwrap_or_else(|e| Err(Status::internal(format!("dial-out task failed: {e}")))),
+            Some(task) => task.await.unwrap_or_else(|e| {
+                Err(FlavorError::Message(format!("dial-out task failed: {e}")))
+            }),
             None => Ok(()),
         }
     }
@@ -363,24 +449,40 @@ impl Drop for DeviceExport {
     }
 }
 
-/// How a stream phase ended.
+/// How a session ended.
 enum StreamEnd {
     /// Asked to stop; the close outcome.
-    Stopped(Result<(), Status>),
-    /// The stream broke.
-    Broken(Status, Disconnect),
+    Stopped(Result<(), FlavorError>),
+    /// The session broke.
+    Broken(FlavorError, Disconnect),
+    /// Closed to return to the first collector of the group; the close outcome.
+    FailBack(Result<(), FlavorError>),
+}
+
+/// The wait before the next attempt once every collector failed.
+#[derive(Debug, Clone, Copy)]
+enum Retry {
+    /// Jittered exponential backoff (nl6's default).
+    Backoff,
+    /// A fixed interval, shortened at random by up to the backoff jitter (SONiC).
+    Fixed(Duration),
 }
 
 struct DeviceTask {
     plan: Arc<Plan>,
-    dial: DeviceDial,
-    ctx: StreamContext,
-    flavor: Arc<dyn DialoutTransport>,
+    device: DeviceIdentity,
+    config: Arc<DialoutConfig>,
+    destinations: Vec<Destination>,
+    /// The destination in use, shared with [`DeviceExport`].
+    current: Arc<AtomicUsize>,
+    flavor: Arc<dyn Flavor>,
+    retry: Retry,
+    /// Time on a backup collector before trying the first again.
+    failback: Option<Duration>,
     backoff: BackoffConfig,
     tuning: Tuning,
     /// The configured keepalive ping interval (`None`: no pings).
     keepalive: Option<Duration>,
-    registration: Registration,
 }
 
 /// The next SAMPLE tick, or never without a sampler (on-change mode).
@@ -392,18 +494,39 @@ async fn next_tick(sampler: &mut Option<Sampler>) -> u64 {
 }
 
 impl DeviceTask {
-    /// connect → open → produce until the stream breaks → back off, until stopped.
-    async fn run(self, mut stop: oneshot::Receiver<()>) -> Result<(), Status> {
-        let counters = self.registration.counters().clone();
+    /// connect → open → produce until the session breaks → next collector or back off,
+    /// until stopped.
+    async fn run(self, mut stop: oneshot::Receiver<()>) -> Result<(), FlavorError> {
         // A zero delay would spin on a refusing collector.
         let initial = self.backoff.initial.max(Duration::from_millis(1));
         let mut delay = initial;
         let mut streams_opened = 0u64;
         let mut keepalive = self.keepalive;
         let mut sampler = self.plan.sampler();
+        let count = self.destinations.len();
+        let mut at = 0usize;
+        // Collectors that failed since a session last carried a message.
+        let mut failed = vec![false; count];
         loop {
+            self.current.store(at, Relaxed);
+            let destination = &self.destinations[at];
+            let counters = destination.registration.counters().clone();
+            let net = DeviceNet::new(
+                destination.dial.clone(),
+                keepalive.map(|interval| Keepalive {
+                    interval,
+                    timeout: self.tuning.keepalive_timeout,
+                }),
+            );
+            let ctx = SessionContext {
+                device_ip: self.device.ip,
+                hostname: self.device.hostname.clone(),
+                collector: destination.collector.clone(),
+                config: self.config.clone(),
+                counters: counters.clone(),
+            };
             let opened = {
-                let open = self.open(keepalive);
+                let open = self.flavor.open(&net, &ctx);
                 tokio::pin!(open);
                 loop {
                     tokio::select! {
@@ -416,35 +539,66 @@ impl DeviceTask {
                     }
                 }
             };
+            let mut healthy = false;
             match opened {
                 Err(error) => {
-                    tracing::debug!(device = %self.ctx.device_ip, %error, "dial-out open failed");
-                    counters.open_failed(error);
+                    tracing::debug!(device = %self.device.ip, %error, "dial-out open failed");
+                    counters.open_failed(match error {
+                        FlavorError::Connect(text) => text,
+                        other => format!("cannot open a {} stream: {other}", self.flavor.name()),
+                    });
                 }
-                Ok((stream, watch)) => {
+                Ok(session) => {
                     streams_opened += 1;
                     if streams_opened > 1 {
                         counters.reconnects.fetch_add(1, Relaxed);
                     }
                     counters.stream_up();
-                    if self.plan.samples_on_open()
-                        && let Some(sampler) = &mut sampler
-                    {
-                        sampler.restart_now();
-                    }
                     let up_since = Instant::now();
-                    let end = self
-                        .stream(stream, watch, &counters, &mut stop, sampler.as_mut())
-                        .await;
+                    let failback_at = self
+                        .failback
+                        .filter(|_| at > 0)
+                        .map(|after| up_since + after);
+                    let end = match session {
+                        Session::Push(push) => {
+                            if self.plan.samples_on_open()
+                                && let Some(sampler) = &mut sampler
+                            {
+                                sampler.restart_now();
+                            }
+                            self.push(
+                                push,
+                                &net,
+                                &counters,
+                                &mut stop,
+                                sampler.as_mut(),
+                                failback_at,
+                                &mut healthy,
+                            )
+                            .await
+                        }
+                        Session::Serve(serve) => {
+                            self.serve(serve, &net, &counters, &mut stop, &mut healthy)
+                                .await
+                        }
+                    };
                     counters.stream_down();
                     match end {
                         StreamEnd::Stopped(outcome) => return outcome,
-                        StreamEnd::Broken(status, disconnect) => {
+                        StreamEnd::FailBack(outcome) => {
+                            if let Err(error) = outcome {
+                                tracing::debug!(device = %self.device.ip, %error, "closing the backup stream to fail back");
+                            }
+                            failed.fill(false);
+                            at = 0;
+                            continue;
+                        }
+                        StreamEnd::Broken(error, disconnect) => {
                             let cause = disconnect.cause.as_str();
-                            tracing::debug!(device = %self.ctx.device_ip, %status, cause, "dial-out stream ended");
+                            tracing::debug!(device = %self.device.ip, %error, cause, "dial-out stream ended");
                             counters.disconnected(
                                 disconnect.cause,
-                                format!("stream ended ({cause}): {status}"),
+                                format!("stream ended ({cause}): {error}"),
                             );
                             if disconnect.too_many_pings
                                 && let Some(every) = keepalive
@@ -453,6 +607,12 @@ impl DeviceTask {
                                 let doubled = every.saturating_mul(2).min(MAX_KEEPALIVE);
                                 keepalive = Some(doubled);
                                 counters.too_many_pings(doubled);
+                                for d in &self.destinations {
+                                    d.registration
+                                        .counters()
+                                        .keepalive_ms
+                                        .store(millis(keepalive), Relaxed);
+                                }
                             }
                         }
                     }
@@ -461,7 +621,22 @@ impl DeviceTask {
                     }
                 }
             }
-            let pause = tokio::time::sleep(self.backoff.jittered(delay));
+            if healthy {
+                failed.fill(false);
+            }
+            failed[at] = true;
+            at = (at + 1) % count;
+            if !failed[at] {
+                // The next collector of the group has not failed yet: try it at once.
+                continue;
+            }
+            let wait = match self.retry {
+                Retry::Backoff => self.backoff.jittered(delay),
+                Retry::Fixed(interval) => self.backoff.jittered_down(interval),
+            };
+            let counters = self.destinations[at].registration.counters();
+            self.current.store(at, Relaxed);
+            let pause = tokio::time::sleep(wait);
             tokio::pin!(pause);
             loop {
                 tokio::select! {
@@ -473,55 +648,61 @@ impl DeviceTask {
                     }
                 }
             }
-            delay = delay.saturating_mul(2).min(self.backoff.max.max(initial));
+            if let Retry::Backoff = self.retry {
+                delay = delay.saturating_mul(2).min(self.backoff.max.max(initial));
+            }
         }
     }
 
-    /// Opens the device's own connection and a stream on it.
-    async fn open(
-        &self,
-        keepalive: Option<Duration>,
-    ) -> Result<(Box<dyn PublishStream>, ConnectionWatch), String> {
-        let keepalive = keepalive.map(|interval| Keepalive {
-            interval,
-            timeout: self.tuning.keepalive_timeout,
-        });
-        let connection = self.dial.connection(keepalive).await?;
-        let watch = connection.watch();
-        let stream = self
-            .flavor
-            .open(connection, &self.ctx)
-            .await
-            .map_err(|status| format!("cannot open a {} stream: {status}", self.flavor.name()))?;
-        Ok((stream, watch))
+    /// Classifies how a session on `net` ended.
+    async fn disconnect(&self, net: &DeviceNet, error: &FlavorError) -> Disconnect {
+        match net.take_watch() {
+            Some(mut watch) => watch.classify(error).await,
+            None => classify_plain(error),
+        }
     }
 
-    /// Produces into the drop-oldest queue and sends from it until the stream breaks or
-    /// a stop arrives. The queue lives only as long as the stream (drop-on-outage): what
-    /// it holds then is counted as discarded.
-    async fn stream(
+    /// Produces into the drop-oldest queue and sends from it until the stream breaks, a
+    /// stop arrives or it is time to fail back. The queue lives only as long as the
+    /// stream (drop-on-outage): what it holds then is counted as discarded.
+    #[allow(clippy::too_many_arguments)]
+    async fn push(
         &self,
-        mut stream: Box<dyn PublishStream>,
-        mut watch: ConnectionWatch,
+        session: PushSession,
+        net: &DeviceNet,
         counters: &DeviceCounters,
         stop: &mut oneshot::Receiver<()>,
         sampler: Option<&mut Sampler>,
+        failback_at: Option<Instant>,
+        healthy: &mut bool,
     ) -> StreamEnd {
-        let mut producer = Producer::start(self.plan.clone(), sampler);
+        let PushSession {
+            mut stream,
+            encoder,
+        } = session;
+        let mut producer = Producer::start(self.plan.clone(), encoder, sampler);
         let mut queue = SendQueue::new(self.tuning.queue_depth);
-        let accept = |produced: Produced, queue: &mut SendQueue| {
-            counters
-                .updates_produced
-                .fetch_add(produced.message.updates, Relaxed);
+        let accept = |produced: crate::produce::Produced<'_>, queue: &mut SendQueue| {
             if produced.ticks_missed > 0 {
                 counters
                     .samples_skipped
                     .fetch_add(produced.ticks_missed, Relaxed);
             }
-            queue.push(produced.message, counters);
+            for message in produced.messages {
+                counters
+                    .updates_produced
+                    .fetch_add(message.updates, Relaxed);
+                queue.push(message, counters);
+            }
         };
         let discard = |updates: u64| counters.updates_discarded.fetch_add(updates, Relaxed);
-        let mut healthy = false;
+        let failback = async {
+            match failback_at {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(failback);
         loop {
             let Some(message) = queue.pop() else {
                 tokio::select! {
@@ -530,10 +711,14 @@ impl DeviceTask {
                         discard(queue.discard());
                         return StreamEnd::Stopped(self.close(stream).await);
                     }
-                    status = stream.ended() => {
+                    error = stream.ended() => {
                         discard(queue.discard());
-                        let disconnect = watch.classify(&status).await;
-                        return StreamEnd::Broken(status, disconnect);
+                        let disconnect = self.disconnect(net, &error).await;
+                        return StreamEnd::Broken(error, disconnect);
+                    }
+                    _ = &mut failback => {
+                        discard(queue.discard());
+                        return StreamEnd::FailBack(self.close(stream).await);
                     }
                     produced = producer.next() => accept(produced, &mut queue),
                 }
@@ -558,30 +743,59 @@ impl DeviceTask {
                 }
                 Some(Ok(())) => {
                     counters.updates_sent.fetch_add(updates, Relaxed);
-                    if !healthy {
-                        healthy = true;
+                    if !*healthy {
+                        *healthy = true;
                         counters.healthy();
                     }
                 }
-                Some(Err(status)) => {
+                Some(Err(error)) => {
                     counters.send_failures.fetch_add(1, Relaxed);
                     discard(updates + queue.discard());
-                    let disconnect = watch.classify(&status).await;
-                    return StreamEnd::Broken(status, disconnect);
+                    let disconnect = self.disconnect(net, &error).await;
+                    return StreamEnd::Broken(error, disconnect);
                 }
             }
         }
     }
 
-    async fn close(&self, stream: Box<dyn PublishStream>) -> Result<(), Status> {
+    /// Runs a serve session until it ends or a stop arrives.
+    async fn serve(
+        &self,
+        session: Box<dyn ServeSession>,
+        net: &DeviceNet,
+        counters: &DeviceCounters,
+        stop: &mut oneshot::Receiver<()>,
+        healthy: &mut bool,
+    ) -> StreamEnd {
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let run = session.run(StopSignal(stop_rx));
+        tokio::pin!(run);
+        // A serve session carries no pushed messages: it is healthy once open.
+        *healthy = true;
+        counters.healthy();
+        tokio::select! {
+            biased;
+            _ = &mut *stop => {
+                stop_tx.send_replace(true);
+                let timeout = self.tuning.close_timeout;
+                let outcome = tokio::time::timeout(timeout, run)
+                    .await
+                    .unwrap_or(Err(FlavorError::CloseTimeout(timeout)));
+                StreamEnd::Stopped(outcome)
+            }
+            ended = &mut run => {
+                let error = ended.err().unwrap_or(FlavorError::Ended);
+                let disconnect = self.disconnect(net, &error).await;
+                StreamEnd::Broken(error, disconnect)
+            }
+        }
+    }
+
+    async fn close(&self, stream: Box<dyn PushStream>) -> Result<(), FlavorError> {
         let timeout = self.tuning.close_timeout;
         tokio::time::timeout(timeout, stream.close())
             .await
-            .unwrap_or_else(|_| {
-                Err(Status::deadline_exceeded(format!(
-                    "the collector did not end the call within {timeout:?} of our close"
-                )))
-            })
+            .unwrap_or(Err(FlavorError::CloseTimeout(timeout)))
     }
 }
 

@@ -1,6 +1,7 @@
-//! A device's HTTP/2 connection and the client-streaming gRPC call on it, straight on
-//! hyper: no tower buffer, no encode buffer — each message goes out as its 5-byte gRPC
-//! prefix chained to the already-encoded bytes.
+//! A device's HTTP/2 connection and the streaming gRPC calls on it, straight on hyper:
+//! no tower buffer, no encode buffer — each message goes out as its 5-byte gRPC prefix
+//! chained to the already-encoded bytes. Response messages (SONiC's and Nokia's
+//! `PublishResponse`s) are counted, never decoded.
 
 use std::convert::Infallible;
 use std::fmt;
@@ -13,20 +14,20 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use futures::future::BoxFuture;
-use http::header::{CONTENT_TYPE, HeaderValue, TE, USER_AGENT};
+use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, TE, USER_AGENT};
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper::client::conn::http2;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use nl6_gnmi::codec::Encoded;
 use tokio::sync::{mpsc, watch};
 use tonic::{Code, Status};
 
 use crate::connector::{Io, Keepalive, error_chain};
+use crate::error::{FlavorError, find_source, is_reset};
+use crate::flavor::{PushStream, ResponseCounter};
 use crate::stats::DisconnectCause;
-use crate::transport::{PublishStream, is_eof_close};
 
 /// The scheme and authority of every request on one connection.
 #[derive(Debug, Clone)]
@@ -49,8 +50,8 @@ impl Origin {
 
 /// One device's own HTTP/2 connection to its collector, ready for gRPC calls.
 ///
-/// The exporter opens it (TCP from the device address, TLS, HTTP/2 keepalive) and hands
-/// it to a [`crate::DialoutTransport`]; it closes once it and every call on it are dropped.
+/// A flavor gets it from [`crate::DeviceNet::http2`] (TCP from the device address, TLS,
+/// HTTP/2 keepalive); it closes once it and every call on it are dropped.
 pub struct GrpcConnection {
     send: http2::SendRequest<PublishBody>,
     origin: Origin,
@@ -90,27 +91,6 @@ impl ConnectionEnd {
     }
 }
 
-fn is_reset(e: &std::io::Error) -> bool {
-    matches!(
-        e.kind(),
-        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
-    )
-}
-
-/// The first error of type `T` in `error`'s source chain (`error` included).
-fn find_source<'a, T: std::error::Error + 'static>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a T> {
-    let mut next = Some(error);
-    while let Some(e) = next {
-        if let Some(found) = e.downcast_ref::<T>() {
-            return Some(found);
-        }
-        next = e.source();
-    }
-    None
-}
-
 /// Watches how a connection ends (its driver task reports it).
 #[derive(Debug, Clone)]
 pub(crate) struct ConnectionWatch(watch::Receiver<Option<ConnectionEnd>>);
@@ -127,47 +107,41 @@ pub(crate) struct Disconnect {
 }
 
 impl ConnectionWatch {
-    /// Classifies the end of a stream on this connection from its status and, if it
+    /// Classifies the end of a stream on this connection from its error and, if it
     /// comes within a short grace period, the connection's own outcome.
-    pub(crate) async fn classify(&mut self, status: &Status) -> Disconnect {
+    pub(crate) async fn classify(&mut self, error: &FlavorError) -> Disconnect {
         let end = tokio::time::timeout(CONNECTION_END_GRACE, self.0.wait_for(Option::is_some))
             .await
             .ok()
             .and_then(|r| r.ok().and_then(|end| end.clone()));
-        let disconnect = |cause| Disconnect {
-            cause,
-            too_many_pings: false,
-        };
         if let Some(ConnectionEnd::GoAway(reason)) = end {
             return Disconnect {
                 cause: DisconnectCause::GoAway,
                 too_many_pings: reason == h2::Reason::ENHANCE_YOUR_CALM,
             };
         }
-        let err: &(dyn std::error::Error + 'static) = status;
-        if let Some(h2) = find_source::<h2::Error>(err) {
-            if h2.is_go_away() && h2.is_remote() {
-                return Disconnect {
-                    cause: DisconnectCause::GoAway,
-                    too_many_pings: h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM),
-                };
-            }
-            if h2.is_reset() || h2.get_io().is_some_and(is_reset) {
-                return disconnect(DisconnectCause::Reset);
-            }
+        let cause = error.cause();
+        let err: &(dyn std::error::Error + 'static) = error;
+        let too_many_pings = cause == DisconnectCause::GoAway
+            && find_source::<h2::Error>(err)
+                .is_some_and(|h2| h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM));
+        let cause = match (cause, end) {
+            (DisconnectCause::Error, Some(ConnectionEnd::Reset)) => DisconnectCause::Reset,
+            (DisconnectCause::Error, Some(ConnectionEnd::Closed)) => DisconnectCause::Eof,
+            (cause, _) => cause,
+        };
+        Disconnect {
+            cause,
+            too_many_pings,
         }
-        if end == Some(ConnectionEnd::Reset)
-            || find_source::<std::io::Error>(err).is_some_and(is_reset)
-        {
-            return disconnect(DisconnectCause::Reset);
-        }
-        if find_source::<CollectorEnded>(err).is_some()
-            || is_eof_close(status)
-            || end == Some(ConnectionEnd::Closed)
-        {
-            return disconnect(DisconnectCause::Eof);
-        }
-        disconnect(DisconnectCause::Error)
+    }
+}
+
+/// Why a session without an HTTP/2 connection ended (raw TCP, UDP, serve sessions).
+pub(crate) fn classify_plain(error: &FlavorError) -> Disconnect {
+    Disconnect {
+        cause: error.cause(),
+        too_many_pings: false,
     }
 }
 
@@ -220,19 +194,26 @@ impl GrpcConnection {
 
     /// Starts the client-streaming call `path` (a gRPC method, e.g.
     /// `/gnmireverse.gNMIReverse/Publish`) whose reply is ignored but for its status.
-    pub async fn client_streaming(&self, path: PathAndQuery) -> Result<ClientStreamCall, Status> {
+    pub async fn client_streaming(&self, path: PathAndQuery) -> Result<GrpcCall, FlavorError> {
+        self.call(CallSpec::new(path)).await
+    }
+
+    /// Starts the streaming call `spec` describes: its method, extra metadata, and
+    /// whether response messages are counted (bidi flavors).
+    pub async fn call(&self, spec: CallSpec) -> Result<GrpcCall, FlavorError> {
         let mut send = self.send.clone();
-        send.ready().await.map_err(|e| {
-            Status::unavailable(format!("connection not ready: {}", error_chain(&e)))
+        send.ready().await.map_err(|e| FlavorError::Broken {
+            message: format!("connection not ready: {}", error_chain(&e)),
+            source: Some(Arc::new(e)),
         })?;
         let uri = Uri::builder()
             .scheme(self.origin.scheme.clone())
             .authority(self.origin.authority.clone())
-            .path_and_query(path)
+            .path_and_query(spec.path)
             .build()
-            .map_err(|e| Status::invalid_argument(format!("invalid method path: {e}")))?;
+            .map_err(|e| FlavorError::Message(format!("invalid method path: {e}")))?;
         // Capacity 1: a message waits here only while the HTTP/2 stream is blocked.
-        let (tx, rx) = mpsc::channel::<Encoded>(1);
+        let (tx, rx) = mpsc::channel::<Bytes>(1);
         let mut request = Request::new(PublishBody { rx });
         *request.uri_mut() = uri;
         *request.method_mut() = http::Method::POST;
@@ -243,16 +224,20 @@ impl GrpcConnection {
             USER_AGENT,
             HeaderValue::from_static(concat!("nl6-dialout/", env!("CARGO_PKG_VERSION"))),
         );
+        for (name, value) in spec.metadata {
+            headers.append(name, value);
+        }
+        let responses = spec.responses;
         let response = send.send_request(request);
         let call = async move {
             // Holding the sender keeps the connection open for as long as the call.
             let _send = send;
             match response.await {
-                Ok(response) => call_status(response).await,
-                Err(e) => Err(hyper_status(e)),
+                Ok(response) => call_status(response, responses).await,
+                Err(e) => Err(hyper_error(e)),
             }
         };
-        Ok(ClientStreamCall {
+        Ok(GrpcCall {
             tx: Some(tx),
             call: Box::pin(call),
             outcome: None,
@@ -260,21 +245,53 @@ impl GrpcConnection {
     }
 }
 
-/// A broken connection or stream as a status (the error stays its source).
-fn hyper_status(error: hyper::Error) -> Status {
-    let code = if error.is_canceled() {
-        Code::Cancelled
-    } else {
-        Code::Unavailable
-    };
-    let mut status = Status::new(code, error_chain(&error));
-    status.set_source(Arc::new(error));
-    status
+/// What a streaming call sends besides its messages: the method, metadata, and a
+/// counter for the collector's response messages.
+#[derive(Debug, Clone)]
+pub struct CallSpec {
+    path: PathAndQuery,
+    metadata: Vec<(HeaderName, HeaderValue)>,
+    responses: Option<ResponseCounter>,
+}
+
+impl CallSpec {
+    /// A call of the gRPC method `path` (e.g. `/gnmi.sonic.gNMIDialOut/Publish`).
+    pub fn new(path: PathAndQuery) -> CallSpec {
+        CallSpec {
+            path,
+            metadata: Vec::new(),
+            responses: None,
+        }
+    }
+
+    /// Adds one metadata entry (an HTTP/2 request header, e.g. Nokia's
+    /// `subscription-name`).
+    pub fn metadata(mut self, name: HeaderName, value: HeaderValue) -> CallSpec {
+        self.metadata.push((name, value));
+        self
+    }
+
+    /// Counts every response message of the call into `counter`.
+    pub fn count_responses(mut self, counter: ResponseCounter) -> CallSpec {
+        self.responses = Some(counter);
+        self
+    }
+}
+
+/// A broken connection or stream as an error (hyper's error stays its source).
+fn hyper_error(error: hyper::Error) -> FlavorError {
+    FlavorError::Broken {
+        message: error_chain(&error),
+        source: Some(Arc::new(error)),
+    }
 }
 
 /// How the collector ended the call: `grpc-status` from a trailers-only response or
-/// from the trailers.
-async fn call_status(response: Response<Incoming>) -> Result<(), Status> {
+/// from the trailers. Response messages on the way are counted when asked.
+async fn call_status(
+    response: Response<Incoming>,
+    responses: Option<ResponseCounter>,
+) -> Result<(), FlavorError> {
     let (parts, mut body) = response.into_parts();
     if let Some(status) = Status::from_header_map(&parts.headers) {
         return status_result(status);
@@ -282,37 +299,93 @@ async fn call_status(response: Response<Incoming>) -> Result<(), Status> {
     if parts.status != StatusCode::OK {
         return Err(http_status(parts.status));
     }
+    let mut frames = MessageCounter::default();
     loop {
         match poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
             None => return Err(missing_status()),
-            Some(Err(e)) => return Err(hyper_status(e)),
-            Some(Ok(frame)) => {
-                if let Ok(trailers) = frame.into_trailers() {
-                    return trailers_result(&trailers);
+            Some(Err(e)) => return Err(hyper_error(e)),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => {
+                    if let Some(counter) = &responses {
+                        let n = frames.feed(&data);
+                        if n > 0 {
+                            counter.add(n);
+                        }
+                    }
                 }
-            }
+                Err(frame) => {
+                    if let Ok(trailers) = frame.into_trailers() {
+                        return trailers_result(&trailers);
+                    }
+                }
+            },
         }
     }
 }
 
-fn trailers_result(trailers: &HeaderMap) -> Result<(), Status> {
+/// Counts gRPC messages in a response body arriving in arbitrary pieces: each message
+/// is a 5-byte prefix (flag, big-endian length) and that many bytes.
+#[derive(Debug, Default)]
+pub(crate) struct MessageCounter {
+    /// Prefix bytes seen of the message being read (0..=5).
+    prefix_at: usize,
+    prefix: [u8; 5],
+    /// Bytes of the current message body still to skip.
+    body_left: usize,
+}
+
+impl MessageCounter {
+    /// Feeds `data`; returns the number of messages whose prefix completed in it.
+    pub(crate) fn feed(&mut self, mut data: &[u8]) -> u64 {
+        let mut messages = 0;
+        while !data.is_empty() {
+            if self.body_left > 0 {
+                let skip = self.body_left.min(data.len());
+                self.body_left -= skip;
+                data = &data[skip..];
+                continue;
+            }
+            let take = (5 - self.prefix_at).min(data.len());
+            self.prefix[self.prefix_at..self.prefix_at + take].copy_from_slice(&data[..take]);
+            self.prefix_at += take;
+            data = &data[take..];
+            if self.prefix_at == 5 {
+                messages += 1;
+                let len = u32::from_be_bytes([
+                    self.prefix[1],
+                    self.prefix[2],
+                    self.prefix[3],
+                    self.prefix[4],
+                ]);
+                self.body_left = len as usize;
+                self.prefix_at = 0;
+            }
+        }
+        messages
+    }
+}
+
+fn trailers_result(trailers: &HeaderMap) -> Result<(), FlavorError> {
     Status::from_header_map(trailers).map_or_else(|| Err(missing_status()), status_result)
 }
 
-fn missing_status() -> Status {
-    Status::internal("the collector ended the call without a grpc-status")
+fn missing_status() -> FlavorError {
+    FlavorError::status(
+        Code::Internal,
+        "the collector ended the call without a grpc-status",
+    )
 }
 
-fn status_result(status: Status) -> Result<(), Status> {
+fn status_result(status: Status) -> Result<(), FlavorError> {
     if status.code() == Code::Ok {
         Ok(())
     } else {
-        Err(status)
+        Err(FlavorError::status(status.code(), status.message()))
     }
 }
 
 /// A non-gRPC HTTP answer, mapped as gRPC clients do.
-fn http_status(status: StatusCode) -> Status {
+fn http_status(status: StatusCode) -> FlavorError {
     let code = match status {
         StatusCode::BAD_REQUEST => Code::Internal,
         StatusCode::UNAUTHORIZED => Code::Unauthenticated,
@@ -324,12 +397,12 @@ fn http_status(status: StatusCode) -> Status {
         | StatusCode::GATEWAY_TIMEOUT => Code::Unavailable,
         _ => Code::Unknown,
     };
-    Status::new(code, format!("the collector answered HTTP {status}"))
+    FlavorError::status(code, format!("the collector answered HTTP {status}"))
 }
 
 /// The request body of a call: each queued message as one gRPC frame.
 pub(crate) struct PublishBody {
-    rx: mpsc::Receiver<Encoded>,
+    rx: mpsc::Receiver<Bytes>,
 }
 
 impl fmt::Debug for PublishBody {
@@ -348,7 +421,7 @@ impl Body for PublishBody {
     ) -> Poll<Option<Result<Frame<GrpcFrame>, Infallible>>> {
         self.rx
             .poll_recv(cx)
-            .map(|message| message.map(|Encoded(bytes)| Ok(Frame::data(GrpcFrame::new(bytes)))))
+            .map(|message| message.map(|bytes| Ok(Frame::data(GrpcFrame::new(bytes)))))
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -420,29 +493,29 @@ impl Buf for GrpcFrame {
     }
 }
 
-type CallFuture = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
+type CallFuture = Pin<Box<dyn Future<Output = Result<(), FlavorError>> + Send>>;
 
-/// A client-streaming gRPC call with an ignored reply, sending already-encoded
-/// messages: the building block of gnmireverse and of any flavor shaped like it
-/// (only the method path differs). Started by [`GrpcConnection::client_streaming`].
-pub struct ClientStreamCall {
-    tx: Option<mpsc::Sender<Encoded>>,
+/// A streaming gRPC call sending already-encoded messages: the building block of every
+/// gRPC flavor (gnmireverse, SONiC and Nokia differ only in method, metadata and whether
+/// responses are counted). Started by [`GrpcConnection::call`]; it is a [`PushStream`].
+pub struct GrpcCall {
+    tx: Option<mpsc::Sender<Bytes>>,
     call: CallFuture,
-    outcome: Option<Result<(), Status>>,
+    outcome: Option<Result<(), FlavorError>>,
 }
 
-impl fmt::Debug for ClientStreamCall {
+impl fmt::Debug for GrpcCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClientStreamCall")
+        f.debug_struct("GrpcCall")
             .field("open", &self.tx.is_some())
             .field("outcome", &self.outcome)
             .finish()
     }
 }
 
-impl ClientStreamCall {
+impl GrpcCall {
     /// Polls the call to its end and remembers the outcome.
-    async fn finish(&mut self) -> Result<(), Status> {
+    async fn finish(&mut self) -> Result<(), FlavorError> {
         if self.outcome.is_none() {
             let result = (&mut self.call).await;
             self.outcome = Some(result);
@@ -451,32 +524,20 @@ impl ClientStreamCall {
     }
 }
 
-/// The status reported when a call ended `Ok` before we closed it.
-fn ended_early() -> Status {
-    let mut status = Status::unavailable("the collector ended the stream");
-    status.set_source(Arc::new(CollectorEnded));
-    status
-}
-
-/// The collector ended a call normally before we closed it.
-#[derive(Debug, thiserror::Error)]
-#[error("the collector ended the stream")]
-struct CollectorEnded;
-
-impl PublishStream for ClientStreamCall {
-    fn send(&mut self, message: Encoded) -> BoxFuture<'_, Result<(), Status>> {
+impl PushStream for GrpcCall {
+    fn send(&mut self, message: Bytes) -> BoxFuture<'_, Result<(), FlavorError>> {
         Box::pin(async move {
             if let Some(outcome) = &self.outcome {
-                return Err(outcome.clone().err().unwrap_or_else(ended_early));
+                return Err(outcome.clone().err().unwrap_or(FlavorError::Ended));
             }
-            if u32::try_from(message.0.len()).is_err() {
-                return Err(Status::resource_exhausted(format!(
+            if u32::try_from(message.len()).is_err() {
+                return Err(FlavorError::Message(format!(
                     "message of {} bytes is larger than a gRPC frame allows",
-                    message.0.len()
+                    message.len()
                 )));
             }
             let Some(tx) = self.tx.clone() else {
-                return Err(Status::failed_precondition("stream already closed"));
+                return Err(FlavorError::Closed);
             };
             let sent = tokio::select! {
                 biased;
@@ -489,21 +550,21 @@ impl PublishStream for ClientStreamCall {
             match sent {
                 Some(true) => Ok(()),
                 // The body was dropped: the call is ending; report how it ended.
-                Some(false) | None => Err(self.finish().await.err().unwrap_or_else(ended_early)),
+                Some(false) | None => Err(self.finish().await.err().unwrap_or(FlavorError::Ended)),
             }
         })
     }
 
-    fn ended(&mut self) -> BoxFuture<'_, Status> {
-        Box::pin(async move { self.finish().await.err().unwrap_or_else(ended_early) })
+    fn ended(&mut self) -> BoxFuture<'_, FlavorError> {
+        Box::pin(async move { self.finish().await.err().unwrap_or(FlavorError::Ended) })
     }
 
-    fn close(mut self: Box<Self>) -> BoxFuture<'static, Result<(), Status>> {
+    fn close(mut self: Box<Self>) -> BoxFuture<'static, Result<(), FlavorError>> {
         Box::pin(async move {
             // Dropping the sender ends the request body: the client half-close.
             self.tx = None;
             match self.finish().await {
-                Err(status) if is_eof_close(&status) => Ok(()),
+                Err(error) if error.is_eof_close() => Ok(()),
                 other => other,
             }
         })
@@ -539,25 +600,46 @@ mod tests {
     #[test]
     fn statuses_come_from_grpc_status_and_grpc_message() {
         let mut trailers = HeaderMap::new();
-        assert_eq!(
-            trailers_result(&trailers).unwrap_err().code(),
-            Code::Internal
-        );
+        assert!(matches!(
+            trailers_result(&trailers).unwrap_err(),
+            FlavorError::Status {
+                code: Code::Internal,
+                ..
+            }
+        ));
         trailers.insert("grpc-status", HeaderValue::from_static("0"));
         assert!(trailers_result(&trailers).is_ok());
         trailers.insert("grpc-status", HeaderValue::from_static("2"));
         trailers.insert("grpc-message", HeaderValue::from_static("EOF"));
         let status = trailers_result(&trailers).unwrap_err();
-        assert!(is_eof_close(&status), "{status:?}");
+        assert!(status.is_eof_close(), "{status:?}");
         trailers.insert("grpc-message", HeaderValue::from_static("a%20b"));
-        assert_eq!(trailers_result(&trailers).unwrap_err().message(), "a b");
+        let code_message = |e: FlavorError| match e {
+            FlavorError::Status { code, message } => (code, message),
+            other => panic!("not a status: {other:?}"),
+        };
         assert_eq!(
-            http_status(StatusCode::NOT_FOUND).code(),
+            code_message(trailers_result(&trailers).unwrap_err()).1,
+            "a b"
+        );
+        assert_eq!(
+            code_message(http_status(StatusCode::NOT_FOUND)).0,
             Code::Unimplemented
         );
         assert_eq!(
-            http_status(StatusCode::SERVICE_UNAVAILABLE).code(),
+            code_message(http_status(StatusCode::SERVICE_UNAVAILABLE)).0,
             Code::Unavailable
         );
+    }
+
+    #[test]
+    fn response_messages_are_counted_across_data_frames() {
+        let mut counter = MessageCounter::default();
+        // An empty message (Nokia's PublishResponse), then a 3-byte one split in pieces.
+        assert_eq!(counter.feed(&[0, 0, 0, 0, 0, 0, 0]), 1);
+        assert_eq!(counter.feed(&[0, 0, 3, 1]), 1);
+        assert_eq!(counter.feed(&[2, 3, 0]), 0);
+        assert_eq!(counter.feed(&[0, 0, 0, 0]), 1);
+        assert_eq!(counter.feed(&[]), 0);
     }
 }

@@ -1,14 +1,16 @@
-//! gNMI dial-out for nl6: each simulated device opens its own gRPC connection to a
-//! collector (source address = the device address) and pushes `gnmi.SubscribeResponse`s.
+//! gNMI dial-out for nl6: each simulated device opens its own connection to a collector
+//! (source address = the device address) and pushes telemetry in a vendor's flavor.
 //!
 //! * [`DialoutConfig`]: the per-device `gnmi_dialout` block (serde, defaults, `validate`).
 //! * [`Exporter`]: [`Exporter::attach`] a device and it runs on its own task — connect →
-//!   open a stream → push until the stream breaks → back off (1 s doubling to 30 s) —
+//!   open a session → push until it breaks → next collector of the group, or back off —
 //!   with a drop-oldest send queue, so a slow collector never stalls anyone.
-//! * [`DialoutTransport`]: the flavor seam; [`GnmiReverse`] (Arista
-//!   `/gnmireverse.gNMIReverse/Publish`) is built in, others register in a [`FlavorRegistry`].
-//! * [`Connector`]: TCP from a device address ([`nl6_netns::Dialer`] implements it);
-//!   [`GrpcConnection`]: the device's own HTTP/2 connection a flavor opens its call on.
+//! * [`Flavor`]: the flavor seam. A flavor dials through the device's [`DeviceNet`]
+//!   (`tcp()`, `http2()`, `udp()`), returns a push [`Session`] (stream + [`SampleEncoder`])
+//!   or a serve session, and validates its own settings. Built in: [`GnmiReverse`]
+//!   (Arista), [`Sonic`] and [`Nokia`]; others register in a [`FlavorRegistry`].
+//! * [`Connector`]: TCP and UDP from a device address ([`nl6_netns::Dialer`] implements
+//!   it); [`GrpcConnection`]: a device's own HTTP/2 connection, [`GrpcCall`] a call on it.
 //! * [`DialoutStats`]: counters per (collector, flavor) and the status document.
 //!
 //! Values come from `nl6-resolver`, the resolver dial-in uses, so both agree at the same
@@ -47,27 +49,34 @@ mod config;
 mod connector;
 mod error;
 mod exporter;
+mod flavor;
 mod grpc;
+mod identity;
+mod net;
 mod produce;
 mod stats;
 mod tls;
-mod transport;
 
 pub use config::{
     CaSource, ConfigError, DEFAULT_PATH, DEFAULT_SAMPLE_INTERVAL, DialoutConfig, Encoding,
-    MAX_KEEPALIVE, MAX_SAMPLE_INTERVAL, MIN_KEEPALIVE, Mode, Phase, TlsSettings, parse_keepalive,
-    parse_sample_interval,
+    MAX_COLLECTORS, MAX_KEEPALIVE, MAX_RETRY, MAX_SAMPLE_INTERVAL, MIN_KEEPALIVE, Mode, Phase,
+    Publish, TlsSettings, parse_keepalive, parse_optional_duration, parse_sample_interval,
 };
 pub use connector::Connector;
-pub use error::DialoutError;
+pub use error::{DialoutError, FlavorError};
 pub use exporter::{BackoffConfig, DeviceExport, Exporter, ExporterEnv, Tuning};
-pub use grpc::{ClientStreamCall, GrpcConnection};
+pub use flavor::{
+    DEFAULT_FLAVOR, DEFAULT_RETRY_INTERVAL, DEFAULT_SUBSCRIPTION, Flavor, FlavorOption,
+    FlavorRegistry, GNMIREVERSE_PUBLISH, GNMIREVERSE_PUBLISH_GET, GetResponseEncoder, GnmiReverse,
+    NOKIA_PUBLISH, Nokia, PushSession, PushStream, ResponseCounter, SONIC_PUBLISH, Sample,
+    SampleEncoder, SampleKind, ServeSession, Session, SessionContext, Sonic, StopSignal,
+    SubscribeResponseEncoder, WireMessage,
+};
+pub use grpc::{CallSpec, GrpcCall, GrpcConnection};
+pub use identity::{DeviceIdentity, default_hostname};
+pub use net::{DeviceNet, DeviceStream};
 pub use stats::{
     CollectorStatus, DialoutStats, DialoutStatus, DisconnectCause, Disconnects, ExportCounters,
-};
-pub use transport::{
-    DEFAULT_FLAVOR, DialoutTransport, FlavorRegistry, GNMIREVERSE_PUBLISH, GnmiReverse,
-    PublishStream, StreamContext, is_eof_close,
 };
 
 /// Compiles the README example as a doctest.

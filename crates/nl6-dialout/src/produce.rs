@@ -1,5 +1,5 @@
 //! What a device pushes: the compiled plan (paths, mode, encoding) and the producer that
-//! turns ticks or state events into encoded `SubscribeResponse`s.
+//! turns ticks or state events into samples, encoded by the session's flavor encoder.
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
@@ -7,16 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use bytes::Bytes;
-use nl6_gnmi::codec::Encoded;
 use nl6_ifstate::{DeviceModel, Listener, StateEvent, unix_now_ns};
-use nl6_resolver::{
-    LeafSet, Selection, Snapshot, ValueEncoding, WireEncoder, changed_leaves, event_time_ns,
-};
+use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, changed_leaves, event_time_ns};
 use tokio::time::Instant;
 
 use crate::config::{DialoutConfig, Mode, Phase};
 use crate::error::DialoutError;
+use crate::flavor::{Sample, SampleEncoder, SampleKind, WireMessage};
 use crate::stats::DeviceCounters;
 
 /// Leaves on-change mode ever sends: counters are filtered at emit.
@@ -30,6 +27,8 @@ pub(crate) struct Plan {
     target: String,
     encoding: ValueEncoding,
     selection: Selection,
+    /// Each configured path's selection, in order.
+    paths: Vec<Selection>,
     /// `Some(period)` for SAMPLE, `None` for ON_CHANGE.
     sample_every: Option<Duration>,
     phase: Phase,
@@ -47,6 +46,7 @@ impl Plan {
     ) -> Result<Plan, DialoutError> {
         let names = model.names();
         let mut selection = Selection::empty(names.len());
+        let mut paths = Vec::new();
         for (index, text) in cfg.effective_paths().into_iter().enumerate() {
             let path = nl6_gnmi::parse_path(text).map_err(|e| {
                 crate::config::ConfigError::new(format!("paths[{index}]"), e.to_string())
@@ -63,6 +63,7 @@ impl Plan {
                 }
             }
             selection = selection.union(&one);
+            paths.push(one);
         }
         let sample_every = match cfg.mode {
             Mode::Sample => Some(cfg.sample_interval.max(sample_floor)),
@@ -73,6 +74,7 @@ impl Plan {
             target: device_ip.to_string(),
             encoding: cfg.encoding.value_encoding(),
             selection,
+            paths,
             sample_every,
             phase: cfg.phase,
             device_ip,
@@ -153,19 +155,15 @@ impl Sampler {
     }
 }
 
-/// One encoded message and the number of updates (leaves) it carries.
-pub(crate) struct Message {
-    pub bytes: Encoded,
-    pub updates: u64,
-}
-
 /// Produces one stream's messages. Created when the stream opens, so nothing carries
 /// over an outage; for on-change the listener is registered before the snapshot.
 pub(crate) struct Producer<'s> {
     plan: Arc<Plan>,
-    encoder: WireEncoder,
+    encoder: Box<dyn SampleEncoder>,
     trigger: Trigger<'s>,
     masks: Vec<LeafSet>,
+    /// What the last sample encoded to.
+    out: Vec<WireMessage>,
 }
 
 enum Trigger<'s> {
@@ -176,15 +174,21 @@ enum Trigger<'s> {
     },
 }
 
-/// A produced message and the SAMPLE ticks missed before it.
-pub(crate) struct Produced {
-    pub message: Message,
+/// What one sample produced: its messages (possibly none) and the SAMPLE ticks missed
+/// before it.
+pub(crate) struct Produced<'p> {
+    pub messages: std::vec::Drain<'p, WireMessage>,
     pub ticks_missed: u64,
 }
 
 impl<'s> Producer<'s> {
-    /// A producer for one stream; SAMPLE plans tick on the device's `sampler`.
-    pub(crate) fn start(plan: Arc<Plan>, sampler: Option<&'s mut Sampler>) -> Producer<'s> {
+    /// A producer for one stream, encoding with the session's `encoder`; SAMPLE plans
+    /// tick on the device's `sampler`.
+    pub(crate) fn start(
+        plan: Arc<Plan>,
+        encoder: Box<dyn SampleEncoder>,
+        sampler: Option<&'s mut Sampler>,
+    ) -> Producer<'s> {
         let trigger = match sampler {
             Some(sampler) => Trigger::Sample(sampler),
             None => Trigger::OnChange {
@@ -193,101 +197,96 @@ impl<'s> Producer<'s> {
             },
         };
         Producer {
-            encoder: WireEncoder::new(plan.model.names()),
+            encoder,
             masks: vec![LeafSet::EMPTY; plan.selection.interface_count()],
             plan,
             trigger,
+            out: Vec::with_capacity(1),
         }
     }
 
-    /// The next message to push. Cancel-safe.
-    pub(crate) async fn next(&mut self) -> Produced {
-        loop {
+    /// The next sample's messages. Cancel-safe.
+    pub(crate) async fn next(&mut self) -> Produced<'_> {
+        self.out.clear();
+        let ticks_missed = loop {
             match &mut self.trigger {
                 Trigger::Sample(sampler) => {
                     let ticks_missed = sampler.tick().await;
-                    return Produced {
-                        message: self.snapshot(),
-                        ticks_missed,
-                    };
+                    self.snapshot();
+                    break ticks_missed;
                 }
                 Trigger::OnChange {
                     snapshot_due: due @ true,
                     ..
                 } => {
                     *due = false;
-                    return self.snapshot().into();
+                    self.snapshot();
+                    break 0;
                 }
                 Trigger::OnChange { listener, .. } => {
                     let Some(event) = listener.recv().await else {
                         // The model is gone (it cannot be while we hold it): stay idle.
                         return std::future::pending().await;
                     };
-                    if let Some(message) = self.event(&event) {
-                        return message.into();
+                    if self.event(&event) {
+                        break 0;
                     }
                 }
             }
+        };
+        Produced {
+            messages: self.out.drain(..),
+            ticks_missed,
         }
     }
 
-    /// All selected leaves at one instant, in one notification.
-    fn snapshot(&mut self) -> Message {
+    /// All selected leaves at one instant.
+    fn snapshot(&mut self) {
         let plan = &self.plan;
         let snapshot = Snapshot::capture(&plan.model, unix_now_ns(), &plan.selection);
-        let mut out = Vec::new();
-        let updates = self.encoder.encode_response(
-            &snapshot,
-            plan.selection.masks(),
-            plan.encoding,
-            Some(&plan.target),
-            &mut out,
-        );
-        Message {
-            bytes: Encoded(Bytes::from(out)),
-            updates: updates as u64,
-        }
+        let sample = Sample {
+            kind: SampleKind::Snapshot,
+            snapshot: &snapshot,
+            masks: plan.selection.masks(),
+            paths: &plan.paths,
+            encoding: plan.encoding,
+            target: &plan.target,
+            model: &plan.model,
+        };
+        self.encoder.encode(&sample, &mut self.out);
     }
 
-    /// Only the leaves `event` changed that the paths select; `None` if there are none.
-    fn event(&mut self, event: &StateEvent) -> Option<Message> {
-        let idx = (event.ifindex as usize).checked_sub(1)?;
+    /// Only the leaves `event` changed that the paths select; false if there are none.
+    fn event(&mut self, event: &StateEvent) -> bool {
+        let Some(idx) = (event.ifindex as usize).checked_sub(1) else {
+            return false;
+        };
         let leaves = changed_leaves(event).intersect(self.plan.selection.leaves(idx));
-        if leaves.is_empty() {
-            return None;
+        if leaves.is_empty() || idx >= self.masks.len() {
+            return false;
         }
         let plan = &self.plan;
         let at = event_time_ns(event);
         let snapshot = Snapshot::of_state(&plan.model, at, idx, event.after);
         self.masks.fill(LeafSet::EMPTY);
-        *self.masks.get_mut(idx)? = leaves;
-        let mut out = Vec::new();
-        let updates = self.encoder.encode_response(
-            &snapshot,
-            &self.masks,
-            plan.encoding,
-            Some(&plan.target),
-            &mut out,
-        );
-        Some(Message {
-            bytes: Encoded(Bytes::from(out)),
-            updates: updates as u64,
-        })
-    }
-}
-
-impl From<Message> for Produced {
-    fn from(message: Message) -> Produced {
-        Produced {
-            message,
-            ticks_missed: 0,
-        }
+        self.masks[idx] = leaves;
+        let sample = Sample {
+            kind: SampleKind::Event,
+            snapshot: &snapshot,
+            masks: &self.masks,
+            paths: &plan.paths,
+            encoding: plan.encoding,
+            target: &plan.target,
+            model: &plan.model,
+        };
+        self.encoder.encode(&sample, &mut self.out);
+        true
     }
 }
 
 /// The bounded send queue: when full, the oldest message is dropped and counted.
 pub(crate) struct SendQueue {
-    messages: VecDeque<Message>,
+    messages: VecDeque<WireMessage>,
     depth: usize,
 }
 
@@ -299,7 +298,7 @@ impl SendQueue {
         }
     }
 
-    pub(crate) fn push(&mut self, message: Message, counters: &DeviceCounters) {
+    pub(crate) fn push(&mut self, message: WireMessage, counters: &DeviceCounters) {
         if self.messages.len() >= self.depth
             && let Some(old) = self.messages.pop_front()
         {
@@ -308,7 +307,7 @@ impl SendQueue {
         self.messages.push_back(message);
     }
 
-    pub(crate) fn pop(&mut self) -> Option<Message> {
+    pub(crate) fn pop(&mut self) -> Option<WireMessage> {
         self.messages.pop_front()
     }
 
@@ -377,9 +376,17 @@ mod tests {
     async fn events_carry_only_changed_selected_leaves() {
         let p = Arc::new(plan(Mode::OnChange, &["/interfaces/interface[name=*]/state"]).unwrap());
         let model = p.model.clone();
-        let mut producer = Producer::start(p.clone(), None);
+        let encoder = Box::new(crate::flavor::SubscribeResponseEncoder::default());
+        let mut producer = Producer::start(p.clone(), encoder, None);
         assert_eq!(model.listener_count(), 1);
-        let mut next = async || producer.next().await.message.updates;
+        let mut next = async || {
+            producer
+                .next()
+                .await
+                .messages
+                .map(|m| m.updates)
+                .sum::<u64>()
+        };
         assert_eq!(next().await, 50);
         model.set_link(2, LinkStatus::Down, unix_now_ns());
         assert_eq!(next().await, 2); // oper-status, last-change
@@ -441,8 +448,8 @@ mod tests {
         let counters = DeviceCounters::default();
         let mut q = SendQueue::new(2);
         for updates in [1, 2, 3] {
-            let bytes = Encoded(Bytes::from(vec![updates as u8]));
-            q.push(Message { bytes, updates }, &counters);
+            let bytes = bytes::Bytes::from(vec![updates as u8]);
+            q.push(WireMessage { bytes, updates }, &counters);
         }
         assert_eq!(counters.updates_dropped.load(Relaxed), 1);
         assert_eq!(q.pop().unwrap().updates, 2);

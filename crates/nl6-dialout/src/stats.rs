@@ -92,9 +92,13 @@ pub(crate) struct DeviceCounters {
     pub open_failures: AtomicU64,
     pub disconnects: [AtomicU64; 4],
     pub too_many_pings: AtomicU64,
+    pub responses_received: AtomicU64,
     /// The keepalive ping interval in use, in ms (0 = no pings).
     pub keepalive_ms: AtomicU64,
     pub last_error: Mutex<Option<ErrorRecord>>,
+    /// The device's first collector: counted in `devices_exporting` (a device of a
+    /// destination group has one registration per collector).
+    primary: bool,
     group: Arc<GroupShared>,
 }
 
@@ -118,6 +122,7 @@ impl DeviceCounters {
                 error: d(DisconnectCause::Error),
             },
             too_many_pings: self.too_many_pings.load(Relaxed),
+            responses_received: self.responses_received.load(Relaxed),
         }
     }
 
@@ -230,10 +235,12 @@ pub struct ExportCounters {
     pub disconnects: Disconnects,
     /// GOAWAY `too_many_pings` answers to keepalive pings.
     pub too_many_pings: u64,
+    /// Messages collectors sent back on the streams (SONiC and Nokia `PublishResponse`s).
+    pub responses_received: u64,
 }
 
 impl ExportCounters {
-    fn add(&mut self, o: &ExportCounters) {
+    pub(crate) fn add(&mut self, o: &ExportCounters) {
         self.updates_produced += o.updates_produced;
         self.updates_sent += o.updates_sent;
         self.updates_dropped += o.updates_dropped;
@@ -245,6 +252,7 @@ impl ExportCounters {
         self.open_failures += o.open_failures;
         self.disconnects.add(&o.disconnects);
         self.too_many_pings += o.too_many_pings;
+        self.responses_received += o.responses_received;
     }
 }
 
@@ -322,13 +330,25 @@ impl DialoutStats {
         Arc::new(DialoutStats::default())
     }
 
+    #[cfg(test)]
     pub(crate) fn register(self: &Arc<Self>, collector: &str, flavor: &str) -> Registration {
+        self.register_as(collector, flavor, true)
+    }
+
+    /// Registers one collector of a device; `primary` for its first (or only) one.
+    pub(crate) fn register_as(
+        self: &Arc<Self>,
+        collector: &str,
+        flavor: &str,
+        primary: bool,
+    ) -> Registration {
         let id = self.next_id.fetch_add(1, Relaxed);
         let key = (collector.to_string(), flavor.to_string());
         let mut groups = self.groups.lock();
         let group = groups.entry(key.clone()).or_default();
         let counters = Arc::new(DeviceCounters {
             group: group.shared.clone(),
+            primary,
             ..DeviceCounters::default()
         });
         group.live.insert(id, counters.clone());
@@ -364,7 +384,7 @@ impl DialoutStats {
             .iter()
             .map(|((collector, flavor), group)| {
                 let t = group_totals(group);
-                devices_exporting += group.live.len() as u64;
+                devices_exporting += group.live.values().filter(|c| c.primary).count() as u64;
                 let last = group.shared.errors.lock().last.clone();
                 CollectorStatus {
                     collector: collector.clone(),
@@ -382,6 +402,7 @@ impl DialoutStats {
                     open_failures: t.open_failures,
                     disconnects: t.disconnects,
                     too_many_pings: t.too_many_pings,
+                    responses_received: t.responses_received,
                     last_error_at: last.as_ref().map(|e| rfc3339(e.at)),
                     last_error: last.map(|e| e.text),
                 }
@@ -492,7 +513,8 @@ pub struct CollectorStatus {
     pub collector: String,
     /// Wire flavor.
     pub flavor: String,
-    /// Devices exporting to it now.
+    /// Devices exporting to it now (for a destination group: devices whose group holds
+    /// it, whichever collector they use at the moment).
     pub devices: u64,
     /// Devices with a stream open now (`devices - devices_connected` are failing or
     /// waiting to reconnect).
@@ -519,6 +541,9 @@ pub struct CollectorStatus {
     pub disconnects: Disconnects,
     /// GOAWAY `too_many_pings` answers to keepalive pings.
     pub too_many_pings: u64,
+    /// Messages the collector sent back (SONiC and Nokia `PublishResponse`s).
+    #[serde(default)]
+    pub responses_received: u64,
     /// The most recent failure of any of its devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,

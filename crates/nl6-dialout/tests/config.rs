@@ -150,12 +150,56 @@ fn every_invalid_field_is_rejected_with_its_name_and_reason() {
             r#"collector: host "bad host" is neither an IPv4 address nor a valid host name"#,
         ),
         (
-            r#"{"collector":"c:1","flavor":"sonic"}"#.into(),
-            r#"flavor: "sonic" is not supported; use gnmireverse"#,
+            r#"{"collector":"c:1","flavor":"cisco"}"#.into(),
+            r#"flavor: "cisco" is not supported; use gnmireverse, nokia or sonic"#,
         ),
         (
             r#"{"collector":"c:1","encoding":"xml"}"#.into(),
-            r#"encoding: "xml" is not supported; use json_ietf or proto"#,
+            r#"encoding: "xml" is not supported; use json_ietf, json or proto"#,
+        ),
+        (
+            r#"{"collector":"c:1","flavor":"sonic","encoding":"json"}"#.into(),
+            "encoding: flavor sonic cannot send json; use json_ietf or proto",
+        ),
+        (
+            r#"{"collector":"c:1","subscription":"s"}"#.into(),
+            "subscription: is not an option of flavor gnmireverse (it takes only publish); flavors that take subscription: nokia",
+        ),
+        (
+            r#"{"collectors":["a:1","b:2"],"flavor":"nokia"}"#.into(),
+            "collectors: is not an option of flavor nokia (it takes only subscription); flavors that take collectors: sonic",
+        ),
+        (
+            r#"{"collectors":["a:1","a:1"],"flavor":"sonic"}"#.into(),
+            r#"collectors[1]: "a:1" is listed twice"#,
+        ),
+        (
+            r#"{"collectors":["a:1","b"],"flavor":"sonic"}"#.into(),
+            r#"collectors[1]: "b" has no port; use host:port"#,
+        ),
+        (
+            r#"{"collector":"c:1","collectors":["a:1","b:2"],"flavor":"sonic"}"#.into(),
+            r#"collector: "c:1" differs from collectors[0] "a:1""#,
+        ),
+        (
+            r#"{"collector":"c:1","flavor":"sonic","failback":"1m"}"#.into(),
+            "failback: returns a device to the first of its collectors, so it needs at least two",
+        ),
+        (
+            r#"{"collector":"c:1","flavor":"sonic","retry_interval":"-1s"}"#.into(),
+            r#"retry_interval: "-1s" is negative"#,
+        ),
+        (
+            r#"{"collector":"c:1","publish":"get","mode":"on-change"}"#.into(),
+            "publish: get issues the paths as a Get every sample_interval, so it needs mode sample",
+        ),
+        (
+            r#"{"collector":"c:1","publish":"poll"}"#.into(),
+            r#"publish: "poll" is not supported; use subscribe or get"#,
+        ),
+        (
+            r#"{"collector":"c:1","flavor":"nokia","subscription":"a\nb"}"#.into(),
+            "subscription: \"a\\nb\" cannot be sent as metadata",
         ),
         (
             r#"{"collector":"c:1","mode":"poll"}"#.into(),

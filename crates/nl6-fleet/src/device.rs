@@ -33,6 +33,10 @@ pub struct BatchSpec {
     pub flap_scenario: FlapScenario,
     /// Interface state at creation.
     pub initial_state: InitialState,
+    /// Host names of the devices: a pattern with `{n}` (1-based index in the batch)
+    /// and `{ip}` (the address in dashes), or a prefix followed by the index; `None` =
+    /// derived from the address (`nl6-127-42-0-1`). See [`crate::hostname_for`].
+    pub hostname: Option<String>,
     /// Dial-out settings; `None` = dial-in only.
     pub dialout: Option<DialoutConfig>,
 }
@@ -48,6 +52,7 @@ impl Default for BatchSpec {
             error_scenario: ErrorScenario::Clean,
             flap_scenario: FlapScenario::Clean,
             initial_state: InitialState::AllUp,
+            hostname: None,
             dialout: None,
         }
     }
@@ -57,12 +62,15 @@ impl Default for BatchSpec {
 #[derive(Debug)]
 pub(crate) struct Batch {
     pub(crate) spec: BatchSpec,
+    /// `spec.dialout`, shared by the batch's exporters.
+    pub(crate) dialout: Option<Arc<DialoutConfig>>,
     pub(crate) created: SystemTime,
 }
 
 /// A device in the fleet.
 pub(crate) struct Device {
     pub(crate) ip: Ipv4Addr,
+    pub(crate) hostname: Arc<str>,
     pub(crate) model: Arc<DeviceModel>,
     pub(crate) batch: Arc<Batch>,
     /// The running dial-out exporter; dropping it stops the export and folds its counters.
@@ -87,12 +95,16 @@ impl Device {
 pub struct DeviceInfo {
     /// The device address.
     pub ip: Ipv4Addr,
+    /// The device's host name.
+    pub hostname: String,
     /// Number of interfaces.
     pub interfaces: usize,
     /// Whether the device streams dial-out telemetry.
     pub dialout: bool,
     /// Why its last dial-out connection attempt or stream failed, if one did.
     pub dialout_error: Option<String>,
+    /// The collector it streams to (or tries next), for a dial-out device.
+    pub dialout_collector: Option<String>,
     /// The batch settings it was created with.
     pub batch: BatchSpec,
     /// When its batch was created.
@@ -101,11 +113,14 @@ pub struct DeviceInfo {
 
 impl Device {
     pub(crate) fn info(&self) -> DeviceInfo {
+        let export = self.export.lock();
         DeviceInfo {
             ip: self.ip,
+            hostname: self.hostname.to_string(),
             interfaces: self.model.interface_count(),
             dialout: self.batch.spec.dialout.is_some(),
-            dialout_error: self.export.lock().as_ref().and_then(|e| e.last_error()),
+            dialout_error: export.as_ref().and_then(|e| e.last_error()),
+            dialout_collector: export.as_ref().map(|e| e.collector().to_string()),
             batch: self.batch.spec.clone(),
             created: self.batch.created,
         }

@@ -6,7 +6,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use nl6_dialin::{DialinConfig, DialinServer, GnmiStatus};
-use nl6_dialout::{DialoutError, DialoutStats, DialoutStatus, Exporter, ExporterEnv};
+use nl6_dialout::{
+    DeviceIdentity, DialoutError, DialoutStats, DialoutStatus, Exporter, ExporterEnv,
+    FlavorRegistry,
+};
 use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, FlapScheduler};
 use nl6_netns::{Dialer, DialerConfig, HostResolver};
 use nl6_tls::Identity;
@@ -36,6 +39,9 @@ pub struct FleetConfig {
     pub resolver: Option<Arc<dyn HostResolver>>,
     /// Dial-out dial limits: concurrent dials (64) and the time one dial may take (10 s).
     pub dialer: DialerConfig,
+    /// The dial-out flavors devices may use (default: the built-ins `gnmireverse`,
+    /// `nokia`, `sonic`); validation, the REST API and the exporter all use this one.
+    pub flavors: FlavorRegistry,
 }
 
 impl Default for FleetConfig {
@@ -48,6 +54,7 @@ impl Default for FleetConfig {
             seed: 0,
             resolver: None,
             dialer: DialerConfig::default(),
+            flavors: FlavorRegistry::default(),
         }
     }
 }
@@ -89,6 +96,7 @@ pub struct Fleet {
     dialer: Dialer,
     dial_limit: usize,
     identity: Option<Identity>,
+    flavors: FlavorRegistry,
     dialout_stats: Arc<DialoutStats>,
     flaps: FlapScheduler,
     events: Arc<EventCounters>,
@@ -149,6 +157,7 @@ impl Fleet {
             dialer,
             dial_limit: config.dialer.max_in_flight,
             identity: config.identity,
+            flavors: config.flavors,
             dialout_stats: DialoutStats::new(),
             flaps: FlapScheduler::spawn(config.flap_max_events_per_sec),
             events,
@@ -163,8 +172,11 @@ impl Fleet {
     pub async fn validate(&self, spec: &BatchSpec) -> Result<AddressPlan, FleetError> {
         let plan = plan(spec.start_ip, spec.device_count, spec.netmask)?;
         self.device_spec(spec, 0)?;
+        if let Some(pattern) = &spec.hostname {
+            crate::hostname::check_pattern(pattern, spec.start_ip, spec.device_count)?;
+        }
         if let Some(cfg) = &spec.dialout {
-            cfg.validate()
+            cfg.validate_for(&self.flavors)
                 .map_err(|e| FleetError::invalid(format!("gnmi_dialout.{}", e.field), e.reason))?;
             // The same checks attach makes, against a device of this batch.
             let probe = Arc::new(
@@ -210,12 +222,13 @@ impl Fleet {
             .ok_or_else(|| FleetError::Network("the fleet is shut down".into()))?;
         plane.add(&plan).await?;
         let batch = Arc::new(Batch {
+            dialout: spec.dialout.clone().map(Arc::new),
             spec,
             created: SystemTime::now(),
         });
         let mut created = Vec::with_capacity(plan.addresses.len());
-        for &ip in &plan.addresses {
-            match self.new_device(ip, &batch) {
+        for (n, &ip) in (1u32..).zip(&plan.addresses) {
+            match self.new_device(ip, n, &batch) {
                 Ok(device) => created.push(device),
                 Err(e) => {
                     stop_all(&created).await;
@@ -265,7 +278,12 @@ impl Fleet {
         Ok(device)
     }
 
-    fn new_device(&self, ip: Ipv4Addr, batch: &Arc<Batch>) -> Result<Arc<Device>, FleetError> {
+    fn new_device(
+        &self,
+        ip: Ipv4Addr,
+        n: u32,
+        batch: &Arc<Batch>,
+    ) -> Result<Arc<Device>, FleetError> {
         let spec = self.device_spec(&batch.spec, u32::from(ip))?;
         let model = DeviceModel::with_event_counters(&spec, self.events.clone())
             .map(Arc::new)
@@ -273,16 +291,23 @@ impl Fleet {
                 addr: ip,
                 reason: e.to_string(),
             })?;
-        let export = match &batch.spec.dialout {
+        let hostname: Arc<str> =
+            crate::hostname::hostname_for(batch.spec.hostname.as_deref(), ip, n).into();
+        let export = match &batch.dialout {
             Some(cfg) => Some(
                 self.exporter()
-                    .attach(ip, model.clone(), cfg)
+                    .attach_device(
+                        DeviceIdentity::named(ip, hostname.clone()),
+                        model.clone(),
+                        cfg.clone(),
+                    )
                     .map_err(|e| dialout_error(ip, e))?,
             ),
             None => None,
         };
         Ok(Arc::new(Device {
             ip,
+            hostname,
             model,
             batch: batch.clone(),
             export: Mutex::new(export),
@@ -316,9 +341,15 @@ impl Fleet {
         self.exporter.get_or_init(|| {
             let mut env = ExporterEnv::new(Arc::new(FleetConnector::new(self.dialer.clone())));
             env.client_identity = self.identity.clone();
+            env.flavors = self.flavors.clone();
             env.stats = self.dialout_stats.clone();
             Exporter::new(env)
         })
+    }
+
+    /// The dial-out flavors the fleet knows.
+    pub fn flavors(&self) -> &FlavorRegistry {
+        &self.flavors
     }
 
     /// The device at `ip`.

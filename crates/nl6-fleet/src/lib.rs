@@ -21,6 +21,7 @@ mod dial;
 mod directory;
 mod error;
 mod fleet;
+mod hostname;
 mod plane;
 mod state;
 
@@ -28,5 +29,6 @@ pub use batch::{AddressPlan, MAX_DEVICE_COUNT, NETMASKS, plan};
 pub use device::{BatchSpec, DeviceInfo};
 pub use error::FleetError;
 pub use fleet::{BatchReport, DialStats, Fleet, FleetConfig};
+pub use hostname::hostname_for;
 pub use plane::NetworkMode;
 pub use state::{MAX_STATE_DURATION, StateLeaf, StateReply};

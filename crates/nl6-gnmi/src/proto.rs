@@ -4,6 +4,12 @@
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod gnmi {
     tonic::include_proto!("gnmi");
+
+    /// SONiC telemetry dial-out service `gNMIDialOut` (package `gnmi.sonic`).
+    #[allow(missing_docs, clippy::all, clippy::pedantic)]
+    pub mod sonic {
+        tonic::include_proto!("gnmi.sonic");
+    }
 }
 
 /// gNMI extension messages (package `gnmi_ext`).
@@ -16,4 +22,14 @@ pub mod gnmi_ext {
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod gnmireverse {
     tonic::include_proto!("gnmireverse");
+}
+
+/// Nokia SR OS dial-out telemetry service (package `Nokia.SROS`).
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod nokia {
+    /// The package's generated code.
+    #[allow(missing_docs, clippy::all, clippy::pedantic)]
+    pub mod sros {
+        tonic::include_proto!("nokia.sros");
+    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use nl6_dialout::{
     CaSource, ConfigError, DEFAULT_FLAVOR, DEFAULT_PATH, DialoutConfig, Encoding, Mode, Phase,
-    TlsSettings, parse_keepalive, parse_sample_interval,
+    Publish, TlsSettings, parse_keepalive, parse_optional_duration, parse_sample_interval,
 };
 use nl6_fleet::{BatchSpec, DeviceInfo};
 use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES, MAX_SPEED_BPS};
@@ -57,6 +57,12 @@ pub struct CreateDevices {
     /// share of interfaces oper-down).
     #[schema(default = "all-up", example = "10%")]
     pub if_initial_state: Option<String>,
+    /// Host names of the devices (Nokia's `system-name`): a pattern where `{n}` is the
+    /// device's 1-based index in the batch and `{ip}` its address in dashes, or a prefix
+    /// the index is appended to (`leaf` → `leaf1`, `leaf2`, ...); omitted = derived from
+    /// the address (`nl6-127-42-0-1`).
+    #[schema(example = "leaf-{n}")]
+    pub hostname: Option<String>,
     /// gNMI dial-out; omitted = the devices serve dial-in only.
     pub gnmi_dialout: Option<DialoutBody>,
 }
@@ -65,13 +71,17 @@ pub struct CreateDevices {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DialoutBody {
-    /// Collector `host:port` (IPv4 address or host name).
+    /// Collector `host:port` (IPv4 address or host name); required unless `collectors`
+    /// is given.
     #[schema(example = "10.0.0.5:6030")]
+    #[serde(default)]
     pub collector: String,
-    /// Wire flavor; only `gnmireverse` (Arista gNMIReverse) is built in.
+    /// Wire flavor (the fleet's registry; the OpenAPI document served by a running nl6
+    /// lists its flavors and what each accepts).
     #[schema(default = "gnmireverse")]
     pub flavor: Option<String>,
-    /// Value encoding: `json_ietf` (also `json-ietf`) or `proto`.
+    /// Value encoding: `json_ietf` (also `json-ietf`), `json` or `proto`; each flavor
+    /// sends some of them.
     #[schema(default = "json_ietf")]
     pub encoding: Option<String>,
     /// Push trigger: `sample` or `on-change` (also `on_change`, `onchange`).
@@ -96,6 +106,27 @@ pub struct DialoutBody {
     pub keepalive: Option<String>,
     /// TLS towards the collector; omitted = TLS verified against the system roots.
     pub tls: Option<TlsBody>,
+    /// Flavor option (`sonic`): a destination group, tried in order; a device moves to
+    /// the next collector when its current one fails. Replaces `collector`.
+    #[schema(example = json!(["10.0.0.5:8081", "10.0.0.6:8081"]))]
+    pub collectors: Option<Vec<String>>,
+    /// Flavor option (`sonic`, default `30s`): the wait once every collector of the
+    /// group failed, e.g. `"30s"`.
+    #[schema(example = "30s")]
+    pub retry_interval: Option<String>,
+    /// Flavor option (`sonic`): a device on a backup collector closes its stream after
+    /// this long and tries the group again from the first collector; omitted or `"0"` =
+    /// it stays on the backup until that fails (as SONiC does).
+    #[schema(example = "5m")]
+    pub failback: Option<String>,
+    /// Flavor option (`nokia`, default `nl6`): the `subscription-name` metadata.
+    #[schema(example = "nl6")]
+    pub subscription: Option<String>,
+    /// Flavor option (`gnmireverse`, default `subscribe`): `subscribe` publishes
+    /// SubscribeResponses on `Publish`; `get` issues the paths as a Get every
+    /// `sample_interval` and publishes the GetResponses on `PublishGet`.
+    #[schema(example = "get")]
+    pub publish: Option<String>,
 }
 
 /// TLS towards the collector.
@@ -249,6 +280,10 @@ impl CreateDevices {
             .gnmi_dialout
             .map(DialoutBody::into_config)
             .transpose()?;
+        let hostname = self
+            .hostname
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty());
         Ok(BatchSpec {
             start_ip,
             device_count: self.device_count.unwrap_or(DEFAULT_DEVICE_COUNT),
@@ -270,13 +305,16 @@ impl CreateDevices {
                 self.if_initial_state.as_deref(),
                 InitialState::AllUp,
             )?,
+            hostname,
             dialout,
         })
     }
 }
 
 impl DialoutBody {
-    /// Builds and validates the dial-out configuration; errors name `gnmi_dialout.<field>`.
+    /// Builds the dial-out configuration and makes the checks no flavor is needed for;
+    /// errors name `gnmi_dialout.<field>`. The fleet checks the flavor and its options
+    /// against its registry.
     pub fn into_config(self) -> Result<DialoutConfig, ApiError> {
         let flavor = match self.flavor.as_deref().map(str::trim) {
             None | Some("") => DEFAULT_FLAVOR.to_string(),
@@ -297,6 +335,20 @@ impl DialoutBody {
             Some(tls) => tls.into_settings()?,
             None => TlsSettings::default(),
         };
+        let retry_interval = parse_optional_duration(
+            "retry_interval",
+            self.retry_interval.as_deref().unwrap_or(""),
+        )
+        .map_err(dialout_field)?;
+        let failback = parse_optional_duration("failback", self.failback.as_deref().unwrap_or(""))
+            .map_err(dialout_field)?;
+        let publish = parse_enum_cfg::<Publish>(self.publish.as_deref())?;
+        let collectors: Vec<String> = self
+            .collectors
+            .unwrap_or_default()
+            .iter()
+            .map(|c| c.trim().to_string())
+            .collect();
         let config = DialoutConfig {
             phase,
             keepalive,
@@ -307,8 +359,13 @@ impl DialoutBody {
             paths,
             sample_interval,
             tls,
+            collectors,
+            retry_interval,
+            failback,
+            subscription: self.subscription.unwrap_or_default(),
+            publish,
         };
-        config.validate().map_err(dialout_field)?;
+        config.validate_common().map_err(dialout_field)?;
         Ok(config)
     }
 }
@@ -393,6 +450,9 @@ pub struct BatchConfig {
     pub if_flap_scenario: String,
     /// Initial interface state.
     pub if_initial_state: String,
+    /// Host name pattern, if one was given.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub hostname: Option<String>,
     /// Dial-out settings; absent for dial-in-only devices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_dialout: Option<DialoutEcho>,
@@ -419,6 +479,21 @@ pub struct DialoutEcho {
     pub keepalive: String,
     /// TLS towards the collector.
     pub tls: TlsEcho,
+    /// The destination group, when one was given.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub collectors: Vec<String>,
+    /// The retry interval, when set.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub retry_interval: Option<String>,
+    /// The failback time, when set.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub failback: Option<String>,
+    /// The subscription name, when set.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub subscription: Option<String>,
+    /// `get`, when set.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub publish: Option<String>,
 }
 
 /// TLS settings as applied.
@@ -449,6 +524,7 @@ impl From<&BatchSpec> for BatchConfig {
             if_error_scenario: spec.error_scenario.to_string(),
             if_flap_scenario: spec.flap_scenario.to_string(),
             if_initial_state: spec.initial_state.to_string(),
+            hostname: spec.hostname.clone(),
             gnmi_dialout: spec.dialout.as_ref().map(DialoutEcho::from),
         }
     }
@@ -462,7 +538,7 @@ impl From<&DialoutConfig> for DialoutEcho {
             Some(CaSource::File(path)) => (None, Some(path.display().to_string())),
         };
         DialoutEcho {
-            collector: cfg.collector.clone(),
+            collector: cfg.collectors.first().unwrap_or(&cfg.collector).clone(),
             flavor: cfg.flavor_name().to_string(),
             encoding: cfg.encoding.to_string(),
             mode: cfg.mode.to_string(),
@@ -485,8 +561,18 @@ impl From<&DialoutConfig> for DialoutEcho {
                 ca_file,
                 mtls: cfg.tls.mtls,
             },
+            collectors: cfg.collectors.clone(),
+            retry_interval: duration_echo(cfg.retry_interval),
+            failback: duration_echo(cfg.failback),
+            subscription: Some(cfg.subscription.clone()).filter(|s| !s.is_empty()),
+            publish: (cfg.publish != Publish::Subscribe).then(|| cfg.publish.to_string()),
         }
     }
+}
+
+/// A set duration as humantime text; `None` when unset (zero).
+fn duration_echo(d: Duration) -> Option<String> {
+    (!d.is_zero()).then(|| humantime::format_duration(d).to_string())
 }
 
 /// One device as listed.
@@ -495,6 +581,9 @@ pub struct DeviceView {
     /// Device address: dial-in on `<ip>:<dial-in port>`, dial-out from this source.
     #[schema(example = "127.42.0.1")]
     pub ip: String,
+    /// Host name (Nokia's `system-name`).
+    #[schema(example = "nl6-127-42-0-1")]
+    pub hostname: String,
     /// Number of interfaces (ifindex 1..=N).
     pub interfaces: usize,
     /// Whether the device pushes dial-out telemetry.
@@ -503,6 +592,10 @@ pub struct DeviceView {
     /// (e.g. "no IPv4 address among 1 records for collector.example").
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub dialout_error: Option<String>,
+    /// The collector it streams to, or tries next (with a destination group: the one it
+    /// uses now).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub dialout_collector: Option<String>,
     /// When its batch was created (RFC 3339, UTC).
     pub created: String,
     /// The settings of its batch.
@@ -513,9 +606,11 @@ impl From<&DeviceInfo> for DeviceView {
     fn from(info: &DeviceInfo) -> Self {
         DeviceView {
             ip: info.ip.to_string(),
+            hostname: info.hostname.clone(),
             interfaces: info.interfaces,
             dialout: info.dialout,
             dialout_error: info.dialout_error.clone(),
+            dialout_collector: info.dialout_collector.clone(),
             created: humantime::format_rfc3339_seconds(info.created).to_string(),
             config: BatchConfig::from(&info.batch),
         }

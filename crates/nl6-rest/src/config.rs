@@ -11,7 +11,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map};
 use figment::{Figment, Metadata, Profile, Provider};
 use nl6_dialin::DialinConfig;
-use nl6_dialout::{CaSource, DialoutConfig, TlsSettings};
+use nl6_dialout::{CaSource, DialoutConfig, FlavorRegistry, TlsSettings};
 use nl6_fleet::{BatchSpec, FleetConfig, NetworkMode};
 use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState};
 use nl6_netns::NetnsConfig;
@@ -99,6 +99,9 @@ pub struct Settings {
     pub if_flap_scenario: String,
     /// Interface state at start: all-up, all-admin-down, oper-down or N%.
     pub if_initial_state: String,
+    /// Host names of the seed batch: a pattern with {n} and {ip}, or a prefix (empty =
+    /// derived from the address, nl6-127-42-0-1).
+    pub hostname: String,
     /// Fleet-wide cap on link-flap events per second (0 = unlimited).
     pub if_flap_max_events_per_sec: u32,
     /// gNMI dial-in port on every device address.
@@ -146,6 +149,18 @@ pub struct Settings {
     pub gnmi_dialout_phase: String,
     /// Dial-out HTTP/2 keepalive ping interval; "0" = no pings.
     pub gnmi_dialout_keepalive: String,
+    /// Dial-out destination group (sonic): collectors tried in order; replaces
+    /// gnmi_dialout_collector.
+    pub gnmi_dialout_collectors: Vec<String>,
+    /// Dial-out fixed retry interval once every collector failed (sonic; "0" = the
+    /// flavor's default, 30s).
+    pub gnmi_dialout_retry_interval: String,
+    /// Time on a backup collector before trying the first again (sonic; "0" = stay).
+    pub gnmi_dialout_failback: String,
+    /// Dial-out subscription-name metadata (nokia; empty = nl6).
+    pub gnmi_dialout_subscription: String,
+    /// What gnmireverse publishes: subscribe or get.
+    pub gnmi_dialout_publish: String,
     /// Put the fleet in a network namespace (needs root).
     pub netns: bool,
     /// Name of the simulator network namespace.
@@ -168,6 +183,7 @@ impl Default for Settings {
             if_error_scenario: "clean".into(),
             if_flap_scenario: "clean".into(),
             if_initial_state: "all-up".into(),
+            hostname: String::new(),
             if_flap_max_events_per_sec: 0,
             gnmi_port: 9339,
             gnmi_tls: true,
@@ -191,6 +207,11 @@ impl Default for Settings {
             gnmi_dialout_paths: vec![nl6_dialout::DEFAULT_PATH.to_string()],
             gnmi_dialout_phase: "spread".into(),
             gnmi_dialout_keepalive: "0".into(),
+            gnmi_dialout_collectors: Vec::new(),
+            gnmi_dialout_retry_interval: "0".into(),
+            gnmi_dialout_failback: "0".into(),
+            gnmi_dialout_subscription: String::new(),
+            gnmi_dialout_publish: "subscribe".into(),
             netns: false,
             netns_name: "nl6sim".into(),
             seed: 0,
@@ -245,6 +266,10 @@ pub struct LoadedSettings {
     figment: Figment,
     /// `NL6_*` environment variables that name no key (ignored; worth a warning).
     pub ignored_env: Vec<String>,
+    /// The dial-out flavors the daemon offers (the built-ins unless replaced with
+    /// [`LoadedSettings::with_flavors`]); the plan validates against them and hands them
+    /// to the fleet.
+    pub flavors: FlavorRegistry,
 }
 
 impl Settings {
@@ -289,6 +314,7 @@ impl Settings {
             settings,
             figment,
             ignored_env,
+            flavors: FlavorRegistry::default(),
         })
     }
 
@@ -328,6 +354,12 @@ pub struct Plan {
 }
 
 impl LoadedSettings {
+    /// Uses `flavors` instead of the built-ins.
+    pub fn with_flavors(mut self, flavors: FlavorRegistry) -> LoadedSettings {
+        self.flavors = flavors;
+        self
+    }
+
     fn invalid(&self, key: &str, reason: impl std::fmt::Display) -> SettingsError {
         let source_name = self
             .figment
@@ -446,6 +478,7 @@ impl LoadedSettings {
                 seed: s.seed,
                 resolver: None,
                 dialer: nl6_netns::DialerConfig::default(),
+                flavors: self.flavors.clone(),
             },
             seed_batch,
             listen: s.listen,
@@ -539,6 +572,7 @@ impl LoadedSettings {
                 .parsed::<ErrorScenario>("if_error_scenario", &s.if_error_scenario)?,
             flap_scenario: self.parsed::<FlapScenario>("if_flap_scenario", &s.if_flap_scenario)?,
             initial_state: self.parsed::<InitialState>("if_initial_state", &s.if_initial_state)?,
+            hostname: Some(s.hostname.trim().to_string()).filter(|h| !h.is_empty()),
             dialout,
         };
         nl6_fleet::plan(spec.start_ip, spec.device_count, spec.netmask).map_err(|e| match e {
@@ -557,13 +591,15 @@ impl LoadedSettings {
 
     fn dialout(&self) -> Result<DialoutConfig, SettingsError> {
         let s = &self.settings;
-        let Some(collector) = s.gnmi_dialout_collector.clone().filter(|c| !c.is_empty()) else {
+        let collector = s.gnmi_dialout_collector.clone().unwrap_or_default();
+        if collector.is_empty() && s.gnmi_dialout_collectors.is_empty() {
             return Err(self.invalid(
                 "gnmi_dialout_collector",
                 "required with gnmi_mode = dial-out: set --gnmi-dialout-collector host:port \
-                 (or NL6_GNMI_DIALOUT_COLLECTOR, or gnmi_dialout_collector in the file)",
+                 (or NL6_GNMI_DIALOUT_COLLECTOR, or gnmi_dialout_collector in the file), or a \
+                 group with --gnmi-dialout-collectors",
             ));
-        };
+        }
         let cfg = DialoutConfig {
             collector,
             flavor: s.gnmi_dialout_flavor.clone(),
@@ -580,8 +616,18 @@ impl LoadedSettings {
                 ca: s.gnmi_dialout_tls_ca.clone().map(CaSource::File),
                 mtls: s.gnmi_dialout_mtls,
             },
+            collectors: s.gnmi_dialout_collectors.clone(),
+            retry_interval: nl6_dialout::parse_optional_duration(
+                "retry_interval",
+                &s.gnmi_dialout_retry_interval,
+            )
+            .map_err(|e| self.invalid("gnmi_dialout_retry_interval", e.reason))?,
+            failback: nl6_dialout::parse_optional_duration("failback", &s.gnmi_dialout_failback)
+                .map_err(|e| self.invalid("gnmi_dialout_failback", e.reason))?,
+            subscription: s.gnmi_dialout_subscription.clone(),
+            publish: self.parsed("gnmi_dialout_publish", &s.gnmi_dialout_publish)?,
         };
-        cfg.validate().map_err(|e| {
+        cfg.validate_for(&self.flavors).map_err(|e| {
             let key = match e.field.split(['.', '[']).next().unwrap_or("") {
                 "collector" => "gnmi_dialout_collector",
                 "flavor" => "gnmi_dialout_flavor",
@@ -591,6 +637,11 @@ impl LoadedSettings {
                 "paths" => "gnmi_dialout_paths",
                 "phase" => "gnmi_dialout_phase",
                 "keepalive" => "gnmi_dialout_keepalive",
+                "collectors" => "gnmi_dialout_collectors",
+                "retry_interval" => "gnmi_dialout_retry_interval",
+                "failback" => "gnmi_dialout_failback",
+                "subscription" => "gnmi_dialout_subscription",
+                "publish" => "gnmi_dialout_publish",
                 _ => "gnmi_dialout_tls",
             };
             self.invalid(key, e)

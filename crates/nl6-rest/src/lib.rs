@@ -103,8 +103,11 @@ fn api() -> OpenApiRouter<ApiState> {
 }
 
 /// The OpenAPI document of the API (what `GET /api/v1/openapi.json` serves), as JSON.
+/// The flavors listed are the built-ins; a served document lists its fleet's.
 pub fn openapi_json() -> String {
-    openapi::render(&api().into_openapi())
+    let mut doc = api().into_openapi();
+    openapi::describe_flavors(&mut doc, &nl6_dialout::FlavorRegistry::default());
+    openapi::render(&doc)
 }
 
 /// The API over `fleet`: every route, the JSON 404/405 fallbacks, the 64 KiB body limit
@@ -124,7 +127,8 @@ fn build(
     token: Option<BearerToken>,
     listener: Arc<serve::ListenerStats>,
 ) -> Router {
-    let (routes, doc) = api().split_for_parts();
+    let (routes, mut doc) = api().split_for_parts();
+    openapi::describe_flavors(&mut doc, fleet.flavors());
     let state = ApiState {
         fleet,
         metrics: metrics::Metrics::new(),

@@ -160,6 +160,10 @@ fn describe() {
         "nl6_dialout_too_many_pings_total",
         "GOAWAY too_many_pings answers to dial-out keepalive pings"
     );
+    describe_counter!(
+        "nl6_dialout_responses_received_total",
+        "Messages dial-out collectors sent back (SONiC and Nokia PublishResponses)"
+    );
     describe_gauge!(
         "nl6_dialout_last_error_timestamp_seconds",
         Unit::Seconds,
@@ -253,6 +257,7 @@ fn record_fleet(fleet: &Fleet) {
         counter!("nl6_dialout_samples_skipped_total", &labels).absolute(c.samples_skipped);
         counter!("nl6_dialout_open_failures_total", &labels).absolute(c.open_failures);
         counter!("nl6_dialout_too_many_pings_total", &labels).absolute(c.too_many_pings);
+        counter!("nl6_dialout_responses_received_total", &labels).absolute(c.responses_received);
         let causes = [
             ("goaway", c.disconnects.goaway),
             ("reset", c.disconnects.reset),

@@ -3,7 +3,10 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use nl6_dialout::FlavorRegistry;
 use utoipa::OpenApi;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::{OpenApi as Document, RefOr};
 
 use crate::state::ApiState;
 
@@ -42,4 +45,28 @@ pub(crate) async fn document(State(state): State<ApiState>) -> impl IntoResponse
 pub(crate) fn render(doc: &utoipa::openapi::OpenApi) -> String {
     doc.to_pretty_json()
         .unwrap_or_else(|e| format!(r#"{{"error":"cannot render the OpenAPI document: {e}"}}"#))
+}
+
+/// Fills in the `flavor` field of the `gnmi_dialout` block from `flavors`: an enum of
+/// the registered names and a description of what each sends and accepts.
+pub(crate) fn describe_flavors(doc: &mut Document, flavors: &FlavorRegistry) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(body))) = components.schemas.get_mut("DialoutBody") else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(flavor))) = body.properties.get_mut("flavor") else {
+        return;
+    };
+    flavor.enum_values = Some(flavors.names().into_iter().map(Into::into).collect());
+    let list = flavors
+        .describe()
+        .lines()
+        .map(|line| format!("- {line}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    flavor.description = Some(format!(
+        "Wire flavor, one of the fleet's registered flavors:\n{list}\nA flavor option (collectors, retry_interval, failback, subscription, publish) or encoding the flavor does not take is a 400."
+    ));
 }

@@ -214,7 +214,7 @@ async fn every_bad_field_fails_the_batch_with_400_and_creates_nothing() {
         (json!({"start_ip": "10.42.0.1"}), &["10.42.0.1", "loopback"]),
         (
             dialout(json!({})),
-            &["gnmi_dialout", "missing field `collector`"],
+            &["gnmi_dialout.collector", "is required (host:port)"],
         ),
         (
             dialout(json!({"collector": "collector"})),
@@ -225,12 +225,47 @@ async fn every_bad_field_fails_the_batch_with_400_and_creates_nothing() {
             &["gnmi_dialout.collector", "1 to 65535"],
         ),
         (
-            dialout(json!({"collector": "127.0.0.1:1", "flavor": "sonic"})),
-            &["gnmi_dialout.flavor", "gnmireverse"],
+            dialout(json!({"collector": "127.0.0.1:1", "flavor": "cisco"})),
+            &["gnmi_dialout.flavor", "gnmireverse, nokia or sonic"],
         ),
         (
-            dialout(json!({"collector": "127.0.0.1:1", "encoding": "json"})),
-            &["gnmi_dialout.encoding", "json_ietf or proto"],
+            dialout(json!({"collector": "127.0.0.1:1", "encoding": "ascii"})),
+            &["gnmi_dialout.encoding", "json_ietf, json or proto"],
+        ),
+        (
+            dialout(json!({"collector": "127.0.0.1:1", "flavor": "sonic", "encoding": "json"})),
+            &[
+                "gnmi_dialout.encoding",
+                "flavor sonic cannot send json; use json_ietf or proto",
+            ],
+        ),
+        (
+            dialout(json!({"collector": "127.0.0.1:1", "subscription": "telemetry"})),
+            &[
+                "gnmi_dialout.subscription",
+                "not an option of flavor gnmireverse (it takes only publish)",
+                "flavors that take subscription: nokia",
+            ],
+        ),
+        (
+            dialout(json!({"collectors": ["127.0.0.1:1", "127.0.0.1:2"], "flavor": "nokia"})),
+            &[
+                "gnmi_dialout.collectors",
+                "not an option of flavor nokia",
+                "flavors that take collectors: sonic",
+            ],
+        ),
+        (
+            dialout(json!({"collectors": ["127.0.0.1:1", "nope"], "flavor": "sonic"})),
+            &["gnmi_dialout.collectors[1]", "has no port"],
+        ),
+        (
+            dialout(json!({"collector": "127.0.0.1:1", "publish": "get", "mode": "on-change"})),
+            &["gnmi_dialout.publish", "needs mode sample"],
+        ),
+        (
+            json!({"start_ip": "127.81.4.1", "hostname": "bad_name-{n}"}),
+            &["invalid hostname", "not a host name"],
         ),
         (
             dialout(json!({"collector": "127.0.0.1:1", "mode": "poll"})),

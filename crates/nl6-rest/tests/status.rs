@@ -151,6 +151,7 @@ async fn dialout_status_has_the_seed_shape_and_is_monotonic_across_deletion() {
             "flavor",
             "open_failures",
             "reconnects",
+            "responses_received",
             "samples_skipped",
             "send_failures",
             "streams_active",
@@ -159,7 +160,9 @@ async fn dialout_status_has_the_seed_shape_and_is_monotonic_across_deletion() {
             "updates_dropped",
             "updates_produced",
             "updates_sent"
-        ]
+        ],
+        "the seed's keys (collector, devices, flavor, reconnects, send_failures, \
+         streams_active, updates_dropped, updates_sent) and nl6's additions"
     );
     assert_eq!(
         (

@@ -2,6 +2,7 @@
 //! dialer, fast timings, collectors and condition waits.
 #![allow(dead_code)]
 
+pub mod flavors;
 pub mod ping_policy;
 pub mod server;
 

@@ -72,7 +72,7 @@ impl Reply {
 impl Api {
     /// Starts a fleet and serves the router over it.
     pub async fn start() -> Api {
-        let fleet = Fleet::start(FleetConfig {
+        Api::start_with(FleetConfig {
             dialin: Some(DialinConfig {
                 port: 0,
                 ..Default::default()
@@ -80,7 +80,11 @@ impl Api {
             ..Default::default()
         })
         .await
-        .expect("fleet starts");
+    }
+
+    /// Starts a fleet configured as `config` and serves the router over it.
+    pub async fn start_with(config: FleetConfig) -> Api {
+        let fleet = Fleet::start(config).await.expect("fleet starts");
         let fleet = Arc::new(fleet);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
