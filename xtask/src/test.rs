@@ -277,7 +277,16 @@ fn status_of(cmd: &mut Command) -> Outcome {
 
 /// Runs `cmd` with its stdout and stderr passed through line by line, handing every line
 /// (true for stdout) to `on_line` in the order they arrive.
-fn stream(cmd: &mut Command, mut on_line: impl FnMut(bool, &str)) -> Outcome {
+fn stream(cmd: &mut Command, on_line: impl FnMut(bool, &str)) -> Outcome {
+    stream_with(cmd, true, on_line)
+}
+
+/// [`stream`]; `echo_stdout` false keeps machine-readable stdout (JSON) off the terminal.
+fn stream_with(
+    cmd: &mut Command,
+    echo_stdout: bool,
+    mut on_line: impl FnMut(bool, &str),
+) -> Outcome {
     eprintln!("    {cmd:?}");
     let mut child = match cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
         Ok(child) => child,
@@ -316,7 +325,9 @@ fn stream(cmd: &mut Command, mut on_line: impl FnMut(bool, &str)) -> Outcome {
     drop(tx);
     for (is_out, line) in rx {
         if is_out {
-            println!("{line}");
+            if echo_stdout {
+                println!("{line}");
+            }
         } else {
             eprintln!("{line}");
         }
@@ -408,10 +419,10 @@ pub fn run(args: &[String]) -> Result<()> {
     let root = workspace_root();
     let cargo = cargo();
     let lint_steps = if quick { 0 } else { 3 };
-    let total = lint_steps + 5;
+    let total = lint_steps + 6;
     println!(
-        "cargo xtask test: {total} steps ({}venv, build, build tests, cargo test, python interop); \
-         a summary follows at the end",
+        "cargo xtask test: {total} steps ({}venv, build, build tests, cargo test, loom, python \
+         interop); a summary follows at the end",
         if quick { "" } else { "fmt, clippy, doc, " }
     );
     let _ = std::io::stdout().flush();
@@ -469,13 +480,14 @@ pub fn run(args: &[String]) -> Result<()> {
     });
     let mut json = String::new();
     run.record("build tests", next(), total, |_| {
-        stream(
+        stream_with(
             Command::new(&cargo).current_dir(&root).args([
                 "test",
                 "--workspace",
                 "--no-run",
                 "--message-format=json-render-diagnostics",
             ]),
+            false,
             |is_out, line| {
                 if is_out {
                     json.push_str(line);
@@ -508,6 +520,26 @@ pub fn run(args: &[String]) -> Result<()> {
             },
         );
         run.skips = read_lines(&skip_log);
+        outcome
+    });
+    // The fan-out's loom models: their own target directory, since `--cfg loom` changes
+    // every crate's build.
+    run.record("loom", next(), total, |run| {
+        let mut counts = None;
+        let outcome = stream(
+            Command::new(&cargo)
+                .current_dir(&root)
+                .env("RUSTFLAGS", "--cfg loom")
+                .env("CARGO_TARGET_DIR", target.join("loom"))
+                .args(["test", "-p", "nl6-ifstate", "--release", "--test", "loom"]),
+            |is_out, line| {
+                if is_out && let Some(c) = parse_libtest_result(line) {
+                    counts = Some(c);
+                }
+            },
+        );
+        run.suites
+            .push(("nl6-ifstate loom".to_owned(), counts.unwrap_or_default()));
         outcome
     });
     run.record("python interop", next(), total, |run| {
