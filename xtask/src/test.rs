@@ -131,6 +131,8 @@ pub fn parse_libtest_result(line: &str) -> Option<Counts> {
 pub fn parse_pytest_summary(line: &str) -> Option<Counts> {
     let line = line.trim().trim_matches('=').trim();
     let (counts, time) = line.rsplit_once(" in ")?;
+    // "76.48s", or "76.48s (0:01:16)" for runs over a minute.
+    let time = time.split(" (").next().unwrap_or(time);
     if !time.trim_end().ends_with('s') {
         return None;
     }
@@ -498,7 +500,10 @@ pub fn run(args: &[String]) -> Result<()> {
     });
     let exes = test_executables(&json);
     run.record("cargo test", next(), total, |run| {
-        let mut current = String::from("?");
+        // Suites run one after the other, each ending in one result line; "Running" lines
+        // come on stderr and results on stdout, so the two interleave: results are matched
+        // to suites in start order.
+        let mut started = std::collections::VecDeque::new();
         let mut seen_skips = 0;
         let outcome = stream(
             Command::new(&cargo)
@@ -507,15 +512,16 @@ pub fn run(args: &[String]) -> Result<()> {
                 .args(["test", "--workspace", "--no-fail-fast"]),
             |is_out, line| {
                 if let Some(suite) = suite_started(line, &exes) {
-                    current = suite;
+                    started.push_back(suite);
                 } else if is_out && let Some(mut counts) = parse_libtest_result(line) {
+                    let current = started.pop_front().unwrap_or_else(|| "?".to_owned());
                     let skips = read_lines(&skip_log);
                     let new = skips.len().saturating_sub(seen_skips);
                     seen_skips = skips.len();
                     // Runtime skips passed as far as libtest knows.
                     counts.passed = counts.passed.saturating_sub(new as u64);
                     counts.skipped += new as u64;
-                    run.suites.push((current.clone(), counts));
+                    run.suites.push((current, counts));
                 }
             },
         );
@@ -619,6 +625,8 @@ mod tests {
         );
         let c = parse_pytest_summary("===== 12 passed, 1 warning in 40.02s =====").unwrap();
         assert_eq!(c.passed, 12);
+        let c = parse_pytest_summary("17 passed in 76.48s (0:01:16)").unwrap();
+        assert_eq!(c.passed, 17);
         assert_eq!(parse_pytest_summary("tests/python/test_x.py ...."), None);
         assert_eq!(parse_pytest_summary("waiting in line 3s"), None);
     }
