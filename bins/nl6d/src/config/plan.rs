@@ -16,7 +16,7 @@ use nl6_rest::{BearerToken, ServeOptions};
 
 use super::errors::SettingsError;
 use super::layers::LoadedSettings;
-use super::settings::{AUTO_COUNT_RANGE, INTERFACES_RANGE, NETNS_NAME_LEN};
+use super::settings::{AUTO_COUNT_RANGE, INTERFACES_RANGE, MIN_QUEUE_BUDGET, NETNS_NAME_LEN};
 
 /// A byte count such as `268435456`, `256MiB`, `64KiB` or `1GiB`.
 fn parse_bytes(text: &str) -> Result<usize, String> {
@@ -40,8 +40,11 @@ fn parse_bytes(text: &str) -> Result<usize, String> {
     let bytes = n
         .checked_mul(scale)
         .ok_or_else(|| format!("{text:?} is too large"))?;
-    if bytes < 1 << 20 {
-        return Err(format!("{text:?} is below the 1MiB minimum"));
+    if bytes < MIN_QUEUE_BUDGET {
+        return Err(format!(
+            "{text:?} is below the {}MiB minimum",
+            MIN_QUEUE_BUDGET >> 20
+        ));
     }
     Ok(bytes)
 }

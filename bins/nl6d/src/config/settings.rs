@@ -22,6 +22,19 @@ pub const INTERFACES_RANGE: RangeInclusive<u32> = 1..=nl6_ifstate::MAX_INTERFACE
 /// Length of the network namespace name, in characters.
 pub const NETNS_NAME_LEN: RangeInclusive<usize> = 1..=64;
 
+/// The smallest dial-in queue budget, in bytes.
+pub const MIN_QUEUE_BUDGET: usize = 1 << 20;
+
+/// A whole duration as the validation messages spell it: `24h`, `10s`.
+fn fmt(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    match secs {
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// The range `--help` shows for a key, from the constants the validation uses.
 pub fn range_of(key: &str) -> Option<String> {
     let (lo, hi) = match key {
@@ -33,6 +46,20 @@ pub fn range_of(key: &str) -> Option<String> {
                 NETNS_NAME_LEN.start(),
                 NETNS_NAME_LEN.end()
             ));
+        }
+        "gnmi_queue_budget" => return Some(format!("at least {}MiB", MIN_QUEUE_BUDGET >> 20)),
+        "gnmi_dialout_interval" => {
+            return Some(format!("at most {}", fmt(nl6_dialout::MAX_SAMPLE_INTERVAL)));
+        }
+        "gnmi_dialout_keepalive" => {
+            return Some(format!(
+                "0, or {}..={} (shorter is raised to {0})",
+                fmt(nl6_dialout::MIN_KEEPALIVE),
+                fmt(nl6_dialout::MAX_KEEPALIVE)
+            ));
+        }
+        "gnmi_dialout_retry_interval" | "gnmi_dialout_failback" => {
+            return Some(format!("at most {}", fmt(nl6_dialout::MAX_RETRY)));
         }
         _ => return None,
     };
@@ -182,7 +209,7 @@ settings! {
     /// Shortest SAMPLE interval dial-in clients may ask for.
     gnmi_min_sample_interval: String = "1s".into();
     /// Bytes of dial-in Subscribe responses queued fleet-wide before the slowest streams
-    /// drop theirs, e.g. 256MiB (1MiB minimum).
+    /// drop theirs, e.g. 256MiB.
     gnmi_queue_budget: String = "256MiB".into();
     /// dial-in (serve gNMI) or dial-out (also push) for the start-up batch.
     gnmi_mode: String = "dial-in".into();
@@ -209,7 +236,7 @@ settings! {
     /// Dial-out SAMPLE phase: spread (each device at its own offset in the interval, an
     /// even load) or aligned (every device at once, bursts).
     gnmi_dialout_phase: String = "spread".into();
-    /// Dial-out HTTP/2 keepalive ping interval, e.g. 5m; 0 = no pings (10s floor). grpc-go
+    /// Dial-out HTTP/2 keepalive ping interval, e.g. 5m; 0 = no pings. grpc-go
     /// collectors GOAWAY clients that ping more often than every 5 minutes.
     gnmi_dialout_keepalive: String = "0".into();
     /// sonic: a destination group, comma-separated host:port list tried in order (the
