@@ -1,18 +1,16 @@
 //! nl6d: parses flags and configuration, then wires the fleet, the gNMI servers and
 //! the REST API together. All behaviour lives in the library crates.
 
-mod flags;
+mod config;
 mod limits;
 
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::config::{Flags, Plan, Settings};
 use anyhow::Context;
 use nl6_fleet::{BatchSpec, Fleet, NetworkMode};
-use nl6_rest::config::{Plan, Settings};
-
-use crate::flags::Flags;
 
 fn main() -> ExitCode {
     // One registry for everything: --help, validation of the settings, the fleet (and
@@ -33,8 +31,8 @@ fn main() -> ExitCode {
         );
     }
     let plan = match Settings::load(flags.config.as_deref(), &flags).and_then(|loaded| {
-        for name in &loaded.ignored_env {
-            tracing::warn!("ignoring environment variable {name}: it names no nl6d setting");
+        for ignored in &loaded.ignored_env {
+            tracing::warn!("{ignored}");
         }
         loaded.with_flavors(flavors).plan()
     }) {

@@ -42,3 +42,30 @@ fn a_password_on_the_command_line_is_warned_about() {
     );
     assert!(stderr.contains("rest_max_connections"), "{stderr}");
 }
+
+#[test]
+fn bad_values_name_the_flag_or_key_and_exit_2_before_anything_starts() {
+    let (code, stderr) = nl6d(&["--interfaces", "0"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("--interfaces") && stderr.contains("1..=1024"),
+        "{stderr}"
+    );
+    let (code, stderr) = nl6d(&["--auto-count", "100001"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("0..=100000"), "{stderr}");
+
+    let dir = std::env::temp_dir().join(format!("nl6d-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("typo.toml");
+    std::fs::write(&file, "auto_cont = 3\n").unwrap();
+    let (code, stderr) = nl6d(&["--config", file.to_str().unwrap()]);
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("unknown key `auto_cont`")
+            && stderr.contains("did you mean `auto_count`?")
+            && !stderr.contains("default."),
+        "{stderr}"
+    );
+}

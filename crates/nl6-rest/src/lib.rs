@@ -52,7 +52,6 @@ use utoipa_axum::routes;
 
 mod auth;
 mod body;
-pub mod config;
 mod envelope;
 mod error;
 mod extract;
