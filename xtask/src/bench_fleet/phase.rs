@@ -41,7 +41,11 @@ pub(super) fn measure_phase(
         sink.addr,
         &["--gnmi-dialout-phase", phase],
     )?;
-    wait_streams(&daemon, || sink.counters.streams_active.load(Relaxed), count)?;
+    wait_streams(
+        &daemon,
+        || sink.counters.streams_active.load(Relaxed),
+        count,
+    )?;
     std::thread::sleep(sizes.warmup);
     let read = || -> [u64; sink::ARRIVAL_SLOTS] {
         std::array::from_fn(|i| sink.counters.arrivals[i].load(Relaxed))
