@@ -43,6 +43,89 @@ impl ConfigError {
             reason: reason.into(),
         }
     }
+
+    /// The top-level [`DialoutConfig`] field at fault (`paths` for `paths[1]`, `tls` for
+    /// `tls.ca_pem`), for callers that map fields to their own names.
+    pub fn key(&self) -> ConfigKey {
+        let top = self.field.split(['.', '[']).next().unwrap_or("");
+        ConfigKey::ALL
+            .into_iter()
+            .find(|k| k.as_str() == top)
+            .unwrap_or(ConfigKey::Tls)
+    }
+}
+
+/// A top-level field of [`DialoutConfig`], as named in [`ConfigError::field`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConfigKey {
+    /// `collector`.
+    Collector,
+    /// `flavor`.
+    Flavor,
+    /// `encoding`.
+    Encoding,
+    /// `mode`.
+    Mode,
+    /// `paths`.
+    Paths,
+    /// `sample_interval`.
+    SampleInterval,
+    /// `phase`.
+    Phase,
+    /// `keepalive`.
+    Keepalive,
+    /// `tls` and its sub-fields.
+    Tls,
+    /// `collectors`.
+    Collectors,
+    /// `retry_interval`.
+    RetryInterval,
+    /// `failback`.
+    Failback,
+    /// `subscription`.
+    Subscription,
+    /// `publish`.
+    Publish,
+}
+
+impl ConfigKey {
+    /// Every key.
+    pub const ALL: [ConfigKey; 14] = [
+        ConfigKey::Collector,
+        ConfigKey::Flavor,
+        ConfigKey::Encoding,
+        ConfigKey::Mode,
+        ConfigKey::Paths,
+        ConfigKey::SampleInterval,
+        ConfigKey::Phase,
+        ConfigKey::Keepalive,
+        ConfigKey::Tls,
+        ConfigKey::Collectors,
+        ConfigKey::RetryInterval,
+        ConfigKey::Failback,
+        ConfigKey::Subscription,
+        ConfigKey::Publish,
+    ];
+
+    /// The field name, as in [`ConfigError::field`] and the REST body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigKey::Collector => "collector",
+            ConfigKey::Flavor => "flavor",
+            ConfigKey::Encoding => "encoding",
+            ConfigKey::Mode => "mode",
+            ConfigKey::Paths => "paths",
+            ConfigKey::SampleInterval => "sample_interval",
+            ConfigKey::Phase => "phase",
+            ConfigKey::Keepalive => "keepalive",
+            ConfigKey::Tls => "tls",
+            ConfigKey::Collectors => "collectors",
+            ConfigKey::RetryInterval => "retry_interval",
+            ConfigKey::Failback => "failback",
+            ConfigKey::Subscription => "subscription",
+            ConfigKey::Publish => "publish",
+        }
+    }
 }
 
 /// Value encoding of the pushed notifications.
@@ -805,6 +888,22 @@ pub fn parse_sample_interval(text: &str) -> Result<Duration, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn config_errors_name_their_top_level_key() {
+        for (field, key) in [
+            ("collector", ConfigKey::Collector),
+            ("paths[2]", ConfigKey::Paths),
+            ("collectors[0]", ConfigKey::Collectors),
+            ("tls.ca_pem", ConfigKey::Tls),
+            ("retry_interval", ConfigKey::RetryInterval),
+        ] {
+            assert_eq!(ConfigError::new(field, "x").key(), key, "{field}");
+        }
+        for key in ConfigKey::ALL {
+            assert_eq!(ConfigError::new(key.as_str(), "x").key(), key);
+        }
+    }
 
     #[test]
     fn collector_syntax() {

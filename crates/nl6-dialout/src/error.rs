@@ -9,15 +9,17 @@ use crate::stats::DisconnectCause;
 /// Attach errors; each names the configuration field at fault.
 #[derive(Debug, thiserror::Error)]
 pub enum DialoutError {
-    /// A field of the configuration is invalid.
+    /// A field of the configuration is invalid (the field and reason are data, printed
+    /// here, not a source).
     #[error("invalid gnmi_dialout config: {0}")]
-    Config(#[from] ConfigError),
+    Config(ConfigError),
     /// A path does not resolve on this device.
-    #[error("invalid gnmi_dialout config: paths[{index}]: {source}")]
+    #[error("invalid gnmi_dialout config: paths[{index}] does not resolve")]
     Path {
         /// Position of the path in `paths`.
         index: usize,
         /// Why it does not resolve.
+        #[source]
         source: nl6_resolver::ResolveError,
     },
     /// An on-change path covers only counters, which never change on-change.
@@ -29,11 +31,12 @@ pub enum DialoutError {
         path: String,
     },
     /// The TLS material could not be loaded.
-    #[error("invalid gnmi_dialout config: {field}: {source}")]
+    #[error("invalid gnmi_dialout config: {field}: the TLS material cannot be used")]
     Tls {
         /// The TLS field involved (`tls.ca_file`, `tls.ca_pem` or `tls`).
         field: &'static str,
         /// What went wrong.
+        #[source]
         source: nl6_tls::TlsError,
     },
     /// `tls.mtls` is set but the exporter has no certificate to present.
@@ -44,6 +47,12 @@ pub enum DialoutError {
     /// `attach` was called outside a tokio runtime.
     #[error("dial-out needs a tokio runtime: attach must be called from within one")]
     NoRuntime,
+}
+
+impl From<ConfigError> for DialoutError {
+    fn from(e: ConfigError) -> Self {
+        DialoutError::Config(e)
+    }
 }
 
 impl DialoutError {

@@ -58,9 +58,9 @@ mod stats;
 mod tls;
 
 pub use config::{
-    CaSource, ConfigError, DEFAULT_PATH, DEFAULT_SAMPLE_INTERVAL, DialoutConfig, Encoding,
-    MAX_COLLECTORS, MAX_KEEPALIVE, MAX_RETRY, MAX_SAMPLE_INTERVAL, MIN_KEEPALIVE, Mode, Phase,
-    Publish, TlsSettings, parse_keepalive, parse_optional_duration, parse_sample_interval,
+    CaSource, ConfigError, ConfigKey, DEFAULT_PATH, DEFAULT_SAMPLE_INTERVAL, DialoutConfig,
+    Encoding, MAX_COLLECTORS, MAX_KEEPALIVE, MAX_RETRY, MAX_SAMPLE_INTERVAL, MIN_KEEPALIVE, Mode,
+    Phase, Publish, TlsSettings, parse_keepalive, parse_optional_duration, parse_sample_interval,
 };
 pub use connector::Connector;
 pub use error::{DialoutError, FlavorError};

@@ -259,7 +259,14 @@ async fn failed_attaches_are_rejected_with_the_path_and_leave_nothing_behind() {
         matches!(err, DialoutError::Path { index: 0, .. }),
         "{err:?}"
     );
-    assert!(err.to_string().contains("Ethernet42"), "{err}");
+    // The resolver's reason is the source, not repeated in the message.
+    assert!(!err.to_string().contains("Ethernet42"), "{err}");
+    let source = std::error::Error::source(&err).expect("the resolve error is the source");
+    assert!(source.to_string().contains("Ethernet42"), "{source}");
+    assert!(
+        err.config_error().unwrap().reason.contains("Ethernet42"),
+        "{err:?}"
+    );
 
     let mut mtls = plain_config(9);
     mtls.tls = TlsSettings {

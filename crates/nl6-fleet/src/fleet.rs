@@ -266,15 +266,9 @@ impl Fleet {
             errors: spec.error_scenario,
             initial: spec.initial_state,
         };
-        device.validate().map_err(|e| {
-            let text = e.to_string();
-            let field = text
-                .split([' ', ':'])
-                .next()
-                .unwrap_or("interfaces")
-                .to_string();
-            FleetError::invalid(field, text)
-        })?;
+        device
+            .validate()
+            .map_err(|e| FleetError::invalid(e.field(), e.to_string()))?;
         Ok(device)
     }
 
@@ -522,28 +516,13 @@ fn device_seed(fleet_seed: u64, ip: u32) -> u64 {
 /// covers only counters on-change, unusable TLS material, ...) is the caller's
 /// ([`FleetError::Invalid`], field `gnmi_dialout.<field>`); anything else is a set-up failure.
 fn dialout_error(addr: Ipv4Addr, e: DialoutError) -> FleetError {
-    let (field, reason) = match e {
-        DialoutError::Config(c) => (c.field, c.reason),
-        DialoutError::Path { index, source } => (format!("paths[{index}]"), source.to_string()),
-        DialoutError::CountersOnly { index, path } => (
-            format!("paths[{index}]"),
-            format!(
-                "{path} covers only counters, which never fire on-change; use mode sample or a path with state leaves"
-            ),
-        ),
-        DialoutError::Tls { field, source } => (field.to_string(), source.to_string()),
-        DialoutError::NoClientIdentity => (
-            "tls.mtls".to_string(),
-            "the simulator has no client certificate to present".to_string(),
-        ),
-        other => {
-            return FleetError::DeviceSetup {
-                addr,
-                reason: format!("dial-out: {other}"),
-            };
-        }
-    };
-    FleetError::invalid(format!("gnmi_dialout.{field}"), reason)
+    match e.config_error() {
+        Some(c) => FleetError::invalid(format!("gnmi_dialout.{}", c.field), c.reason),
+        None => FleetError::DeviceSetup {
+            addr,
+            reason: format!("dial-out: {e}"),
+        },
+    }
 }
 
 fn humanize(d: Duration) -> String {

@@ -1,42 +1,15 @@
 //! One device's interfaces: packed lock-free state, analytic counters, on-change events.
 
 use crate::counter::Counters;
+use crate::event::StateEvent;
 use crate::listener::{EventCounters, LISTENER_DEPTH, Listener, Registry};
 use crate::names::InterfaceNames;
 use crate::packed::{pack, stored_last_change, unpack};
 use crate::spec::{DeviceSpec, ErrorScenario, InitialState, SpecError};
-use crate::status::{AdminStatus, IfState, LinkStatus, OperStatus};
+use crate::status::{AdminStatus, IfState, LinkStatus};
 use crate::traffic::{self, mix};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// A visible state change of one interface.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct StateEvent {
-    /// 1-based ifindex of the interface.
-    pub ifindex: u32,
-    /// State before the change.
-    pub before: IfState,
-    /// State after the change (its `last_change_ns` is the time of this change).
-    pub after: IfState,
-}
-
-impl StateEvent {
-    /// True when `oper-status` changed.
-    pub fn oper_changed(&self) -> bool {
-        self.before.oper() != self.after.oper()
-    }
-
-    /// True when `admin-status` changed.
-    pub fn admin_changed(&self) -> bool {
-        self.before.admin != self.after.admin
-    }
-
-    /// The oper status after the change.
-    pub fn oper(&self) -> OperStatus {
-        self.after.oper()
-    }
-}
 
 /// Outcome of a `set_link`/`set_admin` call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -274,6 +247,7 @@ fn pick_percent(seed: u64, n: usize, p: u8) -> Vec<usize> {
 mod tests {
     use super::*;
     use crate::spec::ErrorScenario;
+    use crate::status::OperStatus;
 
     const T0: u64 = 1_763_000_000_000_000_000;
 

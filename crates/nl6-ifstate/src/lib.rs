@@ -36,6 +36,7 @@
 
 mod counter;
 mod device;
+mod event;
 mod flap;
 mod listener;
 mod names;
@@ -47,7 +48,8 @@ mod sync;
 mod traffic;
 
 pub use counter::{Counter, Counters};
-pub use device::{Change, DeviceModel, StateEvent};
+pub use device::{Change, DeviceModel};
+pub use event::StateEvent;
 pub use flap::FlapScheduler;
 pub use listener::{EventCounters, LISTENER_DEPTH, Listener};
 pub use names::InterfaceNames;

@@ -3,7 +3,7 @@
 //! Its locks, atomics and wake-ups come from [`crate::sync`], so `tests/loom.rs` can
 //! model-check the queue under `--cfg loom`.
 
-use crate::device::StateEvent;
+use crate::event::StateEvent;
 use crate::sync::{AtomicU64, Mutex, MutexGuard, Notify, Ordering};
 use std::collections::VecDeque;
 use std::sync::{Arc, Weak};

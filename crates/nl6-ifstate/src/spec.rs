@@ -202,6 +202,17 @@ pub enum SpecError {
     Percent(u8),
 }
 
+impl SpecError {
+    /// The [`DeviceSpec`] field at fault: `interfaces`, `speed_bps` or `initial`.
+    pub fn field(&self) -> &'static str {
+        match self {
+            SpecError::Interfaces(_) => "interfaces",
+            SpecError::Speed | SpecError::SpeedTooHigh(_) => "speed_bps",
+            SpecError::Percent(_) => "initial",
+        }
+    }
+}
+
 /// What one simulated device looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DeviceSpec {
@@ -253,6 +264,19 @@ impl DeviceSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spec_errors_name_their_field() {
+        for (e, field) in [
+            (SpecError::Interfaces(0), "interfaces"),
+            (SpecError::Speed, "speed_bps"),
+            (SpecError::SpeedTooHigh(u64::MAX), "speed_bps"),
+            (SpecError::Percent(101), "initial"),
+        ] {
+            assert_eq!(e.field(), field);
+            assert!(e.to_string().starts_with(&format!("{field}: ")), "{e}");
+        }
+    }
 
     #[test]
     fn scenarios_parse_and_print() {

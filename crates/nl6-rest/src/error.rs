@@ -7,7 +7,7 @@ use nl6_fleet::FleetError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::extract::BodyError;
+use crate::body_error::BodyError;
 
 /// The body of every error reply (except the interface-state 400, see [`InterfaceErrorBody`]).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -104,6 +104,12 @@ impl IntoResponse for ApiError {
             message: self.to_string(),
         };
         (status, Json(body)).into_response()
+    }
+}
+
+impl IntoResponse for BodyError {
+    fn into_response(self) -> Response {
+        ApiError::Body(self).into_response()
     }
 }
 

@@ -52,6 +52,7 @@ use utoipa_axum::routes;
 
 mod auth;
 mod body;
+mod body_error;
 mod envelope;
 mod error;
 mod extract;
@@ -66,11 +67,11 @@ pub use body::{
     CreateDevices, DEFAULT_DEVICE_COUNT, DEFAULT_INTERFACES, DEFAULT_NETMASK, DEFAULT_SPEED_BPS,
     DialoutBody, InterfaceStateBody, NetmaskValue, TlsBody,
 };
+pub use body_error::{BodyError, MAX_BODY_BYTES};
 pub use envelope::Envelope;
 pub use error::{ApiError, ErrorBody, InterfaceErrorBody};
 /// How every JSON request body is decoded (exposed for the body fuzz target).
 pub use extract::parse_json;
-pub use extract::{BodyError, MAX_BODY_BYTES};
 pub use serve::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_PEER, ServeOptions,

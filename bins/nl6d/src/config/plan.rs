@@ -345,21 +345,22 @@ impl LoadedSettings {
             publish: self.parsed("gnmi_dialout_publish", &s.gnmi_dialout_publish)?,
         };
         cfg.validate_for(&self.flavors).map_err(|e| {
-            let key = match e.field.split(['.', '[']).next().unwrap_or("") {
-                "collector" => "gnmi_dialout_collector",
-                "flavor" => "gnmi_dialout_flavor",
-                "encoding" => "gnmi_dialout_encoding",
-                "mode" => "gnmi_dialout_sub_mode",
-                "sample_interval" => "gnmi_dialout_interval",
-                "paths" => "gnmi_dialout_paths",
-                "phase" => "gnmi_dialout_phase",
-                "keepalive" => "gnmi_dialout_keepalive",
-                "collectors" => "gnmi_dialout_collectors",
-                "retry_interval" => "gnmi_dialout_retry_interval",
-                "failback" => "gnmi_dialout_failback",
-                "subscription" => "gnmi_dialout_subscription",
-                "publish" => "gnmi_dialout_publish",
-                _ => "gnmi_dialout_tls",
+            use nl6_dialout::ConfigKey as K;
+            let key = match e.key() {
+                K::Collector => "gnmi_dialout_collector",
+                K::Flavor => "gnmi_dialout_flavor",
+                K::Encoding => "gnmi_dialout_encoding",
+                K::Mode => "gnmi_dialout_sub_mode",
+                K::SampleInterval => "gnmi_dialout_interval",
+                K::Paths => "gnmi_dialout_paths",
+                K::Phase => "gnmi_dialout_phase",
+                K::Keepalive => "gnmi_dialout_keepalive",
+                K::Collectors => "gnmi_dialout_collectors",
+                K::RetryInterval => "gnmi_dialout_retry_interval",
+                K::Failback => "gnmi_dialout_failback",
+                K::Subscription => "gnmi_dialout_subscription",
+                K::Publish => "gnmi_dialout_publish",
+                K::Tls => "gnmi_dialout_tls",
             };
             self.invalid(key, e)
         })?;

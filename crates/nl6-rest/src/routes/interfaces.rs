@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::body::InterfaceStateBody;
+use crate::body_error::BodyError;
 use crate::error::{ApiError, ErrorBody, InterfaceError, InterfaceErrorBody};
-use crate::extract::{ApiJson, BodyError, PathText, device_ip};
+use crate::extract::{ApiJson, PathText, device_ip};
 use crate::state::ApiState;
 
 /// The interface after the change.
