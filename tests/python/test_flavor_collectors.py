@@ -72,7 +72,14 @@ def get_json(api, path):
 
 
 def listing(api):
-    return {d["ip"]: d for d in get_json(api, "/api/v1/devices")["data"]}
+    """Every device by address, following `next_cursor` page by page."""
+    devices, path = {}, "/api/v1/devices"
+    while True:
+        data = get_json(api, path)["data"]
+        devices.update((d["ip"], d) for d in data["devices"])
+        if "next_cursor" not in data:
+            return devices
+        path = f"/api/v1/devices?cursor={data['next_cursor']}"
 
 
 def wait_for(what, predicate, timeout):

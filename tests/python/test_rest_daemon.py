@@ -26,6 +26,23 @@ def call(api, method, path, body=None):
         return status, text
 
 
+def list_devices(api, limit=None):
+    """Every device, following `next_cursor` page by page, and the pages fetched."""
+    devices, cursor, pages = [], None, 0
+    while True:
+        query = [f"limit={limit}"] if limit else []
+        if cursor:
+            query.append(f"cursor={cursor}")
+        status, body = call(api, "GET", "/api/v1/devices" + ("?" + "&".join(query) if query else ""))
+        assert status == 200, body
+        devices += body["data"]["devices"]
+        pages += 1
+        cursor = body["data"].get("next_cursor")
+        if cursor is None:
+            assert len(devices) == body["data"]["total"]
+            return devices, pages
+
+
 def test_rest_drives_the_fleet_and_on_change_subscribers_see_it(nl6d):
     rest, gnmi = free_port(), free_port()
     nl6d("--auto-count", "0", "--gnmi-port", str(gnmi), "--gnmi-tls=false", "--listen", f"127.0.0.1:{rest}")
@@ -41,8 +58,14 @@ def test_rest_drives_the_fleet_and_on_change_subscribers_see_it(nl6d):
     assert status == 400 and body["success"] is False and "interfaces" in body["message"]
     status, body = call(api, "POST", "/api/v1/devices", {"start_ip": "127.73.1.1", "colour": "red"})
     assert status == 400 and "colour" in body["message"]
-    status, body = call(api, "GET", "/api/v1/devices")
-    assert status == 200 and len(body["data"]) == 20
+    devices, pages = list_devices(api)
+    assert len(devices) == 20 and pages == 1
+    devices, pages = list_devices(api, limit=7)
+    assert pages == 3 and [d["ip"] for d in devices] == [f"127.73.0.{n}" for n in range(1, 21)]
+    status, body = call(api, "GET", "/api/v1/devices?limit=0")
+    assert status == 400 and "limit" in body["message"]
+    status, body = call(api, "GET", "/api/v1/devices?cursor=nope")
+    assert status == 400 and "cursor" in body["message"]
 
     request = {
         "subscription": [{"path": "/interfaces/interface[name=Ethernet3]/state/oper-status", "mode": "on_change"}],
@@ -86,4 +109,4 @@ def test_rest_drives_the_fleet_and_on_change_subscribers_see_it(nl6d):
     status, body = call(api, "DELETE", "/api/v1/devices")
     assert status == 200
     status, body = call(api, "GET", "/api/v1/devices")
-    assert body["data"] == []
+    assert body["data"] == {"total": 0, "devices": []}

@@ -61,7 +61,9 @@ impl Default for BatchSpec {
 /// The batch a device belongs to.
 #[derive(Debug)]
 pub(crate) struct Batch {
-    pub(crate) spec: BatchSpec,
+    /// Shared with every [`DeviceInfo`] of the batch (listing clones the `Arc`, never the
+    /// settings).
+    pub(crate) spec: Arc<BatchSpec>,
     /// `spec.dialout`, shared by the batch's exporters.
     pub(crate) dialout: Option<Arc<DialoutConfig>>,
     pub(crate) created: SystemTime,
@@ -90,7 +92,7 @@ impl Device {
     }
 }
 
-/// A device as listed by [`crate::Fleet::list`].
+/// A device as listed by [`crate::Fleet::page`] (or [`crate::Fleet::get`]).
 #[derive(Clone, Debug)]
 pub struct DeviceInfo {
     /// The device address.
@@ -105,8 +107,8 @@ pub struct DeviceInfo {
     pub dialout_error: Option<String>,
     /// The collector it streams to (or tries next), for a dial-out device.
     pub dialout_collector: Option<String>,
-    /// The batch settings it was created with.
-    pub batch: BatchSpec,
+    /// The batch settings it was created with, shared by every device of the batch.
+    pub batch: Arc<BatchSpec>,
     /// When its batch was created.
     pub created: SystemTime,
 }
@@ -121,8 +123,19 @@ impl Device {
             dialout: self.batch.spec.dialout.is_some(),
             dialout_error: export.as_ref().and_then(|e| e.last_error()),
             dialout_collector: export.as_ref().map(|e| e.collector().to_string()),
-            batch: self.batch.spec.clone(),
+            batch: Arc::clone(&self.batch.spec),
             created: self.batch.created,
         }
     }
+}
+
+/// One page of the device listing (see [`crate::Fleet::page`]).
+#[derive(Clone, Debug)]
+pub struct Page {
+    /// Devices in the fleet (all pages).
+    pub total: usize,
+    /// The devices of this page, by address.
+    pub devices: Vec<DeviceInfo>,
+    /// The address the next page starts after; `None` on the last page.
+    pub next: Option<Ipv4Addr>,
 }

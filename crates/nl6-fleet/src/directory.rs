@@ -1,7 +1,8 @@
 //! The device map, which is also the dial-in server's directory.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::ops::Bound;
 use std::sync::Arc;
 
 use nl6_dialin::DeviceDirectory;
@@ -10,10 +11,10 @@ use parking_lot::RwLock;
 
 use crate::device::Device;
 
-/// Devices by address.
+/// Devices by address, in address order (a page of the listing is a range of the map).
 #[derive(Default)]
 pub(crate) struct DeviceMap {
-    devices: RwLock<HashMap<Ipv4Addr, Arc<Device>>>,
+    devices: RwLock<BTreeMap<Ipv4Addr, Arc<Device>>>,
 }
 
 impl DeviceMap {
@@ -32,7 +33,6 @@ impl DeviceMap {
     /// Inserts every device at once (the batch becomes visible atomically).
     pub(crate) fn insert_all(&self, devices: Vec<Arc<Device>>) {
         let mut map = self.devices.write();
-        map.reserve(devices.len());
         for device in devices {
             map.insert(device.ip, device);
         }
@@ -43,13 +43,31 @@ impl DeviceMap {
     }
 
     pub(crate) fn drain(&self) -> Vec<Arc<Device>> {
-        self.devices.write().drain().map(|(_, d)| d).collect()
+        std::mem::take(&mut *self.devices.write())
+            .into_values()
+            .collect()
     }
 
     pub(crate) fn snapshot(&self) -> Vec<Arc<Device>> {
-        let mut all: Vec<_> = self.devices.read().values().cloned().collect();
-        all.sort_by_key(|d| d.ip);
-        all
+        self.devices.read().values().cloned().collect()
+    }
+
+    /// Up to `limit` devices after `after` (from the first when `None`), by address, the
+    /// number of devices, and whether more follow; O(log n + limit).
+    pub(crate) fn page(
+        &self,
+        after: Option<Ipv4Addr>,
+        limit: usize,
+    ) -> (usize, Vec<Arc<Device>>, bool) {
+        let map = self.devices.read();
+        let start = match after {
+            Some(ip) => Bound::Excluded(ip),
+            None => Bound::Unbounded,
+        };
+        let mut range = map.range((start, Bound::Unbounded));
+        let page: Vec<_> = range.by_ref().take(limit).map(|(_, d)| d.clone()).collect();
+        let more = range.next().is_some();
+        (map.len(), page, more)
     }
 }
 

@@ -16,7 +16,7 @@ use nl6_tls::Identity;
 use parking_lot::Mutex;
 
 use crate::batch::{AddressPlan, plan};
-use crate::device::{Batch, BatchSpec, Device, DeviceInfo};
+use crate::device::{Batch, BatchSpec, Device, DeviceInfo, Page};
 use crate::dial::FleetConnector;
 use crate::directory::DeviceMap;
 use crate::error::FleetError;
@@ -223,7 +223,7 @@ impl Fleet {
         plane.add(&plan).await?;
         let batch = Arc::new(Batch {
             dialout: spec.dialout.clone().map(Arc::new),
-            spec,
+            spec: Arc::new(spec),
             created: SystemTime::now(),
         });
         let mut created = Vec::with_capacity(plan.addresses.len());
@@ -356,9 +356,27 @@ impl Fleet {
         self.devices.get(ip).map(|d| d.model.clone())
     }
 
-    /// Every device, by address.
+    /// Every device, by address. This visits every device: for a large fleet use
+    /// [`Fleet::page`].
     pub fn list(&self) -> Vec<DeviceInfo> {
         self.devices.snapshot().iter().map(|d| d.info()).collect()
+    }
+
+    /// Up to `limit` devices with an address above `after` (from the first device when
+    /// `None`), by address, without visiting the others: O(log n + limit). Continue with
+    /// `after = page.next` until `next` is `None`.
+    pub fn page(&self, after: Option<Ipv4Addr>, limit: usize) -> Page {
+        let (total, devices, more) = self.devices.page(after, limit);
+        let next = if more {
+            devices.last().map(|d| d.ip)
+        } else {
+            None
+        };
+        Page {
+            total,
+            devices: devices.iter().map(|d| d.info()).collect(),
+            next,
+        }
     }
 
     /// Number of devices.

@@ -26,7 +26,7 @@ mod plane;
 mod state;
 
 pub use batch::{AddressPlan, MAX_DEVICE_COUNT, NETMASKS, plan};
-pub use device::{BatchSpec, DeviceInfo};
+pub use device::{BatchSpec, DeviceInfo, Page};
 pub use error::FleetError;
 pub use fleet::{BatchReport, DialStats, Fleet, FleetConfig};
 pub use hostname::hostname_for;

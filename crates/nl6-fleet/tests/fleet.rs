@@ -204,3 +204,62 @@ async fn a_temporary_state_change_reverts_and_a_newer_one_cancels_it() {
     assert!(err.to_string().contains("duration"), "{err}");
     fleet.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn pages_follow_address_order_and_share_the_batch() {
+    let fleet = Fleet::start(FleetConfig {
+        dialin: None,
+        ..FleetConfig::default()
+    })
+    .await
+    .unwrap();
+    // Two batches, the second created first and at lower addresses.
+    fleet
+        .create_batch(batch(Ipv4Addr::new(127, 88, 41, 1), 5))
+        .await
+        .unwrap();
+    fleet
+        .create_batch(batch(Ipv4Addr::new(127, 88, 40, 250), 3))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = fleet.page(after, 3);
+        assert_eq!(page.total, 8);
+        assert!(page.devices.len() <= 3);
+        seen.extend(page.devices.iter().map(|d| d.ip));
+        match page.next {
+            Some(next) => {
+                assert_eq!(Some(next), page.devices.last().map(|d| d.ip));
+                after = Some(next);
+            }
+            None => break,
+        }
+    }
+    let all: Vec<_> = fleet.list().iter().map(|d| d.ip).collect();
+    assert_eq!(seen, all);
+    assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+    assert_eq!(seen[0], Ipv4Addr::new(127, 88, 40, 250));
+    // A full last page says there is no next one.
+    let page = fleet.page(Some(Ipv4Addr::new(127, 88, 41, 1)), 4);
+    assert_eq!(page.devices.len(), 4);
+    assert_eq!(page.next, None);
+    // A cursor need not be a device: the page starts after it.
+    let page = fleet.page(Some(Ipv4Addr::new(127, 88, 40, 255)), 1);
+    assert_eq!(page.devices[0].ip, Ipv4Addr::new(127, 88, 41, 1));
+    assert_eq!(page.next, Some(Ipv4Addr::new(127, 88, 41, 1)));
+    // The devices of a batch share its settings.
+    let page = fleet.page(Some(Ipv4Addr::new(127, 88, 40, 255)), 2);
+    assert!(std::sync::Arc::ptr_eq(
+        &page.devices[0].batch,
+        &page.devices[1].batch
+    ));
+    assert!(
+        fleet
+            .page(Some(Ipv4Addr::new(127, 88, 41, 5)), 10)
+            .devices
+            .is_empty()
+    );
+    fleet.shutdown().await.unwrap();
+}

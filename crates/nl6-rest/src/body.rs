@@ -612,7 +612,117 @@ impl From<&DeviceInfo> for DeviceView {
             dialout_error: info.dialout_error.clone(),
             dialout_collector: info.dialout_collector.clone(),
             created: humantime::format_rfc3339_seconds(info.created).to_string(),
-            config: BatchConfig::from(&info.batch),
+            config: BatchConfig::from(&*info.batch),
+        }
+    }
+}
+
+/// One page of `GET /api/v1/devices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct DevicePage {
+    /// Devices in the fleet (on every page).
+    pub total: usize,
+    /// The devices of this page, by address.
+    pub devices: Vec<DeviceView>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_cursor: Option<String>,
+}
+
+/// A [`DevicePage`] as served: the same JSON, borrowing the devices and echoing each batch's
+/// settings once per page (every device of a batch shares its [`BatchSpec`]; nothing of it is
+/// copied per device).
+#[derive(Serialize)]
+pub(crate) struct DevicePageOut<'a> {
+    total: usize,
+    devices: Vec<DeviceItem<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// A [`DeviceView`] borrowing its device and its batch's echo.
+#[derive(Serialize)]
+struct DeviceItem<'a> {
+    ip: Ipv4Addr,
+    hostname: &'a str,
+    interfaces: usize,
+    dialout: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dialout_error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dialout_collector: Option<&'a str>,
+    created: &'a str,
+    config: &'a BatchConfig,
+}
+
+/// The echo of each batch of a page, built once per batch.
+pub(crate) struct BatchEchoes {
+    /// By the address of the batch's shared spec (kept alive by the page's devices).
+    index: std::collections::HashMap<usize, usize>,
+    echoes: Vec<(String, BatchConfig)>,
+    /// Which echo each device of the page uses.
+    of_device: Vec<usize>,
+}
+
+impl BatchEchoes {
+    /// The echoes of the batches of `devices`.
+    pub(crate) fn of(devices: &[DeviceInfo]) -> BatchEchoes {
+        let mut echoes = BatchEchoes {
+            index: Default::default(),
+            echoes: Vec::new(),
+            of_device: Vec::with_capacity(devices.len()),
+        };
+        for info in devices {
+            let next = echoes.echoes.len();
+            let at = *echoes
+                .index
+                .entry(std::sync::Arc::as_ptr(&info.batch) as usize)
+                .or_insert(next);
+            if at == next {
+                echoes.echoes.push((
+                    humantime::format_rfc3339_seconds(info.created).to_string(),
+                    BatchConfig::from(&*info.batch),
+                ));
+            }
+            echoes.of_device.push(at);
+        }
+        echoes
+    }
+
+    /// Distinct batches among the devices.
+    #[cfg(test)]
+    fn batches(&self) -> usize {
+        self.echoes.len()
+    }
+
+    /// The page to serialize: `devices` must be the slice the echoes were built from.
+    pub(crate) fn page<'a>(
+        &'a self,
+        total: usize,
+        devices: &'a [DeviceInfo],
+        next_cursor: Option<String>,
+    ) -> DevicePageOut<'a> {
+        let devices = devices
+            .iter()
+            .zip(&self.of_device)
+            .map(|(info, &at)| {
+                let (created, config) = &self.echoes[at];
+                DeviceItem {
+                    ip: info.ip,
+                    hostname: &info.hostname,
+                    interfaces: info.interfaces,
+                    dialout: info.dialout,
+                    dialout_error: info.dialout_error.as_deref(),
+                    dialout_collector: info.dialout_collector.as_deref(),
+                    created,
+                    config,
+                }
+            })
+            .collect();
+        DevicePageOut {
+            total,
+            devices,
+            next_cursor,
         }
     }
 }
@@ -623,6 +733,39 @@ mod tests {
 
     fn body(json: &str) -> CreateDevices {
         serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn a_page_serializes_as_device_views_with_one_echo_per_batch() {
+        let spec = std::sync::Arc::new(BatchSpec {
+            hostname: Some("leaf-{n}".into()),
+            ..BatchSpec::default()
+        });
+        let other = std::sync::Arc::new(BatchSpec::default());
+        let info = |n: u8, batch: &std::sync::Arc<BatchSpec>| DeviceInfo {
+            ip: Ipv4Addr::new(127, 42, 0, n),
+            hostname: format!("leaf-{n}"),
+            interfaces: 10,
+            dialout: n == 2,
+            dialout_error: (n == 2).then(|| "refused".to_string()),
+            dialout_collector: (n == 2).then(|| "127.0.0.1:1".to_string()),
+            batch: batch.clone(),
+            created: std::time::SystemTime::UNIX_EPOCH,
+        };
+        let devices = [info(1, &spec), info(2, &spec), info(3, &other)];
+        let echoes = BatchEchoes::of(&devices);
+        assert_eq!(echoes.batches(), 2);
+        let served = serde_json::to_value(echoes.page(7, &devices, Some("127.42.0.3".into())));
+        let views = DevicePage {
+            total: 7,
+            devices: devices.iter().map(DeviceView::from).collect(),
+            next_cursor: Some("127.42.0.3".into()),
+        };
+        assert_eq!(served.unwrap(), serde_json::to_value(&views).unwrap());
+        let last = serde_json::to_value(echoes.page(3, &devices, None)).unwrap();
+        assert!(last.get("next_cursor").is_none(), "{last}");
+        let back: DevicePage = serde_json::from_value(last).unwrap();
+        assert_eq!(back.devices, views.devices);
     }
 
     #[test]

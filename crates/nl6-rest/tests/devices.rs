@@ -28,7 +28,9 @@ async fn create_list_get_delete() {
     assert_eq!(list.status, 200);
     let list = list.json();
     assert_eq!(list["success"], true);
-    let ips: Vec<&str> = list["data"]
+    assert_eq!(list["data"]["total"], 3);
+    assert!(list["data"].get("next_cursor").is_none(), "{list}");
+    let ips: Vec<&str> = list["data"]["devices"]
         .as_array()
         .unwrap()
         .iter()
@@ -74,7 +76,7 @@ async fn create_list_get_delete() {
     assert_eq!(all.json()["data"]["deleted"], 2);
     assert_eq!(api.fleet.len(), 0);
     let empty = api.get("/api/v1/devices").await.json();
-    assert_eq!(empty["data"], json!([]));
+    assert_eq!(empty["data"], json!({"total": 0, "devices": []}));
     api.stop().await;
 }
 
@@ -505,5 +507,66 @@ async fn a_batch_while_another_is_being_created_gets_409() {
     let status = api.get("/api/v1/status").await.json();
     assert_eq!(status["batch_in_progress"], false);
     api.delete("/api/v1/devices").await;
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn the_list_is_paged_by_address() {
+    let api = Api::start().await;
+    // The second batch has the lower addresses.
+    api.create(json!({"start_ip": "127.81.9.1", "device_count": 4}))
+        .await;
+    api.create(json!({"start_ip": "127.81.8.252", "device_count": 3}))
+        .await;
+    let mut ips = Vec::new();
+    let mut path = "/api/v1/devices?limit=3".to_string();
+    let mut pages = 0;
+    loop {
+        let page = api.get(&path).await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let page = page.json();
+        assert_eq!(page["success"], true);
+        assert_eq!(page["data"]["total"], 7);
+        let devices = page["data"]["devices"].as_array().unwrap();
+        assert!(devices.len() <= 3);
+        ips.extend(
+            devices
+                .iter()
+                .map(|d| d["ip"].as_str().unwrap().to_string()),
+        );
+        pages += 1;
+        match page["data"]["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/v1/devices?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(
+        ips,
+        [
+            "127.81.8.252",
+            "127.81.8.253",
+            "127.81.8.254",
+            "127.81.9.1",
+            "127.81.9.2",
+            "127.81.9.3",
+            "127.81.9.4"
+        ]
+    );
+    // The default page holds them all.
+    let all = api.get("/api/v1/devices").await.json();
+    assert_eq!(all["data"]["devices"].as_array().unwrap().len(), 7);
+    assert!(all["data"].get("next_cursor").is_none());
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=10001", "limit"),
+        ("limit=many", "limit"),
+        ("cursor=nope", "cursor"),
+        ("limit=5&cursor=1.2.3", "cursor"),
+    ] {
+        api.get(&format!("/api/v1/devices?{query}"))
+            .await
+            .assert_error(400, &[&format!("invalid {field}")]);
+    }
     api.stop().await;
 }

@@ -145,7 +145,7 @@ async fn devices_list_their_host_name_and_current_collector() {
         .await;
     assert_eq!(plain.status, 201, "{}", plain.text);
     let list = api.get("/api/v1/devices").await.json();
-    let devices = list["data"].as_array().unwrap();
+    let devices = list["data"]["devices"].as_array().unwrap();
     let by_ip = |ip: &str| devices.iter().find(|d| d["ip"] == ip).unwrap().clone();
     assert_eq!(by_ip("127.83.1.1")["hostname"], "leaf-1");
     assert_eq!(by_ip("127.83.1.2")["hostname"], "leaf-2");

@@ -3,13 +3,15 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use nl6_fleet::{BatchReport, Fleet, FleetError};
 use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
 use utoipa::ToSchema;
 
-use crate::body::{CreateDevices, DeviceView};
+use crate::body::{BatchEchoes, CreateDevices, DevicePage, DeviceView};
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, PathText, device_ip};
@@ -98,17 +100,98 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(Envelope::ok(message, data))))
 }
 
-/// Lists every device with the settings of its batch.
+/// Devices per page when `limit` is not given.
+pub const DEFAULT_PAGE_LIMIT: usize = 1_000;
+
+/// The largest `limit` accepted.
+pub const MAX_PAGE_LIMIT: usize = 10_000;
+
+/// Where a page of the listing starts and how long it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PageQuery {
+    after: Option<Ipv4Addr>,
+    limit: usize,
+}
+
+impl PageQuery {
+    /// Parses `limit` and `cursor` (other parameters are ignored); the error names the
+    /// parameter.
+    fn parse(query: Option<&str>) -> Result<PageQuery, ApiError> {
+        let mut page = PageQuery {
+            after: None,
+            limit: DEFAULT_PAGE_LIMIT,
+        };
+        for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            match &*key {
+                "limit" => {
+                    page.limit = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_PAGE_LIMIT).contains(n))
+                        .ok_or_else(|| {
+                            ApiError::invalid(
+                                "limit",
+                                format!("{value:?} is not a number in 1..={MAX_PAGE_LIMIT}"),
+                            )
+                        })?;
+                }
+                "cursor" => {
+                    page.after = Some(value.parse().map_err(|_| {
+                        ApiError::invalid(
+                            "cursor",
+                            format!(
+                                "{value:?} is not a cursor; pass the next_cursor of the previous page"
+                            ),
+                        )
+                    })?);
+                }
+                _ => {}
+            }
+        }
+        Ok(page)
+    }
+}
+
+/// Lists the devices, by address, a page at a time, each with the settings of its batch.
 #[utoipa::path(
     get,
     path = "/api/v1/devices",
     operation_id = "listDevices",
     tag = "devices",
-    responses((status = 200, description = "Every device, by address", body = Envelope<Vec<DeviceView>>))
+    params(
+        ("limit" = Option<usize>, Query, description = "Devices per page, 1..=10000 (default 1000)", minimum = 1, maximum = 10000, example = 1000),
+        ("cursor" = Option<String>, Query, description = "The `next_cursor` of the previous page (opaque); the page starts after it. Absent: the first page"),
+    ),
+    responses(
+        (status = 200, description = "A page of devices by address, the fleet's device count and the cursor of the next page (absent on the last page)", body = Envelope<DevicePage>),
+        (status = 400, description = "`limit` or `cursor` is invalid (the message names it)", body = ErrorBody),
+    )
 )]
-pub(crate) async fn list(State(state): State<ApiState>) -> Json<Envelope<Vec<DeviceView>>> {
-    let devices: Vec<DeviceView> = state.fleet.list().iter().map(DeviceView::from).collect();
-    Json(Envelope::ok(n_devices(devices.len()), devices))
+pub(crate) async fn list(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = PageQuery::parse(query.as_deref())?;
+    list_page(&state.fleet, query)
+}
+
+/// Serializes one page; the batches' settings are echoed from the shared specs.
+fn list_page(fleet: &Fleet, query: PageQuery) -> Result<Response, ApiError> {
+    let page = fleet.page(query.after, query.limit);
+    let echoes = BatchEchoes::of(&page.devices);
+    let message = if page.devices.len() == page.total {
+        n_devices(page.total)
+    } else {
+        format!("{} of {}", n_devices(page.devices.len()), page.total)
+    };
+    let data = echoes.page(
+        page.total,
+        &page.devices,
+        page.next.map(|ip| ip.to_string()),
+    );
+    let body = serde_json::to_vec(&Envelope::ok(message, data))
+        .map_err(|e| ApiError::Internal(format!("device page: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Deletes every device.
@@ -185,4 +268,37 @@ pub(crate) async fn delete(
         format!("deleted device {ip}"),
         Deleted { deleted: 1 },
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_query() {
+        let parse = |q| PageQuery::parse(Some(q));
+        assert_eq!(
+            PageQuery::parse(None).unwrap(),
+            PageQuery {
+                after: None,
+                limit: DEFAULT_PAGE_LIMIT
+            }
+        );
+        assert_eq!(
+            parse("limit=10&cursor=127.0.0.9&x=1").unwrap(),
+            PageQuery {
+                after: Some(Ipv4Addr::new(127, 0, 0, 9)),
+                limit: 10
+            }
+        );
+        assert_eq!(parse("limit=10000").unwrap().limit, MAX_PAGE_LIMIT);
+        for bad in ["limit=0", "limit=10001", "limit=-1", "limit=", "limit=ten"] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("invalid limit"), "{bad}: {e}");
+        }
+        for bad in ["cursor=", "cursor=abc", "cursor=1.2.3", "cursor=%ZZ"] {
+            let e = parse(bad).unwrap_err().to_string();
+            assert!(e.contains("invalid cursor"), "{bad}: {e}");
+        }
+    }
 }
