@@ -1,4 +1,4 @@
-//! From merged [`Settings`] to the start-up [`Plan`]: every value validated, every error
+//! From merged `Settings` to the start-up [`Plan`]: every value validated, every error
 //! naming the key and where its value came from.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -70,7 +70,7 @@ fn error_with_sources(error: &dyn std::error::Error) -> String {
     text
 }
 
-/// Everything nl6d needs to start, derived from [`Settings`].
+/// Everything nl6d needs to start, derived from `Settings`.
 pub struct Plan {
     /// How to run the fleet.
     pub fleet: FleetConfig,

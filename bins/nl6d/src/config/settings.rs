@@ -1,5 +1,5 @@
-//! Every setting of nl6d, defined once: [`settings!`] turns one line per setting (doc
-//! comment, name, type, default) into the file/environment struct [`Settings`], the
+//! Every setting of nl6d, defined once: `settings!` turns one line per setting (doc
+//! comment, name, type, default) into the file/environment struct `Settings`, the
 //! command-line struct [`Flags`] and the key list [`KEYS`]. The doc comment is the
 //! `--help` text; the default and the range are appended from the same table the
 //! validation uses, so the help and the errors cannot disagree.
@@ -66,7 +66,7 @@ pub fn range_of(key: &str) -> Option<String> {
     Some(format!("{lo}..={hi}"))
 }
 
-/// Generates [`Settings`] (every key, its default), [`Flags`] (every key but the
+/// Generates `Settings` (every key, its default), [`Flags`] (every key but the
 /// `env_only` ones as an optional `--key-with-dashes`) and [`KEYS`] from one list.
 ///
 /// Entry forms (each with its doc comment):
