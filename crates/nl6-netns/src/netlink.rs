@@ -125,7 +125,7 @@ impl Netlink {
         loop {
             self.recv()?;
             let mut done = false;
-            for msg in parse_all(&self.rx) {
+            for msg in parse_all::<RouteNetlinkMessage>(&self.rx) {
                 if msg.header.sequence_number != seq {
                     continue;
                 }
@@ -162,7 +162,7 @@ impl Netlink {
         self.sock.send(&tx, 0)?;
         loop {
             self.recv()?;
-            for msg in parse_all(&self.rx) {
+            for msg in parse_all::<RouteNetlinkMessage>(&self.rx) {
                 if msg.header.sequence_number != seq {
                     continue;
                 }
@@ -191,7 +191,7 @@ impl Netlink {
         loop {
             self.recv()?;
             let mut done = false;
-            for msg in parse_all(&self.rx) {
+            for msg in parse_all::<RouteNetlinkMessage>(&self.rx) {
                 let seq = msg.header.sequence_number;
                 if let NetlinkPayload::Error(e) = msg.payload {
                     if e.code.is_some() {
@@ -229,12 +229,17 @@ fn append(tx: &mut Vec<u8>, msg: RouteNetlinkMessage, flags: u16, seq: u32) {
     packet.serialize(&mut tx[start..start + len]);
 }
 
-fn align4(len: usize) -> usize {
+/// `len` rounded up to netlink's 4-byte alignment.
+pub(crate) fn align4(len: usize) -> usize {
     (len + 3) & !3
 }
 
-/// Splits a datagram into messages, skipping the ones this crate cannot parse.
-fn parse_all(buf: &[u8]) -> Vec<NetlinkMessage<RouteNetlinkMessage>> {
+/// Splits a datagram into messages of any netlink family, skipping the ones this crate
+/// cannot parse.
+pub(crate) fn parse_all<T>(buf: &[u8]) -> Vec<NetlinkMessage<T>>
+where
+    T: netlink_packet_core::NetlinkDeserializable,
+{
     let mut out = Vec::new();
     let mut at = 0;
     while at + 16 <= buf.len() {
@@ -242,7 +247,7 @@ fn parse_all(buf: &[u8]) -> Vec<NetlinkMessage<RouteNetlinkMessage>> {
         if len < 16 || at + len > buf.len() {
             break;
         }
-        match NetlinkMessage::<RouteNetlinkMessage>::deserialize(&buf[at..at + len]) {
+        match NetlinkMessage::<T>::deserialize(&buf[at..at + len]) {
             Ok(msg) => out.push(msg),
             Err(e) => tracing::debug!("skipping unparsable netlink message: {e}"),
         }

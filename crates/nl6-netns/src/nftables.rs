@@ -24,6 +24,8 @@ use netlink_packet_netfilter::{
 };
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_NETFILTER};
 
+use crate::netlink::{align4, parse_all};
+
 /// The nf_tables subsystem id, the resource id of a batch.
 const NFNL_SUBSYS_NFTABLES: u16 = 10;
 /// Verdict codes of `include/uapi/linux/netfilter.h`.
@@ -326,7 +328,7 @@ impl NfTables {
         let mut error = None;
         while answered < count {
             self.recv()?;
-            for msg in parse_all(&self.rx) {
+            for msg in parse_all::<NetfilterMessage>(&self.rx) {
                 let seq = msg.header.sequence_number;
                 if seq.wrapping_sub(first) >= count {
                     continue;
@@ -352,7 +354,7 @@ impl NfTables {
         let mut out = Vec::new();
         loop {
             self.recv()?;
-            for msg in parse_all(&self.rx) {
+            for msg in parse_all::<NetfilterMessage>(&self.rx) {
                 if msg.header.sequence_number != seq {
                     continue;
                 }
@@ -523,28 +525,6 @@ fn comment_of(data: &[u8]) -> Option<String> {
         at += 2 + len;
     }
     None
-}
-
-fn align4(len: usize) -> usize {
-    (len + 3) & !3
-}
-
-/// Splits a datagram into messages, skipping the ones this crate cannot parse.
-fn parse_all(buf: &[u8]) -> Vec<NetlinkMessage<NetfilterMessage>> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 16 <= buf.len() {
-        let len = u32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
-        if len < 16 || at + len > buf.len() {
-            break;
-        }
-        match NetlinkMessage::<NetfilterMessage>::deserialize(&buf[at..at + len]) {
-            Ok(msg) => out.push(msg),
-            Err(e) => tracing::debug!("skipping unparsable nfnetlink message: {e}"),
-        }
-        at += align4(len);
-    }
-    out
 }
 
 #[cfg(test)]
