@@ -8,8 +8,6 @@ use std::time::Duration;
 use nl6_resolver::ValueEncoding;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::flavor::{DEFAULT_FLAVOR, FlavorOption, FlavorRegistry, or_list};
-
 /// The default path: the whole interface state subtree.
 pub const DEFAULT_PATH: &str = "/interfaces/interface[name=*]/state";
 /// The default SAMPLE cadence.
@@ -29,6 +27,8 @@ pub const MAX_RETRY: Duration = Duration::from_secs(24 * 3600);
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
 pub struct ConfigError {
+    /// The top-level field at fault.
+    key: ConfigKey,
     /// The field, e.g. `collector`, `paths[1]` or `tls.ca_pem`.
     pub field: String,
     /// Why it was rejected.
@@ -36,9 +36,15 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    /// An error for `field`.
-    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
+    /// An error for the top-level field `key` itself.
+    pub fn new(key: ConfigKey, reason: impl Into<String>) -> ConfigError {
+        ConfigError::at(key, key.as_str(), reason)
+    }
+
+    /// An error for `field` (e.g. `paths[1]`, `tls.ca_pem`), a part of `key`.
+    pub fn at(key: ConfigKey, field: impl Into<String>, reason: impl Into<String>) -> ConfigError {
         ConfigError {
+            key,
             field: field.into(),
             reason: reason.into(),
         }
@@ -47,11 +53,7 @@ impl ConfigError {
     /// The top-level [`DialoutConfig`] field at fault (`paths` for `paths[1]`, `tls` for
     /// `tls.ca_pem`), for callers that map fields to their own names.
     pub fn key(&self) -> ConfigKey {
-        let top = self.field.split(['.', '[']).next().unwrap_or("");
-        ConfigKey::ALL
-            .into_iter()
-            .find(|k| k.as_str() == top)
-            .unwrap_or(ConfigKey::Tls)
+        self.key
     }
 }
 
@@ -172,7 +174,7 @@ impl FromStr for Encoding {
             "json" => Ok(Encoding::Json),
             "proto" => Ok(Encoding::Proto),
             _ => Err(ConfigError::new(
-                "encoding",
+                ConfigKey::Encoding,
                 format!("{s:?} is not supported; use json_ietf, json or proto"),
             )),
         }
@@ -207,7 +209,7 @@ impl FromStr for Mode {
             "" | "sample" => Ok(Mode::Sample),
             "on-change" | "on_change" | "onchange" => Ok(Mode::OnChange),
             _ => Err(ConfigError::new(
-                "mode",
+                ConfigKey::Mode,
                 format!("{s:?} is not supported; use sample or on-change"),
             )),
         }
@@ -244,7 +246,7 @@ impl FromStr for Phase {
             "" | "spread" => Ok(Phase::Spread),
             "aligned" => Ok(Phase::Aligned),
             _ => Err(ConfigError::new(
-                "phase",
+                ConfigKey::Phase,
                 format!("{s:?} is not supported; use spread or aligned"),
             )),
         }
@@ -279,7 +281,7 @@ impl FromStr for Publish {
             "" | "subscribe" => Ok(Publish::Subscribe),
             "get" => Ok(Publish::Get),
             _ => Err(ConfigError::new(
-                "publish",
+                ConfigKey::Publish,
                 format!("{s:?} is not supported; use subscribe or get"),
             )),
         }
@@ -373,7 +375,8 @@ impl TlsSettings {
                 set.push("mtls");
             }
             if !set.is_empty() {
-                return Err(ConfigError::new(
+                return Err(ConfigError::at(
+                    ConfigKey::Tls,
                     "tls.enabled",
                     format!(
                         "TLS is disabled but {} {} set; remove {} or enable TLS",
@@ -386,17 +389,21 @@ impl TlsSettings {
             return Ok(());
         }
         if self.insecure_skip_verify && self.ca.is_some() {
-            return Err(ConfigError::new(
+            return Err(ConfigError::at(
+                ConfigKey::Tls,
                 "tls.insecure_skip_verify",
                 "cannot be combined with a CA bundle (ca_file/ca_pem): choose one",
             ));
         }
         match &self.ca {
-            Some(CaSource::File(path)) if path.as_os_str().is_empty() => {
-                Err(ConfigError::new("tls.ca_file", "must not be empty"))
-            }
+            Some(CaSource::File(path)) if path.as_os_str().is_empty() => Err(ConfigError::at(
+                ConfigKey::Tls,
+                "tls.ca_file",
+                "must not be empty",
+            )),
             Some(CaSource::InlinePem(pem)) if pem.len() > nl6_tls::MAX_INLINE_CA_PEM => {
-                Err(ConfigError::new(
+                Err(ConfigError::at(
+                    ConfigKey::Tls,
                     "tls.ca_pem",
                     format!(
                         "is {} bytes, larger than the {}-byte (64 KiB) limit",
@@ -405,9 +412,11 @@ impl TlsSettings {
                     ),
                 ))
             }
-            Some(CaSource::InlinePem(pem)) if pem.trim().is_empty() => {
-                Err(ConfigError::new("tls.ca_pem", "must not be empty"))
-            }
+            Some(CaSource::InlinePem(pem)) if pem.trim().is_empty() => Err(ConfigError::at(
+                ConfigKey::Tls,
+                "tls.ca_pem",
+                "must not be empty",
+            )),
             _ => Ok(()),
         }
     }
@@ -440,7 +449,8 @@ impl TryFrom<RawTls> for TlsSettings {
             (false, true) => Some(CaSource::File(PathBuf::from(raw.ca_file))),
             (true, false) => Some(CaSource::InlinePem(raw.ca_pem)),
             (false, false) => {
-                return Err(ConfigError::new(
+                return Err(ConfigError::at(
+                    ConfigKey::Tls,
                     "tls.ca_file",
                     "cannot be combined with tls.ca_pem: give the CA one way",
                 ));
@@ -558,77 +568,26 @@ impl DialoutConfig {
         }
     }
 
-    /// Validates against the built-in flavors (`gnmireverse`, `nokia`, `sonic`).
-    pub fn validate(&self) -> Result<(), ConfigError> {
-        self.validate_for(&FlavorRegistry::default())
-    }
-
-    /// Validates against the flavors of `flavors`: the common checks, then the flavor's
-    /// encodings, options and own [`crate::Flavor::check`].
-    pub fn validate_for(&self, flavors: &FlavorRegistry) -> Result<(), ConfigError> {
-        self.validate_common()?;
-        let name = self.flavor_name();
-        let Some(flavor) = flavors.get(name) else {
-            return Err(ConfigError::new(
-                "flavor",
-                format!(
-                    "{name:?} is not supported; use {}",
-                    or_list(&flavors.names())
-                ),
-            ));
-        };
-        if !flavor.encodings().contains(&self.encoding) {
-            let allowed: Vec<&str> = flavor.encodings().iter().map(|e| e.as_str()).collect();
-            return Err(ConfigError::new(
-                "encoding",
-                format!(
-                    "flavor {name} cannot send {}; use {}",
-                    self.encoding,
-                    or_list(&allowed)
-                ),
-            ));
-        }
-        for option in self.options_set() {
-            if !flavor.options().contains(&option) {
-                let takes: Vec<&str> = flavor.options().iter().map(|o| o.field()).collect();
-                let takes = if takes.is_empty() {
-                    "no flavor options".to_string()
-                } else {
-                    format!("only {}", takes.join(", "))
-                };
-                return Err(ConfigError::new(
-                    option.field(),
-                    format!(
-                        "is not an option of flavor {name} (it takes {takes}); flavors that take {}: {}",
-                        option.field(),
-                        or_list(&flavors.taking(option))
-                    ),
-                ));
-            }
-        }
-        flavor.check(self)
-    }
-
     /// The checks that need no flavor: collectors, durations, paths, TLS.
     pub fn validate_common(&self) -> Result<(), ConfigError> {
         self.destinations()?;
         if self.sample_interval > MAX_SAMPLE_INTERVAL {
             return Err(ConfigError::new(
-                "sample_interval",
+                ConfigKey::SampleInterval,
                 format!(
                     "{} is longer than the 24h maximum",
                     humantime::format_duration(self.sample_interval)
                 ),
             ));
         }
-        for (field, value, max) in [
-            ("keepalive", self.keepalive, MAX_KEEPALIVE),
-            ("retry_interval", self.retry_interval, MAX_RETRY),
-            ("failback", self.failback, MAX_RETRY),
+        for (key, value, max) in [
+            (ConfigKey::Keepalive, self.keepalive, MAX_KEEPALIVE),
+            (ConfigKey::RetryInterval, self.retry_interval, MAX_RETRY),
+            (ConfigKey::Failback, self.failback, MAX_RETRY),
         ] {
             if value > max {
                 return Err(ConfigError::new(
-                    field,
+                    key,
                     format!(
                         "{} is longer than the 24h maximum",
                         humantime::format_duration(value)
@@ -638,13 +597,14 @@ impl DialoutConfig {
         }
         if !self.failback.is_zero() && self.collectors.len() < 2 {
             return Err(ConfigError::new(
-                "failback",
+                ConfigKey::Failback,
                 "returns a device to the first of its collectors, so it needs at least two",
             ));
         }
         for (i, text) in self.paths.iter().enumerate() {
-            nl6_gnmi::parse_path(text)
-                .map_err(|e| ConfigError::new(format!("paths[{i}]"), e.to_string()))?;
+            nl6_gnmi::parse_path(text).map_err(|e| {
+                ConfigError::at(ConfigKey::Paths, format!("paths[{i}]"), e.to_string())
+            })?;
         }
         self.tls.validate()
     }
@@ -671,7 +631,7 @@ impl DialoutConfig {
         }
         if self.collectors.len() > MAX_COLLECTORS {
             return Err(ConfigError::new(
-                "collectors",
+                ConfigKey::Collectors,
                 format!(
                     "holds {} collectors; a group takes at most {MAX_COLLECTORS}",
                     self.collectors.len()
@@ -679,10 +639,12 @@ impl DialoutConfig {
             ));
         }
         for (i, text) in self.collectors.iter().enumerate() {
-            parse_collector(text)
-                .map_err(|e| ConfigError::new(format!("collectors[{i}]"), e.reason))?;
+            parse_collector(text).map_err(|e| {
+                ConfigError::at(ConfigKey::Collectors, format!("collectors[{i}]"), e.reason)
+            })?;
             if self.collectors[..i].contains(text) {
-                return Err(ConfigError::new(
+                return Err(ConfigError::at(
+                    ConfigKey::Collectors,
                     format!("collectors[{i}]"),
                     format!("{text:?} is listed twice"),
                 ));
@@ -690,7 +652,7 @@ impl DialoutConfig {
         }
         if !self.collector.is_empty() && self.collector != self.collectors[0] {
             return Err(ConfigError::new(
-                "collector",
+                ConfigKey::Collector,
                 format!(
                     "{:?} differs from collectors[0] {:?}: give the group as collectors alone",
                     self.collector, self.collectors[0]
@@ -726,7 +688,7 @@ impl DialoutConfig {
 
 /// Splits and checks `host:port` (port 1–65535, host a DNS name or IPv4 address).
 pub(crate) fn parse_collector(text: &str) -> Result<(String, u16), ConfigError> {
-    let err = |reason: String| ConfigError::new("collector", reason);
+    let err = |reason: String| ConfigError::new(ConfigKey::Collector, reason);
     if text.is_empty() {
         return Err(err("is required (host:port)".to_string()));
     }
@@ -786,13 +748,13 @@ mod duration_text {
         }
         if trimmed.starts_with('-') {
             return Err(ConfigError::new(
-                "sample_interval",
+                ConfigKey::SampleInterval,
                 format!("{text:?} is negative; use a duration such as \"10s\""),
             ));
         }
         humantime::parse_duration(trimmed).map_err(|e| {
             ConfigError::new(
-                "sample_interval",
+                ConfigKey::SampleInterval,
                 format!("{text:?} is not a duration such as \"10s\": {e}"),
             )
         })
@@ -801,7 +763,7 @@ mod duration_text {
 
 /// Serde for `retry_interval` and `failback`: humantime text, `"0"` or empty = unset.
 macro_rules! optional_duration_serde {
-    ($module:ident, $field:literal) => {
+    ($module:ident, $field:expr) => {
         mod $module {
             use super::*;
 
@@ -817,25 +779,25 @@ macro_rules! optional_duration_serde {
     };
 }
 
-optional_duration_serde!(retry_interval_text, "retry_interval");
-optional_duration_serde!(failback_text, "failback");
+optional_duration_serde!(retry_interval_text, ConfigKey::RetryInterval);
+optional_duration_serde!(failback_text, ConfigKey::Failback);
 
-/// Parses `retry_interval` or `failback` (named `field` in errors): a duration such as
+/// Parses `retry_interval` or `failback` (the field `key` in errors): a duration such as
 /// `"30s"`; `"0"` or empty = unset.
-pub fn parse_optional_duration(field: &str, text: &str) -> Result<Duration, ConfigError> {
+pub fn parse_optional_duration(key: ConfigKey, text: &str) -> Result<Duration, ConfigError> {
     let trimmed = text.trim();
     if trimmed.is_empty() || trimmed == "0" {
         return Ok(Duration::ZERO);
     }
     if trimmed.starts_with('-') {
         return Err(ConfigError::new(
-            field,
+            key,
             format!("{text:?} is negative; use a duration such as \"30s\""),
         ));
     }
     humantime::parse_duration(trimmed).map_err(|e| {
         ConfigError::new(
-            field,
+            key,
             format!("{text:?} is not a duration such as \"30s\": {e}"),
         )
     })
@@ -868,13 +830,13 @@ pub fn parse_keepalive(text: &str) -> Result<Duration, ConfigError> {
     }
     if trimmed.starts_with('-') {
         return Err(ConfigError::new(
-            "keepalive",
+            ConfigKey::Keepalive,
             format!("{text:?} is negative; use a duration such as \"5m\", or 0 for none"),
         ));
     }
     humantime::parse_duration(trimmed).map_err(|e| {
         ConfigError::new(
-            "keepalive",
+            ConfigKey::Keepalive,
             format!("{text:?} is not a duration such as \"5m\" (0 = off): {e}"),
         )
     })
@@ -885,23 +847,96 @@ pub fn parse_sample_interval(text: &str) -> Result<Duration, ConfigError> {
     duration_text::parse(text)
 }
 
+/// The flavor used when a configuration names none.
+pub const DEFAULT_FLAVOR: &str = "gnmireverse";
+
+/// Block fields that only some flavors take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FlavorOption {
+    /// `collectors`: a destination group tried in order.
+    Collectors,
+    /// `retry_interval`: the fixed wait once every collector failed.
+    RetryInterval,
+    /// `failback`: how long a device stays on a backup collector before it tries the
+    /// first again.
+    Failback,
+    /// `subscription`: the subscription name sent as metadata.
+    Subscription,
+    /// `publish`: `subscribe` or `get`.
+    Publish,
+}
+
+impl FlavorOption {
+    /// Every option.
+    pub const ALL: [FlavorOption; 5] = [
+        FlavorOption::Collectors,
+        FlavorOption::RetryInterval,
+        FlavorOption::Failback,
+        FlavorOption::Subscription,
+        FlavorOption::Publish,
+    ];
+
+    /// The block field.
+    pub fn field(self) -> &'static str {
+        self.key().as_str()
+    }
+
+    /// The block field as a [`ConfigKey`].
+    pub fn key(self) -> ConfigKey {
+        match self {
+            FlavorOption::Collectors => ConfigKey::Collectors,
+            FlavorOption::RetryInterval => ConfigKey::RetryInterval,
+            FlavorOption::Failback => ConfigKey::Failback,
+            FlavorOption::Subscription => ConfigKey::Subscription,
+            FlavorOption::Publish => ConfigKey::Publish,
+        }
+    }
+}
+
+/// `items` as `a`, `a or b`, `a, b or c`.
+pub(crate) fn or_list(items: &[&str]) -> String {
+    match items {
+        [] => "nothing".to_string(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn config_errors_name_their_top_level_key() {
-        for (field, key) in [
-            ("collector", ConfigKey::Collector),
-            ("paths[2]", ConfigKey::Paths),
-            ("collectors[0]", ConfigKey::Collectors),
-            ("tls.ca_pem", ConfigKey::Tls),
-            ("retry_interval", ConfigKey::RetryInterval),
+        let cfg = |json: &str| serde_json::from_str::<DialoutConfig>(json).unwrap();
+        for (block, field, key) in [
+            (
+                r#"{"collector": "nohost"}"#,
+                "collector",
+                ConfigKey::Collector,
+            ),
+            (
+                r#"{"collector": "127.0.0.1:1", "paths": ["/a", "a[b"]}"#,
+                "paths[1]",
+                ConfigKey::Paths,
+            ),
+            (
+                r#"{"collectors": ["127.0.0.1:1", "127.0.0.1:1"]}"#,
+                "collectors[1]",
+                ConfigKey::Collectors,
+            ),
+            (
+                r#"{"collector": "127.0.0.1:1", "tls": {"ca_pem": ""}}"#,
+                "tls.ca_pem",
+                ConfigKey::Tls,
+            ),
         ] {
-            assert_eq!(ConfigError::new(field, "x").key(), key, "{field}");
+            let err = cfg(block).validate().unwrap_err();
+            assert_eq!((err.field.as_str(), err.key()), (field, key), "{block}");
         }
         for key in ConfigKey::ALL {
-            assert_eq!(ConfigError::new(key.as_str(), "x").key(), key);
+            let err = ConfigError::new(key, "x");
+            assert_eq!((err.field.as_str(), err.key()), (key.as_str(), key));
         }
     }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, ConfigKey};
 use crate::stats::DisconnectCause;
 
 /// Attach errors; each names the configuration field at fault.
@@ -59,20 +59,29 @@ impl DialoutError {
     /// The configuration field at fault and why (`None` for [`DialoutError::NoRuntime`],
     /// which is not the configuration's fault).
     pub fn config_error(&self) -> Option<ConfigError> {
-        let (field, reason) = match self {
+        let (key, field, reason) = match self {
             DialoutError::Config(c) => return Some(c.clone()),
-            DialoutError::Path { index, source } => (format!("paths[{index}]"), source.to_string()),
-            DialoutError::CountersOnly { index, path } => {
-                (format!("paths[{index}]"), counters_only(path))
+            DialoutError::Path { index, source } => (
+                ConfigKey::Paths,
+                format!("paths[{index}]"),
+                source.to_string(),
+            ),
+            DialoutError::CountersOnly { index, path } => (
+                ConfigKey::Paths,
+                format!("paths[{index}]"),
+                counters_only(path),
+            ),
+            DialoutError::Tls { field, source } => {
+                (ConfigKey::Tls, field.to_string(), source.to_string())
             }
-            DialoutError::Tls { field, source } => (field.to_string(), source.to_string()),
             DialoutError::NoClientIdentity => (
+                ConfigKey::Tls,
                 "tls.mtls".to_string(),
                 "the simulator has no client certificate to present".to_string(),
             ),
             DialoutError::NoRuntime => return None,
         };
-        Some(ConfigError::new(field, reason))
+        Some(ConfigError::at(key, field, reason))
     }
 }
 
@@ -114,8 +123,8 @@ pub enum FlavorError {
         #[source]
         source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     },
-    /// An I/O error of a raw TCP or UDP session.
-    #[error("{0}")]
+    /// An I/O error of a raw TCP or UDP session (the error itself is the source).
+    #[error("I/O error on the collector connection")]
     Io(#[source] Arc<std::io::Error>),
     /// A message cannot be sent as it is (e.g. larger than the wire format allows).
     #[error("{0}")]

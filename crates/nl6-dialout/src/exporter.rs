@@ -14,17 +14,17 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::config::{ConfigError, DialoutConfig, MAX_KEEPALIVE, MIN_KEEPALIVE, parse_collector};
-use crate::connector::{Connector, DeviceDial, Keepalive, TlsConnect};
-use crate::error::{DialoutError, FlavorError};
-use crate::flavor::{
-    Flavor, FlavorRegistry, PushSession, PushStream, ServeSession, Session, SessionContext,
-    StopSignal,
+use crate::config::{
+    ConfigError, ConfigKey, DialoutConfig, MAX_KEEPALIVE, MIN_KEEPALIVE, parse_collector,
 };
+use crate::connector::{Connector, DeviceDial, Keepalive, TlsConnect, error_chain};
+use crate::error::{DialoutError, FlavorError};
+use crate::flavor::{Flavor, FlavorRegistry};
 use crate::grpc::{Disconnect, classify_plain};
 use crate::identity::DeviceIdentity;
 use crate::net::DeviceNet;
 use crate::produce::{Plan, Producer, Sampler, SendQueue};
+use crate::session::{PushSession, PushStream, ServeSession, Session, SessionContext, StopSignal};
 use crate::stats::{DeviceCounters, DialoutStats, ExportCounters, Registration};
 use crate::tls::TlsCache;
 
@@ -227,7 +227,7 @@ impl Exporter {
             .client_config(&cfg.tls, env.client_identity.as_ref())?;
         let server_name = ServerName::try_from(host.clone()).map_err(|e| {
             ConfigError::new(
-                "collector",
+                ConfigKey::Collector,
                 format!("{host:?} is not usable as a TLS server name: {e}"),
             )
         })?;
@@ -267,7 +267,7 @@ impl Exporter {
             .flavors
             .get(cfg.flavor_name())
             .cloned()
-            .ok_or_else(|| ConfigError::new("flavor", "not registered"))?;
+            .ok_or_else(|| ConfigError::new(ConfigKey::Flavor, "not registered"))?;
         let plan = Plan::compile(model, device.ip, &cfg, env.tuning.sample_floor)?;
         let mut planned = Vec::new();
         for collector in cfg.destinations()? {
@@ -545,7 +545,11 @@ impl DeviceTask {
                     tracing::debug!(device = %self.device.ip, %error, "dial-out open failed");
                     counters.open_failed(match error {
                         FlavorError::Connect(text) => text,
-                        other => format!("cannot open a {} stream: {other}", self.flavor.name()),
+                        other => format!(
+                            "cannot open a {} stream: {}",
+                            self.flavor.name(),
+                            error_chain(&other)
+                        ),
                     });
                 }
                 Ok(session) => {
@@ -598,7 +602,7 @@ impl DeviceTask {
                             tracing::debug!(device = %self.device.ip, %error, cause, "dial-out stream ended");
                             counters.disconnected(
                                 disconnect.cause,
-                                format!("stream ended ({cause}): {error}"),
+                                format!("stream ended ({cause}): {}", error_chain(&error)),
                             );
                             if disconnect.too_many_pings
                                 && let Some(every) = keepalive

@@ -26,7 +26,7 @@ use tonic::{Code, Status};
 
 use crate::connector::{Io, Keepalive, error_chain};
 use crate::error::{FlavorError, find_source, is_reset};
-use crate::flavor::{PushStream, ResponseCounter};
+use crate::session::{PushStream, ResponseCounter};
 use crate::stats::DisconnectCause;
 
 /// The scheme and authority of every request on one connection.

@@ -53,28 +53,33 @@ mod flavor;
 mod grpc;
 mod identity;
 mod net;
+mod preface;
 mod produce;
+mod session;
 mod stats;
 mod tls;
 
 pub use config::{
-    CaSource, ConfigError, ConfigKey, DEFAULT_PATH, DEFAULT_SAMPLE_INTERVAL, DialoutConfig,
-    Encoding, MAX_COLLECTORS, MAX_KEEPALIVE, MAX_RETRY, MAX_SAMPLE_INTERVAL, MIN_KEEPALIVE, Mode,
-    Phase, Publish, TlsSettings, parse_keepalive, parse_optional_duration, parse_sample_interval,
+    CaSource, ConfigError, ConfigKey, DEFAULT_FLAVOR, DEFAULT_PATH, DEFAULT_SAMPLE_INTERVAL,
+    DialoutConfig, Encoding, FlavorOption, MAX_COLLECTORS, MAX_KEEPALIVE, MAX_RETRY,
+    MAX_SAMPLE_INTERVAL, MIN_KEEPALIVE, Mode, Phase, Publish, TlsSettings, parse_keepalive,
+    parse_optional_duration, parse_sample_interval,
 };
 pub use connector::Connector;
 pub use error::{DialoutError, FlavorError};
 pub use exporter::{BackoffConfig, DeviceExport, Exporter, ExporterEnv, Tuning};
 pub use flavor::{
-    DEFAULT_FLAVOR, DEFAULT_RETRY_INTERVAL, DEFAULT_SUBSCRIPTION, Flavor, FlavorOption,
-    FlavorRegistry, GNMIREVERSE_PUBLISH, GNMIREVERSE_PUBLISH_GET, GetResponseEncoder, GnmiReverse,
-    NOKIA_PUBLISH, Nokia, PushSession, PushStream, ResponseCounter, SONIC_PUBLISH, Sample,
-    SampleEncoder, SampleKind, ServeSession, Session, SessionContext, Sonic, StopSignal,
-    SubscribeResponseEncoder, WireMessage,
+    DEFAULT_RETRY_INTERVAL, DEFAULT_SUBSCRIPTION, Flavor, FlavorRegistry, GNMIREVERSE_PUBLISH,
+    GNMIREVERSE_PUBLISH_GET, GetResponseEncoder, GnmiReverse, NOKIA_PUBLISH, Nokia, SONIC_PUBLISH,
+    Sonic, SubscribeResponseEncoder,
 };
 pub use grpc::{CallSpec, GrpcCall, GrpcConnection};
 pub use identity::{DeviceIdentity, default_hostname};
 pub use net::{DeviceNet, DeviceStream};
+pub use session::{
+    PushSession, PushStream, ResponseCounter, Sample, SampleEncoder, SampleKind, ServeSession,
+    Session, SessionContext, StopSignal, WireMessage,
+};
 pub use stats::{
     CollectorStatus, DialoutStats, DialoutStatus, DisconnectCause, Disconnects, ExportCounters,
 };

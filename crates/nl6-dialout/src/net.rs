@@ -76,7 +76,7 @@ impl DeviceNet {
     /// The device's own HTTP/2 connection (TCP, TLS when asked for, HTTP/2 keepalive as
     /// configured), ready once the collector has sent its first HTTP/2 bytes.
     pub async fn http2(&self) -> Result<GrpcConnection, FlavorError> {
-        let connection = self.dial.connection(self.keepalive).await?;
+        let connection = crate::preface::open(&self.dial, self.keepalive).await?;
         *self.watch.lock() = Some(connection.watch());
         Ok(connection)
     }

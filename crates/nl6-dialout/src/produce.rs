@@ -13,7 +13,7 @@ use tokio::time::Instant;
 
 use crate::config::{DialoutConfig, Mode, Phase};
 use crate::error::DialoutError;
-use crate::flavor::{Sample, SampleEncoder, SampleKind, WireMessage};
+use crate::session::{Sample, SampleEncoder, SampleKind, WireMessage};
 use crate::stats::DeviceCounters;
 
 /// Leaves on-change mode ever sends: counters are filtered at emit.
@@ -49,7 +49,11 @@ impl Plan {
         let mut paths = Vec::new();
         for (index, text) in cfg.effective_paths().into_iter().enumerate() {
             let path = nl6_gnmi::parse_path(text).map_err(|e| {
-                crate::config::ConfigError::new(format!("paths[{index}]"), e.to_string())
+                crate::config::ConfigError::at(
+                    crate::config::ConfigKey::Paths,
+                    format!("paths[{index}]"),
+                    e.to_string(),
+                )
             })?;
             let mut one = Selection::compile_one(None, &path, names)
                 .map_err(|source| DialoutError::Path { index, source })?;

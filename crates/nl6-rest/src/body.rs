@@ -7,8 +7,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use nl6_dialout::{
-    CaSource, ConfigError, DEFAULT_FLAVOR, DEFAULT_PATH, DialoutConfig, Encoding, Mode, Phase,
-    Publish, TlsSettings, parse_keepalive, parse_optional_duration, parse_sample_interval,
+    CaSource, ConfigError, ConfigKey, DEFAULT_FLAVOR, DEFAULT_PATH, DialoutConfig, Encoding, Mode,
+    Phase, Publish, TlsSettings, parse_keepalive, parse_optional_duration, parse_sample_interval,
 };
 use nl6_fleet::{BatchSpec, DeviceInfo};
 use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES, MAX_SPEED_BPS};
@@ -336,12 +336,13 @@ impl DialoutBody {
             None => TlsSettings::default(),
         };
         let retry_interval = parse_optional_duration(
-            "retry_interval",
+            ConfigKey::RetryInterval,
             self.retry_interval.as_deref().unwrap_or(""),
         )
         .map_err(dialout_field)?;
-        let failback = parse_optional_duration("failback", self.failback.as_deref().unwrap_or(""))
-            .map_err(dialout_field)?;
+        let failback =
+            parse_optional_duration(ConfigKey::Failback, self.failback.as_deref().unwrap_or(""))
+                .map_err(dialout_field)?;
         let publish = parse_enum_cfg::<Publish>(self.publish.as_deref())?;
         let collectors: Vec<String> = self
             .collectors

@@ -97,7 +97,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(status::gnmi))
         .routes(routes!(status::dialout))
         .routes(routes!(status::health))
-        .routes(routes!(metrics::scrape))
+        .routes(routes!(routes::metrics::scrape))
         // This document.
         .routes(routes!(openapi::document))
 }
@@ -140,7 +140,7 @@ fn build(
         .method_not_allowed_fallback(routes::wrong_method)
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            metrics::track,
+            routes::metrics::track,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state);

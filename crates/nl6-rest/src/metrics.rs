@@ -7,19 +7,11 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::header;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
 use metrics::{Unit, counter, describe_counter, describe_gauge, gauge};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 use nl6_fleet::Fleet;
 
 use crate::serve::ListenerStats;
-use crate::state::ApiState;
-
-/// The Prometheus text exposition content type.
-const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// A router's own Prometheus recorder.
 pub(crate) struct Metrics {
@@ -38,8 +30,26 @@ impl Metrics {
     }
 
     /// Runs `f` with this recorder as the thread's recorder.
-    fn with<R>(&self, f: impl FnOnce() -> R) -> R {
+    pub(crate) fn with<R>(&self, f: impl FnOnce() -> R) -> R {
         metrics::with_local_recorder(&self.recorder, f)
+    }
+
+    /// Counts one REST request by method, matched route template and status.
+    pub(crate) fn count_request(&self, method: String, route: String, status: String) {
+        self.with(|| {
+            counter!("nl6_rest_requests_total", "method" => method, "route" => route, "status" => status)
+                .increment(1);
+        });
+    }
+
+    /// Refreshes the fleet and listener series and renders every series.
+    pub(crate) fn render(&self, fleet: &Fleet, listener: &ListenerStats) -> String {
+        self.with(|| {
+            record_fleet(fleet);
+            record_listener(listener);
+        });
+        self.handle.run_upkeep();
+        self.handle.render()
     }
 }
 
@@ -184,23 +194,6 @@ fn describe() {
     );
 }
 
-/// Middleware: counts every request by method, matched route template and status.
-pub(crate) async fn track(State(state): State<ApiState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".to_string());
-    let method = req.method().to_string();
-    let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    state.metrics.with(|| {
-        counter!("nl6_rest_requests_total", "method" => method, "route" => route, "status" => status)
-            .increment(1);
-    });
-    response
-}
-
 /// Sets the REST listener's series.
 fn record_listener(stats: &ListenerStats) {
     gauge!("nl6_rest_connections_open").set(stats.open.load(Relaxed) as f64);
@@ -280,24 +273,4 @@ fn record_fleet(fleet: &Fleet) {
             gauge!("nl6_dialout_last_error_timestamp_seconds", &labels).set(at.as_secs_f64());
         }
     }
-}
-
-/// Metrics in the Prometheus text format.
-#[utoipa::path(
-    get,
-    path = "/metrics",
-    operation_id = "metrics",
-    tag = "status",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String))
-)]
-pub(crate) async fn scrape(State(state): State<ApiState>) -> impl IntoResponse {
-    state.metrics.with(|| {
-        record_fleet(&state.fleet);
-        record_listener(&state.listener);
-    });
-    state.metrics.handle.run_upkeep();
-    (
-        [(header::CONTENT_TYPE, CONTENT_TYPE)],
-        state.metrics.handle.render(),
-    )
 }

@@ -335,12 +335,15 @@ impl LoadedSettings {
             },
             collectors: s.gnmi_dialout_collectors.clone(),
             retry_interval: nl6_dialout::parse_optional_duration(
-                "retry_interval",
+                nl6_dialout::ConfigKey::RetryInterval,
                 &s.gnmi_dialout_retry_interval,
             )
             .map_err(|e| self.invalid("gnmi_dialout_retry_interval", e.reason))?,
-            failback: nl6_dialout::parse_optional_duration("failback", &s.gnmi_dialout_failback)
-                .map_err(|e| self.invalid("gnmi_dialout_failback", e.reason))?,
+            failback: nl6_dialout::parse_optional_duration(
+                nl6_dialout::ConfigKey::Failback,
+                &s.gnmi_dialout_failback,
+            )
+            .map_err(|e| self.invalid("gnmi_dialout_failback", e.reason))?,
             subscription: s.gnmi_dialout_subscription.clone(),
             publish: self.parsed("gnmi_dialout_publish", &s.gnmi_dialout_publish)?,
         };

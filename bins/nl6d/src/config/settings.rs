@@ -185,9 +185,9 @@ settings! {
     if_flap_scenario: String = "clean".into();
     /// Interface state at start: all-up, all-admin-down, oper-down or N%.
     if_initial_state: String = "all-up".into();
-    /// Host names of the start-up batch: a pattern with {n} (1-based index) and {ip}
-    /// (address in dashes), or a prefix the index is appended to (leaf -> leaf1, leaf2);
-    /// empty = derived from the address, nl6-127-42-0-1.
+    /// Host names of the start-up batch: a pattern with {ip} (the address in dashes) and
+    /// the 1-based index placeholder of docs/dialout-flavors.md, or a prefix the index is
+    /// appended to (leaf -> leaf1, leaf2); empty = derived from the address, nl6-127-42-0-1.
     hostname: String = String::new();
     /// Fleet-wide cap on link-flap events per second, 0 = unlimited.
     if_flap_max_events_per_sec: u32 = 0;

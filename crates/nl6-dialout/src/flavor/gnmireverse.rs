@@ -5,12 +5,11 @@ use futures::future::BoxFuture;
 use http::uri::PathAndQuery;
 use nl6_resolver::{LeafSet, WireEncoder};
 
-use super::{
-    Flavor, FlavorOption, PushSession, Sample, SampleEncoder, Session, SessionContext, WireMessage,
-};
-use crate::config::{ConfigError, DialoutConfig, Mode, Publish};
+use super::Flavor;
+use crate::config::{ConfigError, ConfigKey, DialoutConfig, FlavorOption, Mode, Publish};
 use crate::error::FlavorError;
 use crate::net::DeviceNet;
+use crate::session::{PushSession, Sample, SampleEncoder, Session, SessionContext, WireMessage};
 
 /// The gRPC method of gNMIReverse subscriptions.
 pub const GNMIREVERSE_PUBLISH: &str = "/gnmireverse.gNMIReverse/Publish";
@@ -23,7 +22,7 @@ pub struct GnmiReverse;
 
 impl Flavor for GnmiReverse {
     fn name(&self) -> &str {
-        super::DEFAULT_FLAVOR
+        crate::config::DEFAULT_FLAVOR
     }
 
     fn summary(&self) -> &str {
@@ -37,7 +36,7 @@ impl Flavor for GnmiReverse {
     fn check(&self, cfg: &DialoutConfig) -> Result<(), ConfigError> {
         if cfg.publish == Publish::Get && cfg.mode != Mode::Sample {
             return Err(ConfigError::new(
-                "publish",
+                ConfigKey::Publish,
                 "get issues the paths as a Get every sample_interval, so it needs mode sample",
             ));
         }

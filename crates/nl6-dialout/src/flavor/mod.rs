@@ -19,21 +19,15 @@ mod sonic;
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::net::Ipv4Addr;
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures::future::BoxFuture;
-use nl6_ifstate::DeviceModel;
-use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding};
-use tokio::sync::watch;
 
-use crate::config::{ConfigError, DialoutConfig, Encoding};
+use crate::config::{ConfigError, ConfigKey, DialoutConfig, Encoding, FlavorOption, or_list};
 use crate::error::FlavorError;
 use crate::net::DeviceNet;
-use crate::stats::DeviceCounters;
+use crate::session::{Session, SessionContext};
 
 pub use gnmireverse::{
     GNMIREVERSE_PUBLISH, GNMIREVERSE_PUBLISH_GET, GetResponseEncoder, GnmiReverse,
@@ -41,9 +35,6 @@ pub use gnmireverse::{
 };
 pub use nokia::{DEFAULT_SUBSCRIPTION, NOKIA_PUBLISH, Nokia};
 pub use sonic::{DEFAULT_RETRY_INTERVAL, SONIC_PUBLISH, Sonic};
-
-/// The flavor used when a configuration names none.
-pub const DEFAULT_FLAVOR: &str = "gnmireverse";
 
 /// A dial-out wire flavor. Implement it and register it in a [`FlavorRegistry`] (the
 /// fleet's, see `nl6_fleet::FleetConfig::flavors`) to add one; the exporter only ever
@@ -84,209 +75,6 @@ pub trait Flavor: Send + Sync + 'static {
         net: &'a DeviceNet,
         ctx: &'a SessionContext,
     ) -> BoxFuture<'a, Result<Session, FlavorError>>;
-}
-
-/// Block fields that only some flavors take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FlavorOption {
-    /// `collectors`: a destination group tried in order.
-    Collectors,
-    /// `retry_interval`: the fixed wait once every collector failed.
-    RetryInterval,
-    /// `failback`: how long a device stays on a backup collector before it tries the
-    /// first again.
-    Failback,
-    /// `subscription`: the subscription name sent as metadata.
-    Subscription,
-    /// `publish`: `subscribe` or `get`.
-    Publish,
-}
-
-impl FlavorOption {
-    /// Every option.
-    pub const ALL: [FlavorOption; 5] = [
-        FlavorOption::Collectors,
-        FlavorOption::RetryInterval,
-        FlavorOption::Failback,
-        FlavorOption::Subscription,
-        FlavorOption::Publish,
-    ];
-
-    /// The block field.
-    pub fn field(self) -> &'static str {
-        match self {
-            FlavorOption::Collectors => "collectors",
-            FlavorOption::RetryInterval => "retry_interval",
-            FlavorOption::Failback => "failback",
-            FlavorOption::Subscription => "subscription",
-            FlavorOption::Publish => "publish",
-        }
-    }
-}
-
-/// What a flavor is told about the session it opens.
-#[derive(Clone)]
-pub struct SessionContext {
-    /// The device (also the `Prefix.target` of its notifications).
-    pub device_ip: Ipv4Addr,
-    /// The device's host name (Nokia's `system-name`).
-    pub hostname: Arc<str>,
-    /// The collector this session goes to (`host:port` as configured).
-    pub collector: Arc<str>,
-    /// The device's dial-out block.
-    pub config: Arc<DialoutConfig>,
-    pub(crate) counters: Arc<DeviceCounters>,
-}
-
-impl fmt::Debug for SessionContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SessionContext")
-            .field("device_ip", &self.device_ip)
-            .field("hostname", &self.hostname)
-            .field("collector", &self.collector)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SessionContext {
-    /// The counter of messages the collector sends back (`responses_received`).
-    pub fn responses(&self) -> ResponseCounter {
-        ResponseCounter(self.counters.clone())
-    }
-}
-
-/// Counts messages a collector sent back on a session (SONiC's and Nokia's
-/// `PublishResponse`s) into the device's `responses_received`.
-#[derive(Clone)]
-pub struct ResponseCounter(Arc<DeviceCounters>);
-
-impl fmt::Debug for ResponseCounter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ResponseCounter")
-            .field(&self.0.responses_received.load(Relaxed))
-            .finish()
-    }
-}
-
-impl ResponseCounter {
-    /// Adds `n` received messages.
-    pub fn add(&self, n: u64) {
-        self.0.responses_received.fetch_add(n, Relaxed);
-    }
-}
-
-/// An open session of one device.
-pub enum Session {
-    /// The exporter produces, encodes with `encoder`, queues, sends and counts.
-    Push(PushSession),
-    /// The flavor runs the session until it ends or is asked to stop.
-    Serve(Box<dyn ServeSession>),
-}
-
-impl fmt::Debug for Session {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Session::Push(_) => f.write_str("Session::Push"),
-            Session::Serve(_) => f.write_str("Session::Serve"),
-        }
-    }
-}
-
-/// A push session: where the messages go and how samples become messages.
-pub struct PushSession {
-    /// The open stream (a gRPC call, a TCP connection, a UDP socket, ...).
-    pub stream: Box<dyn PushStream>,
-    /// Turns each sample into wire messages.
-    pub encoder: Box<dyn SampleEncoder>,
-}
-
-impl PushSession {
-    /// A push session of `stream` and `encoder`.
-    pub fn new(stream: impl PushStream + 'static, encoder: impl SampleEncoder + 'static) -> Self {
-        PushSession {
-            stream: Box::new(stream),
-            encoder: Box::new(encoder),
-        }
-    }
-}
-
-/// One open push stream of one device.
-pub trait PushStream: Send {
-    /// Sends one encoded message; resolves once the transport took it. An error ends
-    /// the stream (the exporter counts a send failure and reconnects).
-    fn send(&mut self, message: Bytes) -> BoxFuture<'_, Result<(), FlavorError>>;
-
-    /// Resolves when the stream ended without being closed by us (the collector ended
-    /// the call or the connection broke). Must be cancel-safe; a stream that cannot
-    /// tell (UDP) never resolves.
-    fn ended(&mut self) -> BoxFuture<'_, FlavorError>;
-
-    /// Closes the stream and waits for the collector's final word; `Ok` is a normal end.
-    fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), FlavorError>>;
-}
-
-/// A session the flavor runs itself.
-pub trait ServeSession: Send {
-    /// Runs until the session ends (the error says why; `Ok` = the collector ended it
-    /// normally) or `stop` fires (then it winds down and returns).
-    fn run(self: Box<Self>, stop: StopSignal) -> BoxFuture<'static, Result<(), FlavorError>>;
-}
-
-/// Fires when the device's export is being stopped.
-#[derive(Debug, Clone)]
-pub struct StopSignal(pub(crate) watch::Receiver<bool>);
-
-impl StopSignal {
-    /// Resolves once a stop was asked for (at once if it already was).
-    pub async fn requested(&mut self) {
-        let _ = self.0.wait_for(|stop| *stop).await;
-    }
-}
-
-/// What made a sample.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SampleKind {
-    /// A SAMPLE tick, or the snapshot that starts an on-change stream: every selected
-    /// leaf at one instant.
-    Snapshot,
-    /// One interface-state event: only the leaves it changed.
-    Event,
-}
-
-/// One sample of one device, ready to encode.
-pub struct Sample<'a> {
-    /// Snapshot or event.
-    pub kind: SampleKind,
-    /// The values, read at one instant.
-    pub snapshot: &'a Snapshot<'a>,
-    /// The leaves to send, index = interface (a tick: every selected leaf; an event:
-    /// the changed ones).
-    pub masks: &'a [LeafSet],
-    /// Each configured path's own selection, in configuration order (for flavors that
-    /// report per path, e.g. a Get answer).
-    pub paths: &'a [Selection],
-    /// The value encoding configured.
-    pub encoding: ValueEncoding,
-    /// `Prefix.target`: the device address.
-    pub target: &'a str,
-    /// The device's interface model (names, counts).
-    pub model: &'a DeviceModel,
-}
-
-/// One wire message and the updates (leaves) it carries, for the ledger.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WireMessage {
-    /// The bytes as the stream sends them (a protobuf message without gRPC prefix, a
-    /// framed TCP record, a datagram, ...).
-    pub bytes: Bytes,
-    /// Updates (leaves) it carries.
-    pub updates: u64,
-}
-
-/// Turns samples into wire messages; one per session.
-pub trait SampleEncoder: Send {
-    /// Appends the messages for `sample` to `out` (zero, one or many).
-    fn encode(&mut self, sample: &Sample<'_>, out: &mut Vec<WireMessage>);
 }
 
 /// The flavors an exporter knows, by name.
@@ -375,11 +163,57 @@ impl FlavorRegistry {
     }
 }
 
-/// `items` as `a`, `a or b`, `a, b or c`.
-pub(crate) fn or_list(items: &[&str]) -> String {
-    match items {
-        [] => "nothing".to_string(),
-        [one] => one.to_string(),
-        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+/// Validation against a registry lives with the flavors, so the configuration module
+/// needs none of them.
+impl DialoutConfig {
+    /// Validates against the built-in flavors (`gnmireverse`, `nokia`, `sonic`).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_for(&FlavorRegistry::default())
+    }
+
+    /// Validates against the flavors of `flavors`: the common checks, then the flavor's
+    /// encodings, options and own [`crate::Flavor::check`].
+    pub fn validate_for(&self, flavors: &FlavorRegistry) -> Result<(), ConfigError> {
+        self.validate_common()?;
+        let name = self.flavor_name();
+        let Some(flavor) = flavors.get(name) else {
+            return Err(ConfigError::new(
+                ConfigKey::Flavor,
+                format!(
+                    "{name:?} is not supported; use {}",
+                    or_list(&flavors.names())
+                ),
+            ));
+        };
+        if !flavor.encodings().contains(&self.encoding) {
+            let allowed: Vec<&str> = flavor.encodings().iter().map(|e| e.as_str()).collect();
+            return Err(ConfigError::new(
+                ConfigKey::Encoding,
+                format!(
+                    "flavor {name} cannot send {}; use {}",
+                    self.encoding,
+                    or_list(&allowed)
+                ),
+            ));
+        }
+        for option in self.options_set() {
+            if !flavor.options().contains(&option) {
+                let takes: Vec<&str> = flavor.options().iter().map(|o| o.field()).collect();
+                let takes = if takes.is_empty() {
+                    "no flavor options".to_string()
+                } else {
+                    format!("only {}", takes.join(", "))
+                };
+                return Err(ConfigError::new(
+                    option.key(),
+                    format!(
+                        "is not an option of flavor {name} (it takes {takes}); flavors that take {}: {}",
+                        option.field(),
+                        or_list(&flavors.taking(option))
+                    ),
+                ));
+            }
+        }
+        flavor.check(self)
     }
 }

@@ -5,11 +5,12 @@ use futures::future::BoxFuture;
 use http::header::{HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
 
-use super::{Flavor, FlavorOption, PushSession, Session, SessionContext, SubscribeResponseEncoder};
-use crate::config::{ConfigError, DialoutConfig};
+use super::{Flavor, SubscribeResponseEncoder};
+use crate::config::{ConfigError, ConfigKey, DialoutConfig, FlavorOption};
 use crate::error::FlavorError;
 use crate::grpc::CallSpec;
 use crate::net::DeviceNet;
+use crate::session::{PushSession, Session, SessionContext};
 
 /// The gRPC method of Nokia SR OS dial-out.
 pub const NOKIA_PUBLISH: &str = "/Nokia.SROS.DialoutTelemetry/Publish";
@@ -39,7 +40,7 @@ impl Flavor for Nokia {
         let name = &cfg.subscription;
         if name.len() > 255 || HeaderValue::from_str(name).is_err() || name.trim() != name {
             return Err(ConfigError::new(
-                "subscription",
+                ConfigKey::Subscription,
                 format!(
                     "{name:?} cannot be sent as metadata: use up to 255 visible ASCII characters without leading or trailing spaces"
                 ),

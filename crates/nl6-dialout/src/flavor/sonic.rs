@@ -6,11 +6,12 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use http::uri::PathAndQuery;
 
-use super::{Flavor, FlavorOption, PushSession, Session, SessionContext, SubscribeResponseEncoder};
-use crate::config::Encoding;
+use super::{Flavor, SubscribeResponseEncoder};
+use crate::config::{Encoding, FlavorOption};
 use crate::error::FlavorError;
 use crate::grpc::CallSpec;
 use crate::net::DeviceNet;
+use crate::session::{PushSession, Session, SessionContext};
 
 /// The gRPC method of SONiC dial-out.
 pub const SONIC_PUBLISH: &str = "/gnmi.sonic.gNMIDialOut/Publish";
