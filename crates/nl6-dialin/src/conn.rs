@@ -23,8 +23,8 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use crate::accept::Slot;
 use crate::budget::Pool;
+use crate::conn_limits::Slot;
 use crate::stats::DialinStats;
 
 /// Length of the HTTP/2 client connection preface (RFC 9113 3.4), which must arrive

@@ -62,6 +62,8 @@ mod budget;
 mod capabilities;
 mod config;
 mod conn;
+mod conn_limits;
+mod context;
 mod error;
 mod get;
 mod limits;
@@ -73,12 +75,13 @@ mod subscribe;
 pub use accept::ListenerSource;
 pub use capabilities::{GNMI_VERSION, MODEL_NAME, MODEL_ORGANIZATION, MODEL_VERSION};
 pub use config::{DEFAULT_PORT, DialinConfig, MAX_ON_CHANGE_PER_STREAM};
+pub use context::DeviceDirectory;
 pub use error::DialinError;
 pub use limits::{
     MAX_GET_LEAVES, MAX_PATHS_PER_GET, MAX_REQUEST_BYTES, MAX_SUBSCRIPTIONS_PER_REQUEST,
     MAX_TARGET_BYTES, RequestLimitError,
 };
-pub use server::{DeviceDirectory, DialinServer};
+pub use server::DialinServer;
 pub use stats::{ConnectionsRefused, DialinStats, GnmiStatus};
 
 /// Compiles the README example as a doctest.

@@ -5,25 +5,26 @@
 //! (`http2_send_buffer`) that bounds what a client that does not read can leave
 //! buffered on the server.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use nl6_ifstate::{DeviceModel, EventCounters};
+use nl6_ifstate::EventCounters;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
-use tonic::Status;
 use tonic::codegen::Service;
 
-use crate::accept::{Acceptor, ConnLimits, ListenerSource};
+use crate::accept::{Acceptor, ListenerSource};
 use crate::budget::Pool;
 use crate::config::DialinConfig;
-use crate::conn::{ConnEnv, ConnInfo, ConnIo};
+use crate::conn::{ConnEnv, ConnIo};
+use crate::conn_limits::ConnLimits;
+use crate::context::{Ctx, DeviceDirectory};
 use crate::error::DialinError;
 use crate::service::GnmiRouter;
 use crate::stats::{DialinStats, GnmiStatus};
@@ -33,58 +34,6 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Connections accepted but not yet taken by the gRPC server.
 const INCOMING_DEPTH: usize = 1024;
-
-/// The fleet's devices, looked up by the local address a connection arrived on.
-pub trait DeviceDirectory: Send + Sync + 'static {
-    /// The device owning address `local`, if any (called once per accepted connection
-    /// and when streams re-check their device, so it should be a map lookup).
-    fn device(&self, local: Ipv4Addr) -> Option<Arc<DeviceModel>>;
-
-    /// Number of devices reachable over dial-in (reported as `listeners`).
-    fn device_count(&self) -> usize;
-}
-
-/// State shared by every RPC handler.
-pub(crate) struct Ctx {
-    pub(crate) config: DialinConfig,
-    pub(crate) stats: Arc<DialinStats>,
-    pub(crate) directory: Arc<dyn DeviceDirectory>,
-    /// Cancelled when the server shuts down: streams end with UNAVAILABLE.
-    pub(crate) stop: CancellationToken,
-    /// The fleet-wide `queue_budget`.
-    pub(crate) budget: Arc<Pool>,
-}
-
-impl Ctx {
-    /// Whether `info`'s device is still the one the fleet serves at its address.
-    pub(crate) fn still_served(&self, info: &ConnInfo) -> bool {
-        let SocketAddr::V4(local) = info.local else {
-            return false;
-        };
-        self.directory
-            .device(*local.ip())
-            .is_some_and(|d| Arc::ptr_eq(&d, &info.device))
-    }
-
-    /// The device of a request's connection, if the fleet still serves it.
-    pub(crate) fn device_of(
-        &self,
-        extensions: &http::Extensions,
-    ) -> Result<(Arc<DeviceModel>, ConnInfo), Status> {
-        let info = extensions
-            .get::<ConnInfo>()
-            .ok_or_else(|| Status::internal("request without connection info"))?;
-        if !self.still_served(info) {
-            return Err(device_gone(info));
-        }
-        Ok((info.device.clone(), info.clone()))
-    }
-}
-
-/// The status for a connection whose device was deleted from the fleet.
-pub(crate) fn device_gone(info: &ConnInfo) -> Status {
-    Status::unavailable(format!("device {} is no longer simulated", info.local.ip()))
-}
 
 /// A running gNMI dial-in server (see the crate documentation).
 pub struct DialinServer {
@@ -251,7 +200,8 @@ async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// Serves one connection: every request carries the connection's [`ConnInfo`].
+/// Serves one connection: every request carries the connection's
+/// [`ConnInfo`](crate::conn::ConnInfo).
 async fn serve_connection(
     http2: hyper::server::conn::http2::Builder<TokioExecutor>,
     router: GnmiRouter,

@@ -22,8 +22,8 @@ use tonic::server::NamedService;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::conn::{ConnInfo, RpcGuard};
+use crate::context::Ctx;
 use crate::limits::MAX_REQUEST_BYTES;
-use crate::server::Ctx;
 use crate::subscribe::SubscribeSvc;
 
 /// gRPC path of the Subscribe RPC.

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::conn::ConnInfo;
-use crate::server::{Ctx, device_gone};
+use crate::context::{Ctx, device_gone};
 use emit::Emitter;
 use plan::{Mode, Plan};
 use queue::QueueStream;
