@@ -926,12 +926,12 @@ mod tests {
                 ConfigKey::Collectors,
             ),
             (
-                r#"{"collector": "127.0.0.1:1", "tls": {"ca_pem": ""}}"#,
-                "tls.ca_pem",
+                r#"{"collector": "127.0.0.1:1", "tls": {"enabled": false, "mtls": true}}"#,
+                "tls.enabled",
                 ConfigKey::Tls,
             ),
         ] {
-            let err = cfg(block).validate().unwrap_err();
+            let err = cfg(block).validate().expect_err(block);
             assert_eq!((err.field.as_str(), err.key()), (field, key), "{block}");
         }
         for key in ConfigKey::ALL {
