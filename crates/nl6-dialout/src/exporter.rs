@@ -261,13 +261,30 @@ impl Exporter {
         cfg: Arc<DialoutConfig>,
     ) -> Result<DeviceExport, DialoutError> {
         let env = &self.inner.env;
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| DialoutError::NoRuntime)?;
         cfg.validate_for(&env.flavors)?;
         let flavor = env
             .flavors
             .get(cfg.flavor_name())
             .cloned()
             .ok_or_else(|| ConfigError::new(ConfigKey::Flavor, "not registered"))?;
+        self.attach_flavor(device, model, cfg, flavor)
+    }
+
+    /// Like [`Exporter::attach_device`], with a flavor instance of the caller's instead
+    /// of the registered one `cfg.flavor` names: for flavors that carry per-device
+    /// settings of their own (a Cisco MDT subscription, say). `cfg.flavor` is ignored;
+    /// status rows use [`Flavor::name`].
+    pub fn attach_flavor(
+        &self,
+        device: DeviceIdentity,
+        model: Arc<DeviceModel>,
+        cfg: Arc<DialoutConfig>,
+        flavor: Arc<dyn Flavor>,
+    ) -> Result<DeviceExport, DialoutError> {
+        let env = &self.inner.env;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| DialoutError::NoRuntime)?;
+        cfg.validate_common()?;
+        flavor.check(&cfg)?;
         let plan = Plan::compile(model, device.ip, &cfg, env.tuning.sample_floor)?;
         let mut planned = Vec::new();
         for collector in cfg.destinations()? {
