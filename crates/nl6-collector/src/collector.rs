@@ -34,7 +34,7 @@ const CONN_QUEUE: usize = 256;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The listen address could not be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Bind {
         /// The `listen` address.
         addr: SocketAddr,

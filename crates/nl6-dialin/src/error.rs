@@ -14,7 +14,7 @@ pub enum DialinError {
         reason: String,
     },
     /// The listening socket could not be created, bound or put in listen mode.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}")]
     Listen {
         /// The address.
         addr: SocketAddr,

@@ -71,9 +71,11 @@ impl DialoutError {
                 format!("paths[{index}]"),
                 counters_only(path),
             ),
-            DialoutError::Tls { field, source } => {
-                (ConfigKey::Tls, field.to_string(), source.to_string())
-            }
+            DialoutError::Tls { field, source } => (
+                ConfigKey::Tls,
+                field.to_string(),
+                crate::connector::error_chain(source),
+            ),
             DialoutError::NoClientIdentity => (
                 ConfigKey::Tls,
                 "tls.mtls".to_string(),

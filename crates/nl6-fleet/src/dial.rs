@@ -61,7 +61,8 @@ impl Connector for FleetConnector {
                     {
                         tracing::warn!(
                             collector = %host,
-                            "dial-out cannot reach the collector: {e} (devices keep retrying)"
+                            "dial-out cannot reach the collector: {} (devices keep retrying)",
+                            crate::error::chain(&e)
                         );
                     }
                     Err(io::Error::other(e))

@@ -65,3 +65,15 @@ impl FleetError {
         }
     }
 }
+
+/// An error and its sources, `: `-separated, for the places that keep an error as text.
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}

@@ -143,7 +143,7 @@ impl Fleet {
                     Ok(server) => Some(server),
                     Err(e) => {
                         let _ = plane.close().await;
-                        return Err(FleetError::Dialin(e.to_string()));
+                        return Err(FleetError::Dialin(crate::error::chain(&e)));
                     }
                 }
             }

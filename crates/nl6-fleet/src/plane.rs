@@ -11,7 +11,7 @@ use nl6_netns::{
 };
 
 use crate::batch::AddressPlan;
-use crate::error::FleetError;
+use crate::error::{FleetError, chain};
 
 /// How the fleet's devices are put on the network.
 #[derive(Clone, Debug, Default)]
@@ -36,7 +36,7 @@ impl AddressPlane {
             NetworkMode::Netns(cfg) => {
                 let net = SimNetwork::setup(cfg.clone())
                     .await
-                    .map_err(|e| FleetError::Network(e.to_string()))?;
+                    .map_err(|e| FleetError::Network(chain(&e)))?;
                 let exec = net.executor();
                 Ok(AddressPlane::Netns { net, exec })
             }
@@ -80,10 +80,10 @@ impl AddressPlane {
         if let AddressPlane::Netns { net, .. } = self {
             net.add_addresses(&plan.addresses)
                 .await
-                .map_err(|e| FleetError::Network(e.to_string()))?;
+                .map_err(|e| FleetError::Network(chain(&e)))?;
             if let Err(e) = net.add_route(plan.network, plan.prefix_len).await {
                 let _ = net.remove_addresses(&plan.addresses).await;
-                return Err(FleetError::Network(e.to_string()));
+                return Err(FleetError::Network(chain(&e)));
             }
         }
         Ok(())
@@ -94,7 +94,11 @@ impl AddressPlane {
         if let AddressPlane::Netns { net, .. } = self
             && let Err(e) = net.remove_addresses(addrs).await
         {
-            tracing::warn!("removing {} device addresses failed: {e}", addrs.len());
+            tracing::warn!(
+                "removing {} device addresses failed: {}",
+                addrs.len(),
+                chain(&e)
+            );
         }
     }
 
@@ -105,7 +109,10 @@ impl AddressPlane {
             AddressPlane::Netns { exec, .. } => {
                 let addr = SocketAddr::from((Ipv4Addr::UNSPECIFIED, port));
                 let listener = exec.tcp_listener(addr, 4096).await.map_err(|e| {
-                    FleetError::Network(format!("dial-in listener on {addr} in the namespace: {e}"))
+                    FleetError::Network(format!(
+                        "dial-in listener on {addr} in the namespace: {}",
+                        chain(&e)
+                    ))
                 })?;
                 Ok(ListenerSource::Std(listener))
             }
@@ -136,7 +143,10 @@ impl AddressPlane {
         if let AddressPlane::Netns { net, .. } = self
             && let Err(e) = net.teardown_handle().teardown_blocking()
         {
-            tracing::warn!("namespace teardown of a dropped fleet failed: {e}");
+            tracing::warn!(
+                "namespace teardown of a dropped fleet failed: {}",
+                chain(&e)
+            );
         }
     }
 
@@ -147,7 +157,7 @@ impl AddressPlane {
             AddressPlane::Netns { net, .. } => net
                 .teardown()
                 .await
-                .map_err(|e| FleetError::Network(e.to_string())),
+                .map_err(|e| FleetError::Network(chain(&e))),
         }
     }
 }

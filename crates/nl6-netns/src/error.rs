@@ -25,7 +25,7 @@ pub enum NetnsError {
         reason: String,
     },
     /// A netlink request was refused by the kernel or the socket failed.
-    #[error("netlink: {op} {target}: {source}")]
+    #[error("netlink: {op} {target}")]
     Netlink {
         /// What was attempted, e.g. "add address".
         op: &'static str,
@@ -44,7 +44,7 @@ pub enum NetnsError {
         reason: String,
     },
     /// Reading or writing a sysctl under /proc/sys failed.
-    #[error("sysctl {key}: {source}")]
+    #[error("sysctl {key}")]
     Sysctl {
         /// The key, e.g. "net/ipv4/ip_forward".
         key: String,
@@ -61,7 +61,7 @@ pub enum NetnsError {
         reason: String,
     },
     /// An nf_tables request over netlink failed.
-    #[error("nf_tables: {op} {target}: {source}")]
+    #[error("nf_tables: {op} {target}")]
     Nftables {
         /// What was attempted, e.g. "insert accept rules".
         op: &'static str,
@@ -78,7 +78,7 @@ pub enum NetnsError {
         reason: String,
     },
     /// The crash-recovery state file could not be read or written.
-    #[error("state file {}: {source}", path.display())]
+    #[error("state file {}", path.display())]
     StateFile {
         /// The file.
         path: PathBuf,
@@ -117,7 +117,7 @@ pub enum DialError {
         reason: &'static str,
     },
     /// Resolving the host name failed (or timed out).
-    #[error("resolving {host}: {source}")]
+    #[error("resolving {host}")]
     Resolve {
         /// The host name.
         host: String,
@@ -134,7 +134,7 @@ pub enum DialError {
         records: usize,
     },
     /// Creating or binding the socket inside the namespace failed.
-    #[error("creating a socket bound to {local} in the namespace: {source}")]
+    #[error("creating a socket bound to {local} in the namespace")]
     Socket {
         /// The device address the socket was bound to.
         local: Ipv4Addr,
@@ -143,7 +143,7 @@ pub enum DialError {
         source: io::Error,
     },
     /// The TCP connect failed.
-    #[error("connecting from {local} to {addr}: {source}")]
+    #[error("connecting from {local} to {addr}")]
     Connect {
         /// The device address.
         local: Ipv4Addr,
@@ -163,4 +163,16 @@ pub enum DialError {
         /// The dial timeout.
         after: Duration,
     },
+}
+
+/// An error and its sources, `: `-separated, where an error is kept as text.
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }

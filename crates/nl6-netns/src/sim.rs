@@ -534,7 +534,7 @@ fn undo(state: &HostState) -> Vec<String> {
             if !state.host_veth.is_empty()
                 && let Err(e) = delete_veth(&mut nl, &state.host_veth)
             {
-                failures.push(e.to_string());
+                failures.push(crate::error::chain(&e));
             }
         }
         Err(e) => failures.push(format!("open netlink socket: {e}")),
@@ -549,7 +549,7 @@ fn undo(state: &HostState) -> Vec<String> {
             Some(program) => {
                 for rule in &state.rules {
                     if let Err(e) = host::iptables_delete(&program, rule) {
-                        failures.push(e.to_string());
+                        failures.push(crate::error::chain(&e));
                     }
                 }
             }
@@ -569,22 +569,22 @@ fn undo(state: &HostState) -> Vec<String> {
             &host::rule_comment(&state.namespace),
         )
     {
-        failures.push(e.to_string());
+        failures.push(crate::error::chain(&e));
     }
     if !state.namespace.is_empty()
         && let Err(e) = remove_namespace(&state.namespace)
     {
-        failures.push(e.to_string());
+        failures.push(crate::error::chain(&e));
     }
     for (key, value) in state.sysctls.iter().rev() {
         if let Err(e) = host::sysctl_write(key, value) {
-            failures.push(e.to_string());
+            failures.push(crate::error::chain(&e));
         }
     }
     if failures.is_empty()
         && let Err(e) = HostState::remove_file(&state.namespace)
     {
-        failures.push(e.to_string());
+        failures.push(crate::error::chain(&e));
     }
     failures
 }

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[non_exhaustive]
 pub enum TlsError {
     /// A PEM file could not be read.
-    #[error("cannot read {what} file {}: {source}", path.display())]
+    #[error("cannot read {what} file {}", path.display())]
     Read {
         /// What the file was supposed to hold ("certificate", "private key", "CA bundle").
         what: &'static str,
@@ -20,7 +20,7 @@ pub enum TlsError {
         source: std::io::Error,
     },
     /// A PEM file could not be written.
-    #[error("cannot write {what} file {}: {source}", path.display())]
+    #[error("cannot write {what} file {}", path.display())]
     Write {
         /// What the file was supposed to hold.
         what: &'static str,
