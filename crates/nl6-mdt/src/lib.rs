@@ -1,0 +1,3 @@
+//! Cisco IOS XR model-driven telemetry (MDT).
+
+pub mod proto;
