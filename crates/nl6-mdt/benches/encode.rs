@@ -1,1 +1,3 @@
+//! Bytes on the wire and encode time per MDT encoding.
+
 fn main() {}

@@ -1,3 +1,16 @@
 //! Cisco IOS XR model-driven telemetry (MDT).
 
+mod encode;
+mod frame;
 pub mod proto;
+mod proto_gen;
+mod row;
+mod sensor;
+
+pub use encode::{
+    Collection, CollectionEncoder, EncodedMessage, MAX_TCP_MESSAGE, MdtEncoding, UnknownEncoding,
+};
+pub use frame::{ENCAP_GPB, ENCAP_JSON, HEADER_LEN, HEADER_VERSION, Header, TYPE_DATA, frame};
+pub use proto_gen::{generate_proto, proto_of};
+pub use row::{Row, Value};
+pub use sensor::{FieldKind, FieldSpec, SensorPath, UnknownSensorPath};
