@@ -36,7 +36,7 @@
 //! counters), exactly as nl6's gNMI serves them.
 
 use nl6_ifstate::{AdminStatus, Counter, LinkStatus, OperStatus};
-use nl6_resolver::InterfaceReading;
+use nl6_resolver::{InterfaceReading, LeafSet, Snapshot};
 
 use crate::sensor::SensorPath;
 
@@ -51,6 +51,33 @@ pub struct Row<'a> {
     pub speed_bps: u64,
     /// Its state and counters at the collection's instant.
     pub reading: InterfaceReading,
+}
+
+impl<'a> Row<'a> {
+    /// The rows of `snapshot`: every interface it captured, or with `only` the
+    /// interfaces whose mask is not empty (an event's changed interfaces); `speed_bps`
+    /// is the device's link speed.
+    pub fn from_snapshot(
+        snapshot: &Snapshot<'a>,
+        speed_bps: u64,
+        only: Option<&[LeafSet]>,
+        out: &mut Vec<Row<'a>>,
+    ) {
+        let names = snapshot.names();
+        for idx in 0..names.len() {
+            if only.is_some_and(|masks| masks.get(idx).is_none_or(|m| m.is_empty())) {
+                continue;
+            }
+            if let Some(reading) = snapshot.reading(idx) {
+                out.push(Row {
+                    name: names.name(idx),
+                    ifindex: idx as u32 + 1,
+                    speed_bps,
+                    reading: *reading,
+                });
+            }
+        }
+    }
 }
 
 /// One leaf value, typed as the catalogue says.
