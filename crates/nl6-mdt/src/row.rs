@@ -82,7 +82,7 @@ impl<'a> Row<'a> {
 
 /// One leaf value, typed as the catalogue says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Value<'a> {
+pub(crate) enum Value<'a> {
     /// A string.
     Str(&'a str),
     /// A bool.

@@ -3,9 +3,8 @@
 //! proto3, so zero values, false and empty strings are left out; containers are always
 //! sent.
 
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
-
 use super::RowInput;
+use super::wire::{LEN, VARINT, key_len, put_key, put_varint, varint_len as encoded_len_varint};
 use crate::row::Value;
 use crate::sensor::{FieldKind, FieldSpec};
 
@@ -28,21 +27,21 @@ fn put_value(tag: u32, v: &Value<'_>, buf: &mut Vec<u8>) {
     match v {
         Value::Str("") | Value::Bool(false) | Value::U32(0) | Value::U64(0) => {}
         Value::Str(s) => {
-            encode_key(tag, WireType::LengthDelimited, buf);
-            encode_varint(s.len() as u64, buf);
+            put_key(tag, LEN, buf);
+            put_varint(s.len() as u64, buf);
             buf.extend_from_slice(s.as_bytes());
         }
         Value::Bool(true) => {
-            encode_key(tag, WireType::Varint, buf);
+            put_key(tag, VARINT, buf);
             buf.push(1);
         }
         Value::U32(x) => {
-            encode_key(tag, WireType::Varint, buf);
-            encode_varint(u64::from(*x), buf);
+            put_key(tag, VARINT, buf);
+            put_varint(u64::from(*x), buf);
         }
         Value::U64(x) => {
-            encode_key(tag, WireType::Varint, buf);
-            encode_varint(*x, buf);
+            put_key(tag, VARINT, buf);
+            put_varint(*x, buf);
         }
     }
 }
@@ -95,8 +94,8 @@ fn put_message(
         }
         match f.kind {
             FieldKind::Container(children) => {
-                encode_key(f.tag, WireType::LengthDelimited, buf);
-                encode_varint(lens[*at] as u64, buf);
+                put_key(f.tag, LEN, buf);
+                put_varint(lens[*at] as u64, buf);
                 *at += 1;
                 put_message(
                     children,
@@ -129,16 +128,16 @@ pub(super) fn put_row(row: &RowInput<'_, '_>, lens: &mut Vec<usize>, buf: &mut V
     if row.timestamp_ms != 0 {
         body += 1 + encoded_len_varint(row.timestamp_ms);
     }
-    encode_key(ROW, WireType::LengthDelimited, buf);
-    encode_varint(body as u64, buf);
+    put_key(ROW, LEN, buf);
+    put_varint(body as u64, buf);
     if row.timestamp_ms != 0 {
-        encode_key(1, WireType::Varint, buf);
-        encode_varint(row.timestamp_ms, buf);
+        put_key(1, VARINT, buf);
+        put_varint(row.timestamp_ms, buf);
     }
     let mut at = 1;
     if keys != 0 {
-        encode_key(10, WireType::LengthDelimited, buf);
-        encode_varint(keys as u64, buf);
+        put_key(10, LEN, buf);
+        put_varint(keys as u64, buf);
         put_message(
             row.keys_spec,
             (row.keys, &mut 0, false),
@@ -150,8 +149,8 @@ pub(super) fn put_row(row: &RowInput<'_, '_>, lens: &mut Vec<usize>, buf: &mut V
     let keys_messages = at;
     at = keys_messages + 1;
     if content != 0 {
-        encode_key(11, WireType::LengthDelimited, buf);
-        encode_varint(content as u64, buf);
+        put_key(11, LEN, buf);
+        put_varint(content as u64, buf);
         put_message(
             row.content_spec,
             (row.content, &mut 0, row.event),

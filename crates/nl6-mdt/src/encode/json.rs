@@ -33,6 +33,13 @@ pub(super) fn put_str(s: &str, buf: &mut Vec<u8>) {
     buf.push(b'"');
 }
 
+/// Appends a catalogue name (plain ASCII, nothing to escape) and its colon.
+fn put_name(name: &str, buf: &mut Vec<u8>) {
+    buf.push(b'"');
+    buf.extend_from_slice(name.as_bytes());
+    buf.extend_from_slice(b"\":");
+}
+
 /// Appends `n` as a JSON number.
 pub(super) fn put_u64(n: u64, buf: &mut Vec<u8>) {
     buf.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
@@ -66,8 +73,7 @@ fn put_object(
             buf.push(b',');
         }
         first = false;
-        put_str(f.name, buf);
-        buf.push(b':');
+        put_name(f.name, buf);
         match f.kind {
             FieldKind::Container(children) => put_object(children, values, cursor, event, buf),
             _ => {
@@ -89,8 +95,7 @@ pub(super) fn put_row(row: &RowInput<'_, '_>, buf: &mut Vec<u8>) {
             buf.push(b',');
         }
         buf.push(b'{');
-        put_str(f.name, buf);
-        buf.push(b':');
+        put_name(f.name, buf);
         put_value(v, buf);
         buf.push(b'}');
     }

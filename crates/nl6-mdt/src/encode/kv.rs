@@ -4,9 +4,8 @@
 //! Written with `prost::encoding` primitives in the field order prost itself uses, so
 //! the bytes equal those of the generated `TelemetryField` (checked in tests).
 
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
-
 use super::RowInput;
+use super::wire::{LEN, VARINT, put_key, put_varint, varint_len as encoded_len_varint};
 use crate::row::Value;
 use crate::sensor::{FieldKind, FieldSpec};
 
@@ -39,28 +38,26 @@ fn leaf_len(name: &str, v: &Value<'_>) -> usize {
 }
 
 fn put_str(tag: u32, s: &str, buf: &mut Vec<u8>) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(s.len() as u64, buf);
-    buf.extend_from_slice(s.as_bytes());
+    super::wire::put_bytes(tag, s.as_bytes(), buf);
 }
 
 fn put_leaf(name: &str, v: &Value<'_>, buf: &mut Vec<u8>) {
-    encode_key(FIELDS, WireType::LengthDelimited, buf);
-    encode_varint(leaf_len(name, v) as u64, buf);
+    put_key(FIELDS, LEN, buf);
+    put_varint(leaf_len(name, v) as u64, buf);
     put_str(NAME, name, buf);
     match v {
         Value::Str(s) => put_str(5, s, buf),
         Value::Bool(b) => {
-            encode_key(6, WireType::Varint, buf);
+            put_key(6, VARINT, buf);
             buf.push(u8::from(*b));
         }
         Value::U32(x) => {
-            encode_key(7, WireType::Varint, buf);
-            encode_varint(u64::from(*x), buf);
+            put_key(7, VARINT, buf);
+            put_varint(u64::from(*x), buf);
         }
         Value::U64(x) => {
-            encode_key(8, WireType::Varint, buf);
-            encode_varint(*x, buf);
+            put_key(8, VARINT, buf);
+            put_varint(*x, buf);
         }
     }
 }
@@ -107,8 +104,8 @@ fn put_container(
 ) {
     let (values, cursor, event) = input;
     let (lens, at) = lens;
-    encode_key(FIELDS, WireType::LengthDelimited, buf);
-    encode_varint(lens[*at] as u64, buf);
+    put_key(FIELDS, LEN, buf);
+    put_varint(lens[*at] as u64, buf);
     *at += 1;
     put_str(NAME, name, buf);
     for f in fields {
@@ -150,11 +147,11 @@ pub(super) fn put_row(row: &RowInput<'_, '_>, lens: &mut Vec<usize>, buf: &mut V
     if row.timestamp_ms != 0 {
         body += 1 + encoded_len_varint(row.timestamp_ms);
     }
-    encode_key(DATA_GPBKV, WireType::LengthDelimited, buf);
-    encode_varint(body as u64, buf);
+    put_key(DATA_GPBKV, LEN, buf);
+    put_varint(body as u64, buf);
     if row.timestamp_ms != 0 {
-        encode_key(TIMESTAMP, WireType::Varint, buf);
-        encode_varint(row.timestamp_ms, buf);
+        put_key(TIMESTAMP, VARINT, buf);
+        put_varint(row.timestamp_ms, buf);
     }
     let mut at = 0;
     put_container(

@@ -13,13 +13,14 @@ mod json;
 mod kv;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::fmt;
 use std::str::FromStr;
 
 use bytes::Bytes;
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
+use self::wire::{LEN, VARINT, put_key, put_varint, varint_len as encoded_len_varint};
 use crate::row::{MAX_LEAVES, Row, Value, content_values};
 use crate::sensor::{FieldSpec, SensorPath};
 
@@ -267,14 +268,14 @@ struct Envelope {
 
 fn put_u64_field(tag: u32, value: u64, buf: &mut Vec<u8>) {
     if value != 0 {
-        encode_key(tag, WireType::Varint, buf);
-        encode_varint(value, buf);
+        put_key(tag, VARINT, buf);
+        put_varint(value, buf);
     }
 }
 
 fn put_str_field(tag: u32, value: &str, buf: &mut Vec<u8>) {
-    encode_key(tag, WireType::LengthDelimited, buf);
-    encode_varint(value.len() as u64, buf);
+    put_key(tag, LEN, buf);
+    put_varint(value.len() as u64, buf);
     buf.extend_from_slice(value.as_bytes());
 }
 
@@ -346,8 +347,8 @@ impl Envelope {
         match self.encoding {
             MdtEncoding::SelfDescribingGpb => out.extend_from_slice(rows),
             MdtEncoding::Gpb => {
-                encode_key(compact::DATA_GPB, WireType::LengthDelimited, out);
-                encode_varint(rows.len() as u64, out);
+                put_key(compact::DATA_GPB, LEN, out);
+                put_varint(rows.len() as u64, out);
                 out.extend_from_slice(rows);
             }
             // Every JSON row starts with its comma: drop the first.
