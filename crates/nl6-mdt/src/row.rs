@@ -25,11 +25,12 @@
 //!
 //! **interface-xr**: `state` is the oper-status (`im-state-up`, `im-state-down`, or
 //! `im-state-admin-down` when admin-status is DOWN), `line-state` the link (also
-//! `im-state-admin-down` under admin DOWN); `mtu` 1514, `speed` and `bandwidth` the link
-//! speed in kbit/s (saturating at u32), `state-transition-count` as
-//! `carrier-transitions`, `last-state-transition-time` the seconds since the last change
-//! (0 when it never changed), `if-index` the ifindex; `interface-type` `IFT_ETHERNET`,
-//! `encapsulation` `ether` (`ARPA`).
+//! `im-state-admin-down` under admin DOWN); `mtu` 1514; `speed`, `bandwidth` and
+//! `max-bandwidth` the link speed in kbit/s (saturating at u32); `state-transition-count`
+//! as `carrier-transitions`; `last-state-transition-time` the seconds since the last
+//! change (0 when it never changed); `interface-type` `IFT_ETHERNET`, `encapsulation` `ether` (`ARPA`), full duplex, no
+//! flow control, no loopback, keepalive 10 s, CRC length 4, flags false, description
+//! and parent empty. Fields follow XR's order (tags 50 to 77).
 //!
 //! **openconfig-interfaces**: `name`, and `state` with `name`, `ifindex`,
 //! `admin-status`, `oper-status`, `last-change` (Unix ns) and `counters` (the 12
@@ -197,9 +198,21 @@ pub(crate) fn content_values<'a>(
                 u32_of(since_change),
                 Value::Bool(false),
                 kbps,
+                Value::U32(4),
+                Value::Bool(false),
+                Value::Str("im-attr-duplex-full"),
+                Value::Str("im-attr-media-other"),
+                Value::Str("im-attr-link-type-force"),
+                Value::Str("im-attr-flow-control-off"),
+                Value::Str("im-attr-flow-control-off"),
                 kbps,
+                kbps,
+                Value::U32(10),
+                Value::Bool(false),
                 Value::Str(""),
-                Value::U32(row.ifindex),
+                Value::Str("no-loopback"),
+                Value::Str(""),
+                Value::Bool(false),
             ];
             out[..values.len()].copy_from_slice(&values);
             values.len()
