@@ -4,7 +4,7 @@
 //! sent.
 
 use super::RowInput;
-use super::wire::{LEN, VARINT, key_len, put_key, put_varint, varint_len as encoded_len_varint};
+use super::wire::{LEN, VARINT, put_bytes, put_key, put_varint, varint_len as encoded_len_varint};
 use crate::row::Value;
 use crate::sensor::{FieldKind, FieldSpec};
 
@@ -12,16 +12,6 @@ use crate::sensor::{FieldKind, FieldSpec};
 pub(super) const ROW: u32 = 1;
 /// `Telemetry.data_gpb`.
 pub(super) const DATA_GPB: u32 = 12;
-
-fn value_len(tag: u32, v: &Value<'_>) -> usize {
-    match v {
-        Value::Str("") | Value::Bool(false) | Value::U32(0) | Value::U64(0) => 0,
-        Value::Str(s) => key_len(tag) + encoded_len_varint(s.len() as u64) + s.len(),
-        Value::Bool(true) => key_len(tag) + 1,
-        Value::U32(x) => key_len(tag) + encoded_len_varint(u64::from(*x)),
-        Value::U64(x) => key_len(tag) + encoded_len_varint(*x),
-    }
-}
 
 fn put_value(tag: u32, v: &Value<'_>, buf: &mut Vec<u8>) {
     match v {
@@ -46,47 +36,18 @@ fn put_value(tag: u32, v: &Value<'_>, buf: &mut Vec<u8>) {
     }
 }
 
-/// Length of the message of `fields`; records it and nested messages' lengths in
-/// `lens`, in pre-order.
-fn message_len(
-    fields: &[FieldSpec],
-    values: &[Value<'_>],
-    cursor: &mut usize,
-    event: bool,
-    lens: &mut Vec<usize>,
-) -> usize {
-    let slot = lens.len();
-    lens.push(0);
-    let mut len = 0;
-    for f in fields {
-        if event && !f.on_change {
-            *cursor += f.leaf_count();
-            continue;
-        }
-        len += match f.kind {
-            FieldKind::Container(children) => {
-                let inner = message_len(children, values, cursor, event, lens);
-                key_len(f.tag) + encoded_len_varint(inner as u64) + inner
-            }
-            _ => {
-                *cursor += 1;
-                value_len(f.tag, &values[*cursor - 1])
-            }
-        };
-    }
-    lens[slot] = len;
-    len
-}
-
-/// Writes the body of the message of `fields` (its length was `lens[*at - 1]`).
+/// Writes the message of `fields` into `pool[0]`; nested messages go through
+/// `pool[1..]` first (one buffer per depth), so every length is known when written.
 fn put_message(
     fields: &[FieldSpec],
     input: (&[Value<'_>], &mut usize, bool),
-    lens: (&[usize], &mut usize),
-    buf: &mut Vec<u8>,
+    pool: &mut [Vec<u8>],
 ) {
     let (values, cursor, event) = input;
-    let (lens, at) = lens;
+    let Some((out, deeper)) = pool.split_first_mut() else {
+        return;
+    };
+    out.clear();
     for f in fields {
         if event && !f.on_change {
             *cursor += f.leaf_count();
@@ -94,29 +55,27 @@ fn put_message(
         }
         match f.kind {
             FieldKind::Container(children) => {
-                put_key(f.tag, LEN, buf);
-                put_varint(lens[*at] as u64, buf);
-                *at += 1;
-                put_message(
-                    children,
-                    (values, &mut *cursor, event),
-                    (lens, &mut *at),
-                    buf,
-                );
+                put_message(children, (values, &mut *cursor, event), deeper);
+                let inner = deeper.first().map(Vec::as_slice).unwrap_or_default();
+                put_key(f.tag, LEN, out);
+                put_varint(inner.len() as u64, out);
+                out.extend_from_slice(inner);
             }
             _ => {
-                put_value(f.tag, &values[*cursor], buf);
+                put_value(f.tag, &values[*cursor], out);
                 *cursor += 1;
             }
         }
     }
 }
 
-/// Appends one row as a `TelemetryGPBTable.row` entry.
-pub(super) fn put_row(row: &RowInput<'_, '_>, lens: &mut Vec<usize>, buf: &mut Vec<u8>) {
-    lens.clear();
-    let keys = message_len(row.keys_spec, row.keys, &mut 0, false, lens);
-    let content = message_len(row.content_spec, row.content, &mut 0, row.event, lens);
+/// Appends one row as a `TelemetryGPBTable.row` entry (`pool`: scratch buffers, at
+/// least the containers' depth plus two).
+pub(super) fn put_row(row: &RowInput<'_, '_>, pool: &mut [Vec<u8>], buf: &mut Vec<u8>) {
+    let (keys, content) = pool.split_at_mut(1);
+    put_message(row.keys_spec, (row.keys, &mut 0, false), keys);
+    put_message(row.content_spec, (row.content, &mut 0, row.event), content);
+    let (keys, content) = (&keys[0], &content[0]);
     let bytes_field = |len: usize| {
         if len == 0 {
             0
@@ -124,7 +83,7 @@ pub(super) fn put_row(row: &RowInput<'_, '_>, lens: &mut Vec<usize>, buf: &mut V
             1 + encoded_len_varint(len as u64) + len
         }
     };
-    let mut body = bytes_field(keys) + bytes_field(content);
+    let mut body = bytes_field(keys.len()) + bytes_field(content.len());
     if row.timestamp_ms != 0 {
         body += 1 + encoded_len_varint(row.timestamp_ms);
     }
@@ -134,28 +93,11 @@ pub(super) fn put_row(row: &RowInput<'_, '_>, lens: &mut Vec<usize>, buf: &mut V
         put_key(1, VARINT, buf);
         put_varint(row.timestamp_ms, buf);
     }
-    let mut at = 1;
-    if keys != 0 {
-        put_key(10, LEN, buf);
-        put_varint(keys as u64, buf);
-        put_message(
-            row.keys_spec,
-            (row.keys, &mut 0, false),
-            (lens, &mut at),
-            buf,
-        );
+    // proto3 leaves empty bytes fields out.
+    if !keys.is_empty() {
+        put_bytes(10, keys, buf);
     }
-    // The content message's own length is the first entry after the keys' messages.
-    let keys_messages = at;
-    at = keys_messages + 1;
-    if content != 0 {
-        put_key(11, LEN, buf);
-        put_varint(content as u64, buf);
-        put_message(
-            row.content_spec,
-            (row.content, &mut 0, row.event),
-            (lens, &mut at),
-            buf,
-        );
+    if !content.is_empty() {
+        put_bytes(11, content, buf);
     }
 }

@@ -5,7 +5,7 @@
 //! the bytes equal those of the generated `TelemetryField` (checked in tests).
 
 use super::RowInput;
-use super::wire::{LEN, VARINT, put_key, put_varint, varint_len as encoded_len_varint};
+use super::wire::{LEN, VARINT, put_bytes, put_key, put_varint, varint_len as encoded_len_varint};
 use crate::row::Value;
 use crate::sensor::{FieldKind, FieldSpec};
 
@@ -62,88 +62,52 @@ fn put_leaf(name: &str, v: &Value<'_>, buf: &mut Vec<u8>) {
     }
 }
 
-/// Body length of the container `name` of `fields`, reading values from `*cursor`;
-/// records it and every nested container's length in `lens`, in pre-order.
-fn container_len(
-    name: &str,
-    fields: &[FieldSpec],
-    values: &[Value<'_>],
-    cursor: &mut usize,
-    event: bool,
-    lens: &mut Vec<usize>,
-) -> usize {
-    let slot = lens.len();
-    lens.push(0);
-    let mut body = str_len(name);
-    for f in fields {
-        if event && !f.on_change {
-            *cursor += f.leaf_count();
-            continue;
-        }
-        body += match f.kind {
-            FieldKind::Container(children) => {
-                entry_len(container_len(f.name, children, values, cursor, event, lens))
-            }
-            _ => {
-                *cursor += 1;
-                entry_len(leaf_len(f.name, &values[*cursor - 1]))
-            }
-        };
-    }
-    lens[slot] = body;
-    body
-}
-
-/// Writes the container whose length is `lens[*at]` as an entry of `fields`.
+/// Writes the body of the container `name` of `fields` into `pool[0]`; nested
+/// containers go through `pool[1..]` first (one buffer per depth).
 fn put_container(
     name: &str,
     fields: &[FieldSpec],
     input: (&[Value<'_>], &mut usize, bool),
-    lens: (&[usize], &mut usize),
-    buf: &mut Vec<u8>,
+    pool: &mut [Vec<u8>],
 ) {
     let (values, cursor, event) = input;
-    let (lens, at) = lens;
-    put_key(FIELDS, LEN, buf);
-    put_varint(lens[*at] as u64, buf);
-    *at += 1;
-    put_str(NAME, name, buf);
+    let Some((out, deeper)) = pool.split_first_mut() else {
+        return;
+    };
+    out.clear();
+    put_str(NAME, name, out);
     for f in fields {
         if event && !f.on_change {
             *cursor += f.leaf_count();
             continue;
         }
         match f.kind {
-            FieldKind::Container(children) => put_container(
-                f.name,
-                children,
-                (values, &mut *cursor, event),
-                (lens, &mut *at),
-                buf,
-            ),
+            FieldKind::Container(children) => {
+                put_container(f.name, children, (values, &mut *cursor, event), deeper);
+                let inner = deeper.first().map(Vec::as_slice).unwrap_or_default();
+                put_bytes(FIELDS, inner, out);
+            }
             _ => {
-                put_leaf(f.name, &values[*cursor], buf);
+                put_leaf(f.name, &values[*cursor], out);
                 *cursor += 1;
             }
         }
     }
 }
 
-/// Appends one row as a `Telemetry.data_gpbkv` entry.
-pub(super) fn put_row(row: &RowInput<'_, '_>, lens: &mut Vec<usize>, buf: &mut Vec<u8>) {
-    lens.clear();
-    let mut cursor = 0;
-    let keys = container_len("keys", row.keys_spec, row.keys, &mut cursor, false, lens);
-    let mut cursor = 0;
-    let content = container_len(
+/// Appends one row as a `Telemetry.data_gpbkv` entry (`pool`: scratch buffers, at
+/// least the containers' depth plus two).
+pub(super) fn put_row(row: &RowInput<'_, '_>, pool: &mut [Vec<u8>], buf: &mut Vec<u8>) {
+    let (keys, content) = pool.split_at_mut(1);
+    put_container("keys", row.keys_spec, (row.keys, &mut 0, false), keys);
+    put_container(
         "content",
         row.content_spec,
-        row.content,
-        &mut cursor,
-        row.event,
-        lens,
+        (row.content, &mut 0, row.event),
+        content,
     );
-    let mut body = entry_len(keys) + entry_len(content);
+    let (keys, content) = (&keys[0], &content[0]);
+    let mut body = entry_len(keys.len()) + entry_len(content.len());
     if row.timestamp_ms != 0 {
         body += 1 + encoded_len_varint(row.timestamp_ms);
     }
@@ -153,19 +117,6 @@ pub(super) fn put_row(row: &RowInput<'_, '_>, lens: &mut Vec<usize>, buf: &mut V
         put_key(TIMESTAMP, VARINT, buf);
         put_varint(row.timestamp_ms, buf);
     }
-    let mut at = 0;
-    put_container(
-        "keys",
-        row.keys_spec,
-        (row.keys, &mut 0, false),
-        (lens, &mut at),
-        buf,
-    );
-    put_container(
-        "content",
-        row.content_spec,
-        (row.content, &mut 0, row.event),
-        (lens, &mut at),
-        buf,
-    );
+    put_bytes(FIELDS, keys, buf);
+    put_bytes(FIELDS, content, buf);
 }

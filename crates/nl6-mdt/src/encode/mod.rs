@@ -141,13 +141,19 @@ fn event_leaves(fields: &[FieldSpec]) -> usize {
         .sum()
 }
 
+/// Scratch buffers the row encoders need: the keys, then one per container depth of
+/// the deepest path (`openconfig-interfaces`: content, state, counters), and one spare.
+const SCRATCH_BUFFERS: usize = 5;
+
 /// Encodes collections; keeps its buffers between calls (one per session).
 #[derive(Debug, Default)]
 pub struct CollectionEncoder {
     rows: Vec<u8>,
     /// End offset in `rows` of each encoded row.
     ends: Vec<usize>,
-    lens: Vec<usize>,
+    /// Scratch buffers of the row encoders: keys, then one per container depth.
+    scratch: Vec<Vec<u8>>,
+    envelope: Envelope,
 }
 
 impl CollectionEncoder {
@@ -172,7 +178,9 @@ impl CollectionEncoder {
         } else {
             collection.path.leaf_count()
         } as u64;
-        let envelope = Envelope::new(collection, encoding);
+        // The envelope's buffers are kept between calls, like the rows'.
+        let mut envelope = std::mem::take(&mut self.envelope);
+        envelope.build(collection, encoding);
         let mut dropped = 0;
         let mut start = 0;
         let mut group: Option<(usize, usize)> = None;
@@ -200,6 +208,7 @@ impl CollectionEncoder {
         if let Some((first, len)) = group {
             out.push(self.message(&envelope, first..self.ends.len(), len, row_leaves));
         }
+        self.envelope = envelope;
         dropped
     }
 
@@ -208,6 +217,9 @@ impl CollectionEncoder {
         self.rows.clear();
         self.ends.clear();
         let path = collection.path;
+        if self.scratch.len() < SCRATCH_BUFFERS {
+            self.scratch.resize_with(SCRATCH_BUFFERS, Vec::new);
+        }
         let mut values = [Value::U32(0); MAX_LEAVES];
         for row in collection.rows {
             let n = content_values(path, row, collection.timestamp_ms, &mut values);
@@ -222,9 +234,9 @@ impl CollectionEncoder {
             };
             match encoding {
                 MdtEncoding::SelfDescribingGpb => {
-                    kv::put_row(&input, &mut self.lens, &mut self.rows)
+                    kv::put_row(&input, &mut self.scratch, &mut self.rows)
                 }
-                MdtEncoding::Gpb => compact::put_row(&input, &mut self.lens, &mut self.rows),
+                MdtEncoding::Gpb => compact::put_row(&input, &mut self.scratch, &mut self.rows),
                 MdtEncoding::Json => json::put_row(&input, &mut self.rows),
             }
             self.ends.push(self.rows.len());
@@ -258,12 +270,23 @@ impl CollectionEncoder {
 }
 
 /// The envelope of a collection's messages, encoded once.
+#[derive(Debug)]
 struct Envelope {
     encoding: MdtEncoding,
     /// Everything before the rows.
     head: Vec<u8>,
     /// Everything after them.
     tail: Vec<u8>,
+}
+
+impl Default for Envelope {
+    fn default() -> Self {
+        Envelope {
+            encoding: MdtEncoding::Gpb,
+            head: Vec::new(),
+            tail: Vec::new(),
+        }
+    }
 }
 
 fn put_u64_field(tag: u32, value: u64, buf: &mut Vec<u8>) {
@@ -280,8 +303,12 @@ fn put_str_field(tag: u32, value: &str, buf: &mut Vec<u8>) {
 }
 
 impl Envelope {
-    fn new(c: &Collection<'_>, encoding: MdtEncoding) -> Envelope {
-        let (mut head, mut tail) = (Vec::new(), Vec::new());
+    /// Encodes the envelope of `c`'s messages in `encoding`.
+    fn build(&mut self, c: &Collection<'_>, encoding: MdtEncoding) {
+        self.encoding = encoding;
+        let (head, tail) = (&mut self.head, &mut self.tail);
+        head.clear();
+        tail.clear();
         let ts = c.timestamp_ms;
         if encoding == MdtEncoding::Json {
             let field = |name: &str, buf: &mut Vec<u8>| {
@@ -290,44 +317,39 @@ impl Envelope {
                 buf.extend_from_slice(b"\":");
             };
             head.push(b'{');
-            field("node_id_str", &mut head);
-            json::put_str(c.node_id, &mut head);
+            field("node_id_str", head);
+            json::put_str(c.node_id, head);
             head.push(b',');
-            field("subscription_id_str", &mut head);
-            json::put_str(c.subscription_id, &mut head);
+            field("subscription_id_str", head);
+            json::put_str(c.subscription_id, head);
             head.push(b',');
-            field("encoding_path", &mut head);
-            json::put_str(c.path.as_str(), &mut head);
+            field("encoding_path", head);
+            json::put_str(c.path.as_str(), head);
             for (name, value) in [
                 ("collection_id", c.collection_id),
                 ("collection_start_time", ts),
                 ("msg_timestamp", ts),
             ] {
                 head.push(b',');
-                field(name, &mut head);
-                json::put_u64(value, &mut head);
+                field(name, head);
+                json::put_u64(value, head);
             }
             head.push(b',');
-            field("data_json", &mut head);
+            field("data_json", head);
             head.push(b'[');
             tail.extend_from_slice(b"],");
-            field("collection_end_time", &mut tail);
-            json::put_u64(ts, &mut tail);
+            field("collection_end_time", tail);
+            json::put_u64(ts, tail);
             tail.push(b'}');
         } else {
             // Fields in tag order, as prost writes them.
-            put_str_field(1, c.node_id, &mut head);
-            put_str_field(3, c.subscription_id, &mut head);
-            put_str_field(6, c.path.as_str(), &mut head);
-            put_u64_field(8, c.collection_id, &mut head);
-            put_u64_field(9, ts, &mut head);
-            put_u64_field(10, ts, &mut head);
-            put_u64_field(13, ts, &mut tail);
-        }
-        Envelope {
-            encoding,
-            head,
-            tail,
+            put_str_field(1, c.node_id, head);
+            put_str_field(3, c.subscription_id, head);
+            put_str_field(6, c.path.as_str(), head);
+            put_u64_field(8, c.collection_id, head);
+            put_u64_field(9, ts, head);
+            put_u64_field(10, ts, head);
+            put_u64_field(13, ts, tail);
         }
     }
 
