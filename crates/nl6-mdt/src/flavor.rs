@@ -50,6 +50,13 @@ impl MdtCounters {
 /// A Cisco MDT dial-out flavor: one destination's transport, encoding, subscription
 /// and sensor paths. Register it in a [`nl6_dialout::FlavorRegistry`]; devices whose
 /// dial-out block names it stream MDT.
+///
+/// The block's `collector`, `mode`, `sample_interval` and `tls` apply as for every
+/// flavor (`on-change` = event-driven: a full collection first, then per state event
+/// the changed interfaces of the paths that carry state); its `encoding` is not used.
+/// Its `paths` decide what is read at each sample: keep the default
+/// (`/interfaces/interface[name=*]/state`), which reads every interface's state and
+/// counters.
 #[derive(Debug, Clone)]
 pub struct MdtFlavor {
     name: String,

@@ -105,3 +105,8 @@ pub use frame::{ENCAP_GPB, ENCAP_JSON, HEADER_LEN, HEADER_VERSION, Header, TYPE_
 pub use proto_gen::{generate_proto, proto_of};
 pub use row::Row;
 pub use sensor::{FieldKind, FieldSpec, SensorPath, UnknownSensorPath};
+
+/// Compiles the README example as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -73,3 +73,25 @@ fn nested(out: &mut String, parent: &str, fields: &[FieldSpec]) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_message_per_container_and_a_typed_error_for_unknown_paths() {
+        let text = proto_of(SensorPath::OpenconfigInterfaces);
+        for line in [
+            "package openconfig_interfaces.interfaces.interface;",
+            "message interface_KEYS {",
+            "    interface_state state = 51;",
+            "    interface_state_counters counters = 55;",
+            "message interface_state_counters {",
+            "    uint64 in_octets = 50;",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        let e = generate_proto("openconfig-interfaces:interfaces").unwrap_err();
+        assert_eq!(e.path, "openconfig-interfaces:interfaces");
+    }
+}

@@ -115,7 +115,8 @@ pub struct EncodedMessage {
     pub payload: Bytes,
     /// Rows it carries.
     pub rows: usize,
-    /// Leaf values it carries (keys included).
+    /// Leaf values it carries, keys included (compact GPB counts its zero values too,
+    /// though proto3 leaves them off the wire).
     pub leaves: u64,
 }
 
