@@ -163,6 +163,8 @@ struct MdtSampleEncoder {
     collection_id: u64,
     encoder: CollectionEncoder,
     messages: Vec<EncodedMessage>,
+    /// The rows' allocation, kept empty between samples.
+    rows: Vec<Row<'static>>,
 }
 
 impl MdtSampleEncoder {
@@ -178,6 +180,7 @@ impl MdtSampleEncoder {
             collection_id: 0,
             encoder: CollectionEncoder::new(),
             messages: Vec::new(),
+            rows: Vec::new(),
         }
     }
 
@@ -213,13 +216,37 @@ fn dialout_args(req_id: i64, data: &[u8]) -> Bytes {
 impl SampleEncoder for MdtSampleEncoder {
     fn encode(&mut self, sample: &Sample<'_>, out: &mut Vec<WireMessage>) {
         let event = sample.kind == SampleKind::Event;
-        let mut rows = Vec::with_capacity(sample.model.interface_count());
+        let mut rows = recycle(std::mem::take(&mut self.rows));
         Row::from_snapshot(
             sample.snapshot,
             sample.model.spec().speed_bps,
             event.then_some(sample.masks),
             &mut rows,
         );
+        self.encode_rows(sample, event, &rows, out);
+        rows.clear();
+        self.rows = recycle(rows);
+    }
+}
+
+/// An empty vector of rows of another lifetime, on the same allocation (the standard
+/// library collects in place when the element layout is the same).
+fn recycle<'a, 'b>(mut rows: Vec<Row<'a>>) -> Vec<Row<'b>> {
+    rows.clear();
+    rows.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
+
+impl MdtSampleEncoder {
+    /// Appends one collection of `rows` per sensor path (an event: per path with state).
+    fn encode_rows(
+        &mut self,
+        sample: &Sample<'_>,
+        event: bool,
+        rows: &[Row<'_>],
+        out: &mut Vec<WireMessage>,
+    ) {
         if rows.is_empty() {
             return;
         }
@@ -239,7 +266,7 @@ impl SampleEncoder for MdtSampleEncoder {
                 collection_id: self.collection_id,
                 timestamp_ms,
                 event,
-                rows: &rows,
+                rows,
             };
             let mut messages = std::mem::take(&mut self.messages);
             let dropped =
@@ -260,5 +287,50 @@ impl SampleEncoder for MdtSampleEncoder {
             }
             self.messages = messages;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::mdt_dialout::MdtDialoutArgs;
+    use prost::Message;
+
+    #[test]
+    fn dialout_args_are_what_prost_writes() {
+        for (req_id, data) in [(0i64, &b""[..]), (1, b"x"), (77_598, &[7u8; 300][..])] {
+            let ours = dialout_args(req_id, data);
+            let theirs = MdtDialoutArgs {
+                req_id,
+                data: data.to_vec(),
+                ..Default::default()
+            }
+            .encode_to_vec();
+            assert_eq!(&ours[..], &theirs[..], "ReqId {req_id}");
+        }
+    }
+
+    #[test]
+    fn recycled_rows_keep_their_allocation() {
+        let rows: Vec<Row<'static>> = Vec::with_capacity(16);
+        let name = String::from("Ethernet1");
+        let mut borrowed: Vec<Row<'_>> = recycle(rows);
+        assert_eq!(borrowed.capacity(), 16);
+        borrowed.push(Row {
+            name: &name,
+            ifindex: 1,
+            speed_bps: 0,
+            reading: nl6_resolver::InterfaceReading {
+                state: nl6_ifstate::IfState {
+                    link: nl6_ifstate::LinkStatus::Up,
+                    admin: nl6_ifstate::AdminStatus::Up,
+                    last_change_ns: 0,
+                },
+                counters: nl6_ifstate::Counters::default(),
+            },
+        });
+        let back: Vec<Row<'static>> = recycle(borrowed);
+        assert!(back.is_empty());
+        assert_eq!(back.capacity(), 16);
     }
 }
