@@ -121,7 +121,8 @@ impl Flavor for MdtFlavor {
 
     fn check(&self, cfg: &DialoutConfig) -> Result<(), ConfigError> {
         if self.config.transport == MdtTransport::Udp && cfg.tls.enabled {
-            return Err(ConfigError::new(
+            return Err(ConfigError::at(
+                nl6_dialout::ConfigKey::Tls,
                 "tls.enabled",
                 "UDP dial-out cannot carry TLS: set tls.enabled false",
             ));

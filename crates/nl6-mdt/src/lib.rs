@@ -84,6 +84,7 @@
 //! equal; `collection_id` counts per session from 1; heartbeats are never sent.
 
 mod config;
+mod device;
 mod encode;
 mod flavor;
 mod frame;
@@ -96,6 +97,10 @@ mod transport;
 pub use config::{
     DEFAULT_MAX_DATAGRAM, MAX_DATAGRAM, MIN_DATAGRAM, MdtConfigError, MdtSessionConfig,
     MdtTransport,
+};
+pub use device::{
+    MAX_GROUP_MEMBERS, MAX_GROUPS, MAX_SAMPLE_INTERVAL_MS, MIN_SAMPLE_INTERVAL_MS, MdtConfig,
+    MdtDestination, MdtSubscription, PlannedSession,
 };
 pub use encode::{
     Collection, CollectionEncoder, EncodedMessage, MAX_TCP_MESSAGE, MdtEncoding, UnknownEncoding,
