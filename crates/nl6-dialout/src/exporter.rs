@@ -201,8 +201,32 @@ impl Exporter {
         model: Arc<DeviceModel>,
         cfg: &DialoutConfig,
     ) -> Result<(), DialoutError> {
+        cfg.validate_for(&self.inner.env.flavors)?;
+        self.check_plan(device_ip, model, cfg)
+    }
+
+    /// The checks of [`Exporter::attach_flavor`], without attaching: `cfg` against
+    /// `flavor` and the device.
+    pub fn check_flavor(
+        &self,
+        device_ip: Ipv4Addr,
+        model: Arc<DeviceModel>,
+        cfg: &DialoutConfig,
+        flavor: &dyn Flavor,
+    ) -> Result<(), DialoutError> {
+        cfg.validate_common()?;
+        flavor.check(cfg)?;
+        self.check_plan(device_ip, model, cfg)
+    }
+
+    /// Paths against the device, on-change rules, TLS material.
+    fn check_plan(
+        &self,
+        device_ip: Ipv4Addr,
+        model: Arc<DeviceModel>,
+        cfg: &DialoutConfig,
+    ) -> Result<(), DialoutError> {
         let env = &self.inner.env;
-        cfg.validate_for(&env.flavors)?;
         Plan::compile(model, device_ip, cfg, env.tuning.sample_floor)?;
         for collector in cfg.destinations()? {
             self.tls_for(cfg, collector)?;

@@ -6,7 +6,8 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use nl6_dialout::{DeviceExport, DialoutConfig};
+use nl6_dialout::{DeviceExport, DialoutConfig, Flavor};
+use nl6_mdt::MdtConfig;
 use nl6_ifstate::{DeviceModel, ErrorScenario, FlapScenario, InitialState};
 use parking_lot::Mutex;
 use tokio::task::AbortHandle;
@@ -39,6 +40,9 @@ pub struct BatchSpec {
     pub hostname: Option<String>,
     /// Dial-out settings; `None` = dial-in only.
     pub dialout: Option<DialoutConfig>,
+    /// Cisco model-driven telemetry (sensor groups, destinations, subscriptions);
+    /// `None` = none.
+    pub mdt: Option<MdtConfig>,
 }
 
 impl Default for BatchSpec {
@@ -54,18 +58,23 @@ impl Default for BatchSpec {
             initial_state: InitialState::AllUp,
             hostname: None,
             dialout: None,
+            mdt: None,
         }
     }
 }
 
 /// The batch a device belongs to.
-#[derive(Debug)]
 pub(crate) struct Batch {
     /// Shared with every [`DeviceInfo`] of the batch (listing clones the `Arc`, never the
     /// settings).
     pub(crate) spec: Arc<BatchSpec>,
     /// `spec.dialout`, shared by the batch's exporters.
     pub(crate) dialout: Option<Arc<DialoutConfig>>,
+    /// `spec.mdt`, shared with the dial-in `CreateSubs` handler.
+    pub(crate) mdt: Option<Arc<MdtConfig>>,
+    /// The MDT dial-out sessions of each device: settings and the flavor instance,
+    /// shared by the batch.
+    pub(crate) mdt_sessions: Vec<(Arc<DialoutConfig>, Arc<dyn Flavor>)>,
     pub(crate) created: SystemTime,
 }
 
@@ -77,18 +86,22 @@ pub(crate) struct Device {
     pub(crate) batch: Arc<Batch>,
     /// The running dial-out exporter; dropping it stops the export and folds its counters.
     pub(crate) export: Mutex<Option<DeviceExport>>,
+    /// The running MDT dial-out sessions, one per subscription and destination.
+    pub(crate) mdt_exports: Mutex<Vec<DeviceExport>>,
     /// Pending "revert after duration" timers of the REST state endpoints.
     pub(crate) timers: Mutex<HashMap<(u32, StateLeaf), AbortHandle>>,
 }
 
 impl Device {
-    /// Stops the timers and hands out the exporter (if any): the caller stops it and waits
-    /// (dropping it would stop it too; its counters fold exactly once either way).
-    pub(crate) fn stop_timers_take_export(&self) -> Option<DeviceExport> {
+    /// Stops the timers and hands out the exporters (gNMI and MDT): the caller stops them
+    /// and waits (dropping them would stop them too; counters fold exactly once either way).
+    pub(crate) fn stop_timers_take_exports(&self) -> Vec<DeviceExport> {
         for (_, timer) in self.timers.lock().drain() {
             timer.abort();
         }
-        self.export.lock().take()
+        let mut exports: Vec<DeviceExport> = self.export.lock().take().into_iter().collect();
+        exports.append(&mut self.mdt_exports.lock());
+        exports
     }
 }
 
@@ -107,6 +120,8 @@ pub struct DeviceInfo {
     pub dialout_error: Option<String>,
     /// The collector it streams to (or tries next), for a dial-out device.
     pub dialout_collector: Option<String>,
+    /// MDT dial-out sessions running (one per subscription and destination).
+    pub mdt_sessions: usize,
     /// The batch settings it was created with, shared by every device of the batch.
     pub batch: Arc<BatchSpec>,
     /// When its batch was created.
@@ -123,6 +138,7 @@ impl Device {
             dialout: self.batch.spec.dialout.is_some(),
             dialout_error: export.as_ref().and_then(|e| e.last_error()),
             dialout_collector: export.as_ref().map(|e| e.collector().to_string()),
+            mdt_sessions: self.mdt_exports.lock().len(),
             batch: Arc::clone(&self.batch.spec),
             created: self.batch.created,
         }

@@ -7,9 +7,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nl6_dialin::{DialinConfig, DialinServer, GnmiStatus};
 use nl6_dialout::{
-    DeviceIdentity, DialoutError, DialoutStats, DialoutStatus, Exporter, ExporterEnv,
-    FlavorRegistry,
+    DeviceIdentity, DialoutConfig, DialoutError, DialoutStats, DialoutStatus, Exporter,
+    ExporterEnv, Flavor, FlavorRegistry,
 };
+use nl6_mdt::{MdtConfig, MdtFlavor};
 use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, FlapScheduler};
 use nl6_netns::{Dialer, DialerConfig, HostResolver};
 use nl6_tls::Identity;
@@ -93,6 +94,9 @@ pub struct Fleet {
     /// Created when the first dial-out device appears, so the status reports the
     /// subsystem active only once something dials out.
     exporter: OnceLock<Exporter>,
+    /// The MDT dial-out exporter (its own status rows), created on first use.
+    mdt_exporter: OnceLock<Exporter>,
+    mdt_stats: Arc<DialoutStats>,
     dialer: Dialer,
     dial_limit: usize,
     identity: Option<Identity>,
@@ -159,6 +163,8 @@ impl Fleet {
             identity: config.identity,
             flavors: config.flavors,
             dialout_stats: DialoutStats::new(),
+            mdt_exporter: OnceLock::new(),
+            mdt_stats: DialoutStats::new(),
             flaps: FlapScheduler::spawn(config.flap_max_events_per_sec),
             events,
             creating: AtomicBool::new(false),
@@ -189,6 +195,20 @@ impl Fleet {
                     Some(c) => FleetError::invalid(format!("gnmi_dialout.{}", c.field), c.reason),
                     None => FleetError::invalid("gnmi_dialout", e.to_string()),
                 })?;
+        }
+        if let Some(mdt) = &spec.mdt {
+            let probe = Arc::new(
+                DeviceModel::new(&self.device_spec(spec, 0)?)
+                    .map_err(|e| FleetError::invalid("interfaces", e.to_string()))?,
+            );
+            for (cfg, flavor) in mdt_sessions(mdt)? {
+                self.mdt_exporter()
+                    .check_flavor(spec.start_ip, probe.clone(), &cfg, flavor.as_ref())
+                    .map_err(|e| match e.config_error() {
+                        Some(c) => FleetError::invalid(format!("mdt.{}", c.field), c.reason),
+                        None => FleetError::invalid("mdt", e.to_string()),
+                    })?;
+            }
         }
         let plane = self.plane.lock().await;
         let plane = plane
@@ -221,8 +241,14 @@ impl Fleet {
             .as_ref()
             .ok_or_else(|| FleetError::Network("the fleet is shut down".into()))?;
         plane.add(&plan).await?;
+        let mdt_sessions = match &spec.mdt {
+            Some(mdt) => mdt_sessions(mdt)?,
+            None => Vec::new(),
+        };
         let batch = Arc::new(Batch {
             dialout: spec.dialout.clone().map(Arc::new),
+            mdt: spec.mdt.clone().map(Arc::new),
+            mdt_sessions,
             spec: Arc::new(spec),
             created: SystemTime::now(),
         });
@@ -299,12 +325,31 @@ impl Fleet {
             ),
             None => None,
         };
+        let mut mdt_exports = Vec::with_capacity(batch.mdt_sessions.len());
+        for (cfg, flavor) in &batch.mdt_sessions {
+            let attached = self.mdt_exporter().attach_flavor(
+                DeviceIdentity::named(ip, hostname.clone()),
+                model.clone(),
+                cfg.clone(),
+                flavor.clone(),
+            );
+            match attached {
+                Ok(export) => mdt_exports.push(export),
+                Err(e) => {
+                    // Nothing of this device may stay behind.
+                    drop(export);
+                    drop(mdt_exports);
+                    return Err(mdt_error(ip, e));
+                }
+            }
+        }
         Ok(Arc::new(Device {
             ip,
             hostname,
             model,
             batch: batch.clone(),
             export: Mutex::new(export),
+            mdt_exports: Mutex::new(mdt_exports),
             timers: Mutex::new(Default::default()),
         }))
     }
@@ -337,6 +382,18 @@ impl Fleet {
             env.client_identity = self.identity.clone();
             env.flavors = self.flavors.clone();
             env.stats = self.dialout_stats.clone();
+            Exporter::new(env)
+        })
+    }
+
+    /// The MDT dial-out exporter, created on first use; its status rows are separate
+    /// from gNMI dial-out's.
+    fn mdt_exporter(&self) -> &Exporter {
+        self.mdt_exporter.get_or_init(|| {
+            let mut env = ExporterEnv::new(Arc::new(FleetConnector::new(self.dialer.clone())));
+            env.client_identity = self.identity.clone();
+            env.flavors = FlavorRegistry::empty();
+            env.stats = self.mdt_stats.clone();
             Exporter::new(env)
         })
     }
@@ -415,6 +472,12 @@ impl Fleet {
     /// `GET /api/v1/gnmi/dialout/status`.
     pub fn dialout_status(&self) -> DialoutStatus {
         self.dialout_stats.status()
+    }
+
+    /// `GET /api/v1/mdt/status`: MDT dial-out counters per destination and flavor
+    /// (`mdt-<protocol>-<encoding>`).
+    pub fn mdt_status(&self) -> DialoutStatus {
+        self.mdt_stats.status()
     }
 
     /// Dial-out dials in flight now and at peak, and their limit.
@@ -514,7 +577,7 @@ impl Drop for Fleet {
 async fn stop_all(devices: &[Arc<Device>]) {
     let mut closing = tokio::task::JoinSet::new();
     for device in devices {
-        if let Some(export) = device.stop_timers_take_export() {
+        for export in device.stop_timers_take_exports() {
             closing.spawn(export.stop());
         }
     }
@@ -528,6 +591,40 @@ fn device_seed(fleet_seed: u64, ip: u32) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The MDT dial-out sessions of `mdt`, each with its settings and flavor instance
+/// (named `mdt-<protocol>-<encoding>`), shared by every device of a batch.
+fn mdt_sessions(mdt: &MdtConfig) -> Result<Vec<(Arc<DialoutConfig>, Arc<dyn Flavor>)>, FleetError> {
+    let planned = mdt
+        .sessions()
+        .map_err(|e| FleetError::invalid(format!("mdt.{}", e.field), e.reason))?;
+    planned
+        .into_iter()
+        .map(|p| {
+            let name = format!(
+                "mdt-{}-{}",
+                p.session.transport.as_str(),
+                p.session.encoding.as_str()
+            );
+            let flavor = MdtFlavor::named(name, p.session)
+                .map_err(|e| FleetError::invalid(format!("mdt.{}", e.field), e.reason))?;
+            let flavor: Arc<dyn Flavor> = Arc::new(flavor);
+            Ok((Arc::new(p.dialout), flavor))
+        })
+        .collect()
+}
+
+/// An MDT attach error: a fault of the `mdt` block is the caller's, anything else a
+/// set-up failure.
+fn mdt_error(addr: Ipv4Addr, e: DialoutError) -> FleetError {
+    match e.config_error() {
+        Some(c) => FleetError::invalid(format!("mdt.{}", c.field), c.reason),
+        None => FleetError::DeviceSetup {
+            addr,
+            reason: format!("MDT dial-out: {e}"),
+        },
+    }
 }
 
 /// An attach error: a fault of the `gnmi_dialout` block (a path that does not resolve or

@@ -11,6 +11,7 @@ use nl6_dialout::{
     Phase, Publish, TlsSettings, parse_keepalive, parse_optional_duration, parse_sample_interval,
 };
 use nl6_fleet::{BatchSpec, DeviceInfo};
+use nl6_mdt::MdtConfig;
 use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES, MAX_SPEED_BPS};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -65,6 +66,14 @@ pub struct CreateDevices {
     pub hostname: Option<String>,
     /// gNMI dial-out; omitted = the devices serve dial-in only.
     pub gnmi_dialout: Option<DialoutBody>,
+    /// Cisco IOS XR model-driven telemetry, shaped like XR's `telemetry model-driven`:
+    /// `sensor_groups` (name → sensor paths), `destination_groups` (name → collectors
+    /// with `address`, `port`, `protocol` grpc|tcp|udp, `encoding`
+    /// self-describing-gpb|gpb|json, optional `tls` and, for UDP, `max_datagram`) and
+    /// `subscriptions` (name → `sensor_groups`, `sample_interval` in ms (0 =
+    /// event-driven), `destination_groups`; none = gRPC dial-in only). See docs/mdt.md.
+    #[schema(value_type = Option<Object>)]
+    pub mdt: Option<MdtConfig>,
 }
 
 /// The `gnmi_dialout` block: push telemetry to a collector (one connection per device).
@@ -284,6 +293,10 @@ impl CreateDevices {
             .hostname
             .map(|h| h.trim().to_string())
             .filter(|h| !h.is_empty());
+        if let Some(mdt) = &self.mdt {
+            mdt.validate()
+                .map_err(|e| ApiError::invalid(format!("mdt.{}", e.field), e.reason))?;
+        }
         Ok(BatchSpec {
             start_ip,
             device_count: self.device_count.unwrap_or(DEFAULT_DEVICE_COUNT),
@@ -307,6 +320,7 @@ impl CreateDevices {
             )?,
             hostname,
             dialout,
+            mdt: self.mdt,
         })
     }
 }
@@ -457,6 +471,10 @@ pub struct BatchConfig {
     /// Dial-out settings; absent for dial-in-only devices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub gnmi_dialout: Option<DialoutEcho>,
+    /// Model-driven telemetry, as posted; absent when none was configured.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[schema(value_type = Option<Object>)]
+    pub mdt: Option<MdtConfig>,
 }
 
 /// The `gnmi_dialout` block as applied.
@@ -527,6 +545,7 @@ impl From<&BatchSpec> for BatchConfig {
             if_initial_state: spec.initial_state.to_string(),
             hostname: spec.hostname.clone(),
             gnmi_dialout: spec.dialout.as_ref().map(DialoutEcho::from),
+            mdt: spec.mdt.clone(),
         }
     }
 }

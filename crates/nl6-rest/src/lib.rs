@@ -96,6 +96,8 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(status::server))
         .routes(routes!(status::gnmi))
         .routes(routes!(status::dialout))
+        .routes(routes!(routes::mdt::status))
+        .routes(routes!(routes::mdt::proto))
         .routes(routes!(status::health))
         .routes(routes!(routes::metrics::scrape))
         // This document.

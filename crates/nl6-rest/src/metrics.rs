@@ -236,7 +236,9 @@ fn record_fleet(fleet: &Fleet) {
     counter!("nl6_state_events_dropped_total").absolute(g.state_events_dropped);
     let d = fleet.dialout_status();
     gauge!("nl6_dialout_devices_exporting").set(d.devices_exporting as f64);
-    for c in d.collectors {
+    // MDT dial-out rows share the series; their flavor is `mdt-<protocol>-<encoding>`.
+    let mdt = fleet.mdt_status();
+    for c in d.collectors.into_iter().chain(mdt.collectors) {
         let labels = [("collector", c.collector), ("flavor", c.flavor)];
         gauge!("nl6_dialout_devices", &labels).set(c.devices as f64);
         gauge!("nl6_dialout_streams_active", &labels).set(c.streams_active as f64);

@@ -21,6 +21,7 @@ use crate::state::ApiState;
         (name = "devices", description = "Device batches"),
         (name = "interfaces", description = "Interface state changes"),
         (name = "status", description = "Status, health and metrics"),
+        (name = "mdt", description = "Cisco model-driven telemetry"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -291,6 +291,7 @@ impl LoadedSettings {
             initial_state: self.parsed::<InitialState>("if_initial_state", &s.if_initial_state)?,
             hostname: Some(s.hostname.trim().to_string()).filter(|h| !h.is_empty()),
             dialout,
+            mdt: self.mdt()?,
         };
         nl6_fleet::plan(spec.start_ip, spec.device_count, spec.netmask).map_err(|e| match e {
             nl6_fleet::FleetError::Invalid { field, reason } => {
@@ -304,6 +305,76 @@ impl LoadedSettings {
             other => self.invalid("auto_start_ip", other),
         })?;
         Ok(Some(spec))
+    }
+
+    /// The start-up batch's MDT block: one sensor group, one subscription and, with a
+    /// destination, one destination group, all named after the subscription.
+    fn mdt(&self) -> Result<Option<nl6_mdt::MdtConfig>, SettingsError> {
+        let s = &self.settings;
+        let name = s.mdt_subscription.trim();
+        if name.is_empty() {
+            return Ok(None);
+        }
+        let paths = if s.mdt_sensor_paths.is_empty() {
+            vec![nl6_mdt::SensorPath::GenericCounters.as_str().to_string()]
+        } else {
+            s.mdt_sensor_paths.clone()
+        };
+        let mut mdt = nl6_mdt::MdtConfig::default();
+        mdt.sensor_groups.insert(name.to_string(), paths);
+        let mut destination_groups = Vec::new();
+        let destination = s.mdt_destination.trim();
+        if !destination.is_empty() {
+            let (address, port) = destination
+                .rsplit_once(':')
+                .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+                .ok_or_else(|| {
+                    self.invalid(
+                        "mdt_destination",
+                        format!("{destination:?} is not host:port"),
+                    )
+                })?;
+            mdt.destination_groups.insert(
+                name.to_string(),
+                vec![nl6_mdt::MdtDestination {
+                    address: address.to_string(),
+                    port,
+                    protocol: s.mdt_protocol.clone(),
+                    encoding: s.mdt_encoding.clone(),
+                    tls: TlsSettings {
+                        enabled: false,
+                        ..TlsSettings::default()
+                    },
+                    max_datagram: None,
+                }],
+            );
+            destination_groups.push(name.to_string());
+        }
+        mdt.subscriptions.insert(
+            name.to_string(),
+            nl6_mdt::MdtSubscription {
+                sensor_groups: vec![name.to_string()],
+                sample_interval: s.mdt_sample_interval,
+                destination_groups,
+            },
+        );
+        mdt.validate().map_err(|e| {
+            let key = if e.field.ends_with(".protocol") {
+                "mdt_protocol"
+            } else if e.field.ends_with(".encoding") {
+                "mdt_encoding"
+            } else if e.field.ends_with(".sample_interval") {
+                "mdt_sample_interval"
+            } else if e.field.starts_with("sensor_groups") {
+                "mdt_sensor_paths"
+            } else if e.field.starts_with("destination_groups") {
+                "mdt_destination"
+            } else {
+                "mdt_subscription"
+            };
+            self.invalid(key, e.reason)
+        })?;
+        Ok(Some(mdt))
     }
 
     fn dialout(&self) -> Result<DialoutConfig, SettingsError> {

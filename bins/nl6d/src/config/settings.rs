@@ -253,6 +253,21 @@ settings! {
     /// gnmireverse: subscribe (SubscribeResponses on Publish) or get (the paths as a Get
     /// every interval, GetResponses on PublishGet).
     gnmi_dialout_publish: String = "subscribe".into();
+    /// Cisco MDT: a subscription on every start-up device (its subscription_id_str, and
+    /// what a dial-in collector's CreateSubs names); empty = no model-driven telemetry.
+    mdt_subscription: String = String::new();
+    /// Cisco MDT: the subscription's sensor paths, comma-separated; none = the XR
+    /// generic-counters path (nl6d mdt-proto lists them with their fields).
+    mdt_sensor_paths: Vec<String> = Vec::new();
+    /// Cisco MDT: sample interval in ms (at least 1000); 0 = event-driven.
+    mdt_sample_interval: u64 = 10_000;
+    /// Cisco MDT: dial-out collector host:port; empty = the subscription is for gRPC
+    /// dial-in only.
+    mdt_destination: String = String::new();
+    /// Cisco MDT: dial-out protocol, grpc, tcp or udp.
+    mdt_protocol: String = "grpc".into();
+    /// Cisco MDT: encoding, self-describing-gpb, gpb (compact) or json.
+    mdt_encoding: String = "self-describing-gpb".into();
     /// Put the fleet in its own network namespace with real addresses (needs root).
     netns: bool = false;
     /// Name of the simulator network namespace.
@@ -295,6 +310,10 @@ impl Flags {
     /// Parses the command line; `--help` lists the flavors of `flavors`.
     pub fn parse_with(flavors: &FlavorRegistry) -> Flags {
         let matches = Flags::command_with(flavors).get_matches();
+        if let Some(("mdt-proto", sub)) = matches.subcommand() {
+            let path = sub.get_one::<String>("path").map(String::as_str).unwrap_or("");
+            std::process::exit(print_mdt_proto(path));
+        }
         Flags::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
     }
 
@@ -310,7 +329,19 @@ impl Flags {
             .collect::<Vec<_>>()
             .join("\n");
         let defaults = default_texts();
-        let mut command = Flags::command();
+        let paths: Vec<&str> = nl6_mdt::SensorPath::ALL.iter().map(|p| p.as_str()).collect();
+        let mut command = Flags::command().subcommand(
+            clap::Command::new("mdt-proto")
+                .about(
+                    "Prints the .proto that decodes compact-GPB (gpb) rows of a Cisco MDT sensor \
+                     path, like IOS XR's `telemetry generate gpb-encoding path PATH syntax proto3`",
+                )
+                .arg(
+                    clap::Arg::new("path")
+                        .required(true)
+                        .help(format!("The sensor path: {}", paths.join(", "))),
+                ),
+        );
         for key in KEYS {
             if command.get_arguments().all(|a| a.get_id() != *key) {
                 continue; // env_only
@@ -338,6 +369,20 @@ impl Flags {
             });
         }
         command
+    }
+}
+
+/// `nl6d mdt-proto PATH`: the `.proto` on stdout (exit 0), or why not on stderr (exit 2).
+fn print_mdt_proto(path: &str) -> i32 {
+    match nl6_mdt::generate_proto(path) {
+        Ok(text) => {
+            print!("{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("nl6d mdt-proto: {e}");
+            2
+        }
     }
 }
 

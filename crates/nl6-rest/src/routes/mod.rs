@@ -6,6 +6,7 @@ use crate::error::ApiError;
 
 pub(crate) mod devices;
 pub(crate) mod interfaces;
+pub(crate) mod mdt;
 pub(crate) mod metrics;
 pub(crate) mod status;
 
