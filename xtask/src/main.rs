@@ -19,8 +19,10 @@ tasks:
                   throughput and CPU (--quick: small sizes, a smoke check)
   bench-fleet     gNMI dial-out fleet benchmark against a release nl6d: leaves/s, CPU per
                   million leaves vs a raw TCP baseline, RSS per exporting device, drops,
-                  on-change latency (--quick: 100 and 1,000 devices; --nl6-collector:
-                  receive with the nl6-collector library instead of the light sink)
+                  on-change latency (--quick: 100 and 1,000 devices; --flavor NAME:
+                  gnmireverse (default), sonic, nokia, or all of them in one run; --tls:
+                  the devices dial out with TLS; --nl6-collector: receive with the
+                  nl6-collector library instead of the light sink, gnmireverse only)
 ";
 
 fn main() -> Result<()> {

@@ -59,16 +59,17 @@ impl Rest {
 }
 
 impl Daemon {
-    /// Starts nl6d with `count` dial-out devices pushing to `collector` and waits for
-    /// its `nl6d ready:` line.
+    /// Starts nl6d with `count` dial-out devices pushing to `collector` as `dial` says
+    /// and waits for its `nl6d ready:` line.
     pub(super) fn start(
         bin: &Path,
         count: u32,
         enc: Enc,
         trigger: Trigger,
         collector: SocketAddr,
+        dial: Dial<'_>,
     ) -> Result<Daemon> {
-        Daemon::start_with(bin, count, enc, trigger, collector, &[])
+        Daemon::start_with(bin, count, enc, trigger, collector, dial, &[])
     }
 
     /// [`Daemon::start`] with more nl6d flags.
@@ -78,6 +79,7 @@ impl Daemon {
         enc: Enc,
         trigger: Trigger,
         collector: SocketAddr,
+        dial: Dial<'_>,
         extra: &[&str],
     ) -> Result<Daemon> {
         let rest = SocketAddr::from(([127, 0, 0, 1], free_port()?));
@@ -92,7 +94,8 @@ impl Daemon {
                 "dial-out",
                 "--gnmi-dialout-collector",
                 &collector.to_string(),
-                "--gnmi-dialout-tls=false",
+                "--gnmi-dialout-flavor",
+                dial.flavor.name(),
                 "--gnmi-dialout-encoding",
                 enc.flag(),
                 "--gnmi-dialout-sub-mode",
@@ -102,6 +105,14 @@ impl Daemon {
             ]
             .map(String::from),
         );
+        match dial.tls {
+            None => args.push("--gnmi-dialout-tls=false".into()),
+            Some(tls) => args.extend([
+                "--gnmi-dialout-tls=true".into(),
+                "--gnmi-dialout-tls-ca".into(),
+                tls.ca_file.display().to_string(),
+            ]),
+        }
         args.extend(extra.iter().map(|a| a.to_string()));
         let mut nl6d = Nl6d::spawn(bin, &args, "warn")?;
         nl6d.wait_ready(Duration::from_secs(60 + u64::from(count) / 500))?;

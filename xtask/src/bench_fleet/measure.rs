@@ -5,9 +5,9 @@ use super::*;
 pub(super) const MIB: f64 = 1024.0 * 1024.0;
 
 /// RSS of nl6d with no device (dial-out configured), once it settled.
-pub(super) fn idle_rss(bin: &Path, runtime: &Runtime) -> Result<u64> {
-    let sink = Sink::start(runtime, false)?;
-    let daemon = Daemon::start(bin, 0, Enc::Proto, Trigger::Sample, sink.local_addr())?;
+pub(super) fn idle_rss(bin: &Path, runtime: &Runtime, dial: Dial<'_>) -> Result<u64> {
+    let sink = Sink::start(runtime, false, dial.tls)?;
+    let daemon = Daemon::start(bin, 0, Enc::Proto, Trigger::Sample, sink.local_addr(), dial)?;
     std::thread::sleep(Duration::from_secs(2));
     let rss = rss_bytes(daemon.pid())?;
     daemon.stop()?;
@@ -19,7 +19,7 @@ pub(super) fn sink_name(full_collector: bool) -> &'static str {
     if full_collector {
         "nl6-collector library (full decode)"
     } else {
-        "light gNMIReverse sink (tonic, counts leaves without decoding)"
+        "light sink (tonic, all three flavors' Publish, counts leaves without decoding)"
     }
 }
 
@@ -27,6 +27,7 @@ pub(super) fn sink_name(full_collector: bool) -> &'static str {
 pub(super) struct FleetResult {
     pub(super) devices: u32,
     pub(super) enc: Enc,
+    pub(super) flavor: Flavor,
     /// From `ready` to all streams up.
     pub(super) streams_up: Duration,
     pub(super) leaves_per_s: f64,
@@ -89,11 +90,17 @@ pub(super) fn measure_fleet(
     sizes: &Sizes,
     count: u32,
     enc: Enc,
+    dial: Dial<'_>,
     full_collector: bool,
 ) -> Result<FleetResult> {
-    eprintln!("==> {count} devices, {}, SAMPLE 1 s", enc.flag());
-    let sink = Sink::start(runtime, full_collector)?;
-    let daemon = Daemon::start(bin, count, enc, Trigger::Sample, sink.local_addr())?;
+    eprintln!(
+        "==> {count} devices, {}, {}, {}, SAMPLE 1 s",
+        dial.flavor.name(),
+        dial.transport(),
+        enc.flag()
+    );
+    let sink = Sink::start(runtime, full_collector, dial.tls)?;
+    let daemon = Daemon::start(bin, count, enc, Trigger::Sample, sink.local_addr(), dial)?;
     let ready = Instant::now();
     wait_streams(&daemon, || sink.streams_active(), count)?;
     let streams_up = ready.elapsed();
@@ -134,6 +141,7 @@ pub(super) fn measure_fleet(
     Ok(FleetResult {
         devices: count,
         enc,
+        flavor: dial.flavor,
         streams_up,
         leaves_per_s: median(windows.iter().map(|w| w.leaves_per_s)),
         cpu_per_mleaf: median(windows.iter().map(|w| w.cpu_per_mleaf)),
@@ -178,10 +186,18 @@ pub(super) fn wait_streams(
     }
 }
 
-/// A collector on a free loopback port, embedded in this process.
-pub(super) fn start_collector(runtime: &Runtime) -> Result<CollectorHandle> {
+/// A collector on a free loopback port, embedded in this process; with `tls`, it
+/// presents the benchmark's certificate.
+pub(super) fn start_collector(
+    runtime: &Runtime,
+    tls: Option<&BenchTls>,
+) -> Result<CollectorHandle> {
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    let config = match tls {
+        None => CollectorConfig::plaintext(listen),
+        Some(tls) => CollectorConfig::tls(listen, tls.server.clone()),
+    };
     runtime
-        .block_on(nl6_collector::start(CollectorConfig::plaintext(listen)))
+        .block_on(nl6_collector::start(config))
         .context("starting the collector")
 }

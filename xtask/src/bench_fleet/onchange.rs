@@ -6,6 +6,7 @@ use super::*;
 pub(super) struct OnChangeResult {
     pub(super) devices: u32,
     pub(super) enc: Enc,
+    pub(super) flavor: Flavor,
     pub(super) flips: usize,
     pub(super) rounds: Vec<Percentiles>,
     pub(super) lagged: u64,
@@ -103,11 +104,24 @@ pub(super) fn measure_onchange(
     runtime: &Runtime,
     sizes: &Sizes,
     enc: Enc,
+    dial: Dial<'_>,
 ) -> Result<OnChangeResult> {
     let count = sizes.onchange_devices;
-    eprintln!("==> on-change latency: {count} devices, {}", enc.flag());
-    let collector = start_collector(runtime)?;
-    let daemon = Daemon::start(bin, count, enc, Trigger::OnChange, collector.local_addr())?;
+    eprintln!(
+        "==> on-change latency: {count} devices, {}, {}, {}",
+        dial.flavor.name(),
+        dial.transport(),
+        enc.flag()
+    );
+    let collector = start_collector(runtime, dial.tls)?;
+    let daemon = Daemon::start(
+        bin,
+        count,
+        enc,
+        Trigger::OnChange,
+        collector.local_addr(),
+        dial,
+    )?;
     wait_streams(&daemon, || collector.stats().streams_active, count)?;
     // Every stream starts with a snapshot (5 on-change leaves per interface).
     runtime
@@ -152,6 +166,7 @@ pub(super) fn measure_onchange(
     Ok(OnChangeResult {
         devices: count,
         enc,
+        flavor: dial.flavor,
         flips: sizes.flips,
         rounds,
         lagged,

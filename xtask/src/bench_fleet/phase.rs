@@ -9,6 +9,7 @@ pub(super) const PHASES: [&str; 2] = ["spread", "aligned"];
 /// Arrivals of one phase over a steady window.
 pub(super) struct PhaseResult {
     pub(super) phase: &'static str,
+    pub(super) flavor: Flavor,
     pub(super) devices: u32,
     /// Leaves/s delivered in each 100 ms slot of the second.
     pub(super) slots: [f64; sink::ARRIVAL_SLOTS],
@@ -29,16 +30,22 @@ pub(super) fn measure_phase(
     runtime: &Runtime,
     sizes: &Sizes,
     phase: &'static str,
+    dial: Dial<'_>,
 ) -> Result<PhaseResult> {
     let count = sizes.phase_devices;
-    eprintln!("==> {count} devices, proto, SAMPLE 1 s, phase {phase}");
-    let sink = LightSink::start(runtime)?;
+    eprintln!(
+        "==> {count} devices, {}, {}, proto, SAMPLE 1 s, phase {phase}",
+        dial.flavor.name(),
+        dial.transport()
+    );
+    let sink = LightSink::start(runtime, dial.tls)?;
     let daemon = Daemon::start_with(
         bin,
         count,
         Enc::Proto,
         Trigger::Sample,
         sink.addr,
+        dial,
         &["--gnmi-dialout-phase", phase],
     )?;
     wait_streams(
@@ -60,6 +67,7 @@ pub(super) fn measure_phase(
     let slots = std::array::from_fn(|i| (after[i] - before[i]) as f64 / slot_secs);
     let result = PhaseResult {
         phase,
+        flavor: dial.flavor,
         devices: count,
         slots,
     };

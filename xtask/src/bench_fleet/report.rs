@@ -5,6 +5,8 @@ use super::*;
 pub(super) struct Report {
     pub(super) quick: bool,
     pub(super) full_collector: bool,
+    pub(super) flavors: Vec<Flavor>,
+    pub(super) tls: bool,
     pub(super) load_before: String,
     pub(super) load_after: String,
     pub(super) idle_rss: u64,
@@ -23,24 +25,62 @@ impl Report {
         (f.rss as f64 - self.idle_rss as f64) / f64::from(f.devices.max(1))
     }
 
-    pub(super) fn fleet_rows(&self) -> Vec<[String; 10]> {
+    pub(super) fn raw_ratio(&self, f: &FleetResult) -> f64 {
+        f.cpu_per_mleaf / self.raw(f.enc).map_or(f64::NAN, |r| r.cpu_per_mleaf)
+    }
+
+    /// Whether `f` has CPU targets (and nl6d / raw): plaintext at the targets' fleet size.
+    pub(super) fn has_cpu_target(&self, f: &FleetResult) -> bool {
+        !self.tls && f.devices == TARGET_CPU_DEVICES
+    }
+
+    /// "plaintext gnmireverse", "TLS sonic, nokia".
+    pub(super) fn setup(&self) -> String {
+        let names: Vec<&str> = self.flavors.iter().map(|f| f.name()).collect();
+        format!(
+            "{}, flavor{} {}",
+            transport_name(self.tls),
+            if names.len() > 1 { "s" } else { "" },
+            names.join(", ")
+        )
+    }
+
+    pub(super) fn fleet_rows(&self) -> Vec<[String; 11]> {
         self.fleets
             .iter()
             .map(|f| {
                 let expected = f64::from(f.devices) * LEAVES_PER_DEVICE as f64;
                 let raw = self.raw(f.enc).map_or(f64::NAN, |r| r.cpu_per_mleaf);
+                let cpu_target = self.has_cpu_target(f);
                 [
                     thousands(u64::from(f.devices)),
+                    f.flavor.name().to_string(),
                     f.enc.flag().to_string(),
                     format!(
                         "{} ({:.1}%)",
                         thousands(f.leaves_per_s.round() as u64),
                         100.0 * f.leaves_per_s / expected
                     ),
-                    format!("{:.3} (≤ {})", f.cpu_per_mleaf, f.enc.cpu_target()),
+                    if cpu_target {
+                        format!("{:.3} (≤ {})", f.cpu_per_mleaf, f.enc.cpu_target())
+                    } else {
+                        format!("{:.3}", f.cpu_per_mleaf)
+                    },
                     format!("{raw:.3}"),
-                    format!("{:.1}x", f.cpu_per_mleaf / raw),
-                    format!("{:.1} KiB", self.rss_per_device(f) / 1024.0),
+                    if cpu_target {
+                        format!("{:.1}x (≤ {TARGET_RAW_RATIO}x)", self.raw_ratio(f))
+                    } else {
+                        format!("{:.1}x", self.raw_ratio(f))
+                    },
+                    if self.tls {
+                        format!("{:.1} KiB", self.rss_per_device(f) / 1024.0)
+                    } else {
+                        format!(
+                            "{:.1} KiB (≤ {})",
+                            self.rss_per_device(f) / 1024.0,
+                            TARGET_RSS_PER_DEVICE_B / 1024.0
+                        )
+                    },
                     format!(
                         "{} / {} / {}",
                         f.totals.updates_dropped, f.totals.reconnects, f.totals.send_failures
@@ -53,7 +93,7 @@ impl Report {
             .collect()
     }
 
-    pub(super) fn onchange_rows(&self) -> Vec<[String; 6]> {
+    pub(super) fn onchange_rows(&self) -> Vec<[String; 7]> {
         self.onchange
             .iter()
             .map(|o| {
@@ -62,6 +102,7 @@ impl Report {
                 let max = o.rounds.iter().map(|r| r.max).fold(f64::NAN, f64::max);
                 [
                     thousands(u64::from(o.devices)),
+                    o.flavor.name().to_string(),
                     o.enc.flag().to_string(),
                     format!("{} × {}", o.rounds.len(), o.flips),
                     format!("{p50:.2} ms"),
@@ -72,8 +113,9 @@ impl Report {
             .collect()
     }
 
-    const FLEET_HEAD: [&'static str; 10] = [
+    const FLEET_HEAD: [&'static str; 11] = [
         "devices",
+        "flavor",
         "encoding",
         "leaves/s delivered",
         "nl6d CPU-s / M leaves",
@@ -84,14 +126,17 @@ impl Report {
         "delivery p50 / p99",
         "streams up in",
     ];
-    const ONCHANGE_HEAD: [&'static str; 6] = ["devices", "encoding", "flips", "p50", "p99", "max"];
+    const ONCHANGE_HEAD: [&'static str; 7] = [
+        "devices", "flavor", "encoding", "flips", "p50", "p99", "max",
+    ];
 
     pub(super) fn table(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
-            "\nbench-fleet ({}): load average {} before, {} after; nl6d idle RSS {:.1} MiB; \
+            "\nbench-fleet ({}, {}): load average {} before, {} after; nl6d idle RSS {:.1} MiB; \
              SAMPLE sink: {}\n\n",
             if self.quick { "--quick" } else { "full" },
+            self.setup(),
             self.load_before,
             self.load_after,
             self.idle_rss as f64 / MIB,
@@ -110,9 +155,10 @@ impl Report {
         }
         for f in &self.fleets {
             out.push_str(&format!(
-                "{} {}: sink (this process) {:.3} CPU-s / M leaves; one CPU tick = {:.4} CPU-s / M leaves; \
+                "{} {} {}: sink (this process) {:.3} CPU-s / M leaves; one CPU tick = {:.4} CPU-s / M leaves; \
                  windows (leaves/s, CPU-s/M): {}\n",
                 f.devices,
+                f.flavor.name(),
                 f.enc.flag(),
                 f.sink_cpu_per_mleaf,
                 1.0 / clock_ticks() / (f.leaves_per_s * f.window_secs / 1e6),
@@ -143,8 +189,9 @@ impl Report {
         out
     }
 
-    const PHASE_HEAD: [&'static str; 13] = [
+    const PHASE_HEAD: [&'static str; 14] = [
         "phase",
+        "flavor",
         "devices",
         "0",
         "100",
@@ -159,17 +206,18 @@ impl Report {
         "peak/mean",
     ];
 
-    fn phase_rows(&self) -> Vec<[String; 13]> {
+    fn phase_rows(&self) -> Vec<[String; 14]> {
         self.phases
             .iter()
             .map(|p| {
-                let mut row: [String; 13] = Default::default();
+                let mut row: [String; 14] = Default::default();
                 row[0] = p.phase.to_string();
-                row[1] = thousands(u64::from(p.devices));
-                for (cell, rate) in row[2..12].iter_mut().zip(p.slots) {
+                row[1] = p.flavor.name().to_string();
+                row[2] = thousands(u64::from(p.devices));
+                for (cell, rate) in row[3..13].iter_mut().zip(p.slots) {
                     *cell = thousands(rate.round() as u64);
                 }
-                row[12] = format!("{:.2}", p.peak_to_mean());
+                row[13] = format!("{:.2}", p.peak_to_mean());
                 row
             })
             .collect()
@@ -178,30 +226,54 @@ impl Report {
     /// One line per target: met or missed, and by how much.
     pub(super) fn verdicts(&self) -> Vec<String> {
         let mut lines = Vec::new();
+        if self.tls {
+            lines.push(
+                "TLS: CPU and RSS are measured without a target (the targets are for plaintext)"
+                    .to_string(),
+            );
+        } else if !self.fleets.iter().any(|f| self.has_cpu_target(f)) {
+            lines.push(format!(
+                "note: the CPU targets (and nl6d / raw ≤ {TARGET_RAW_RATIO}x) are set at {} \
+                 devices, which this run does not measure",
+                thousands(u64::from(TARGET_CPU_DEVICES))
+            ));
+        }
         for f in &self.fleets {
-            let target = f.enc.cpu_target();
-            lines.push(verdict(
-                &format!("{} {} CPU-s / M leaves", f.devices, f.enc.flag()),
-                f.cpu_per_mleaf,
-                target,
-            ));
-            lines.push(verdict(
-                &format!("{} {} RSS / device (KiB)", f.devices, f.enc.flag()),
-                self.rss_per_device(f) / 1024.0,
-                TARGET_RSS_PER_DEVICE_B / 1024.0,
-            ));
+            let what = format!("{} {} {}", f.devices, f.flavor.name(), f.enc.flag());
+            if self.has_cpu_target(f) {
+                lines.push(verdict(
+                    &format!("{what} CPU-s / M leaves"),
+                    f.cpu_per_mleaf,
+                    f.enc.cpu_target(),
+                ));
+                lines.push(verdict(
+                    &format!("{what} nl6d / raw"),
+                    self.raw_ratio(f),
+                    TARGET_RAW_RATIO,
+                ));
+            }
+            if !self.tls {
+                lines.push(verdict(
+                    &format!("{what} RSS / device (KiB)"),
+                    self.rss_per_device(f) / 1024.0,
+                    TARGET_RSS_PER_DEVICE_B / 1024.0,
+                ));
+            }
             let ok = f.totals.updates_dropped == 0;
             lines.push(format!(
-                "{} {} {} dropped: {}",
+                "{} {what} dropped: {}",
                 if ok { "MET   " } else { "MISSED" },
-                f.devices,
-                f.enc.flag(),
                 f.totals.updates_dropped
             ));
         }
         for o in &self.onchange {
             lines.push(verdict(
-                &format!("on-change {} {} p99 (ms)", o.devices, o.enc.flag()),
+                &format!(
+                    "on-change {} {} {} p99 (ms)",
+                    o.devices,
+                    o.flavor.name(),
+                    o.enc.flag()
+                ),
                 median(o.rounds.iter().map(|r| r.p99)),
                 TARGET_P99_MS,
             ));
@@ -212,20 +284,23 @@ impl Report {
     pub(super) fn markdown(&self) -> String {
         let mut out = String::new();
         out.push_str(&format!(
-            "`cargo xtask bench-fleet{}` — nl6d release, loopback, plaintext gNMIReverse, \
+            "`cargo xtask bench-fleet{}` — nl6d release, loopback, {}, \
              SAMPLE 1 s, 10 interfaces, full state subtree (170 leaves per notification); \
              receiving side in the xtask process: {}. CPU = nl6d utime+stime over steady \
              windows (median of {}); raw = the same notifications (`WireEncoder`) written by \
              one loop over one plain TCP socket (that thread's CPU). RSS / device = (RSS with \
-             N − RSS with 0 devices) / N. Delivery = receipt − notification timestamp.\n\n",
-            if self.quick { " --quick" } else { "" },
+             N − RSS with 0 devices) / N. Delivery = receipt − notification timestamp. \
+             Targets: CPU and nl6d / raw at {} plaintext devices, RSS for plaintext.\n\n",
+            self.args(),
+            self.setup(),
             sink_name(self.full_collector),
-            self.fleets.first().map_or(0, |f| f.windows.len())
+            self.fleets.first().map_or(0, |f| f.windows.len()),
+            thousands(u64::from(TARGET_CPU_DEVICES))
         ));
         out.push_str(&markdown_table(&Self::FLEET_HEAD, &self.fleet_rows()));
         out.push('\n');
         out.push_str(
-            "On-change (nl6-collector library embedded): link flips over REST spread over the \
+            "On-change (nl6-collector library embedded, gnmireverse): link flips over REST spread over the \
              devices, 10 ms apart; latency = collector receipt − notification timestamp (the \
              event's last-change); median of the rounds' percentiles.\n\n",
         );
@@ -240,6 +315,30 @@ impl Report {
             "\n(load average {} before, {} after.)\n",
             self.load_before, self.load_after
         ));
+        out
+    }
+}
+
+impl Report {
+    /// The task's arguments as given, e.g. " --quick --flavor sonic --tls".
+    fn args(&self) -> String {
+        let mut out = String::new();
+        if self.quick {
+            out.push_str(" --quick");
+        }
+        if self.full_collector {
+            out.push_str(" --nl6-collector");
+        }
+        if self.flavors == Flavor::ALL {
+            out.push_str(" --flavor all");
+        } else if self.flavors != [Flavor::GnmiReverse] {
+            for f in &self.flavors {
+                out.push_str(&format!(" --flavor {}", f.name()));
+            }
+        }
+        if self.tls {
+            out.push_str(" --tls");
+        }
         out
     }
 }
@@ -279,7 +378,7 @@ pub(super) fn plain_table<const N: usize>(head: &[&str; N], rows: &[[String; N]]
 
 pub(super) fn markdown_table<const N: usize>(head: &[&str; N], rows: &[[String; N]]) -> String {
     let mut out = format!("| {} |\n", head.join(" | "));
-    let align: Vec<&str> = (0..N).map(|i| if i < 2 { "---" } else { "---:" }).collect();
+    let align: Vec<&str> = (0..N).map(|i| if i < 3 { "---" } else { "---:" }).collect();
     out.push_str(&format!("| {} |\n", align.join(" | ")));
     for row in rows {
         out.push_str(&format!("| {} |\n", row.join(" | ")));

@@ -4,11 +4,12 @@ use super::*;
 
 /// Receives the fleet's Publish streams during the SAMPLE windows.
 ///
-/// `Light` (the default) is a gNMIReverse server on the same tonic/h2 stack as
-/// nl6-collector that only walks each message's top-level fields (leaf count and
+/// `Light` (the default) is one tonic server on the same tonic/h2 stack as
+/// nl6-collector serving the Publish method of every dial-out flavor (see
+/// [`LightService`]) that only walks each message's top-level fields (leaf count and
 /// timestamp) instead of building prost structs: nl6-collector's full decode costs
 /// ~3x nl6d's CPU per leaf, so on this 2-core machine it, not nl6d, would limit 10,000
-/// devices. `Full` is the nl6-collector library (`--nl6-collector`).
+/// devices. `Full` is the nl6-collector library (`--nl6-collector`, gNMIReverse only).
 pub(super) enum Sink {
     Light(LightSink),
     Full(CollectorHandle),
@@ -23,11 +24,11 @@ pub(super) struct SinkCounts {
 }
 
 impl Sink {
-    pub(super) fn start(runtime: &Runtime, full: bool) -> Result<Sink> {
+    pub(super) fn start(runtime: &Runtime, full: bool, tls: Option<&BenchTls>) -> Result<Sink> {
         Ok(if full {
-            Sink::Full(start_collector(runtime)?)
+            Sink::Full(start_collector(runtime, tls)?)
         } else {
-            Sink::Light(LightSink::start(runtime)?)
+            Sink::Light(LightSink::start(runtime, tls)?)
         })
     }
 
@@ -155,10 +156,27 @@ pub(super) struct LightCounters {
     /// Leaves by the 100 ms slot of the second they arrived in (wall clock).
     pub(super) arrivals: [AtomicU64; ARRIVAL_SLOTS],
     pub(super) malformed: AtomicU64,
+    /// TLS handshakes that failed (`--tls`).
+    pub(super) tls_failures: AtomicU64,
     pub(super) latency: Vec<AtomicU64>,
 }
 
-/// The light gNMIReverse sink (see [`Sink`]).
+impl LightCounters {
+    /// Counts one received message.
+    fn record(&self, summary: Option<Summary>) {
+        let Some(summary) = summary else {
+            self.malformed.fetch_add(1, Relaxed);
+            return;
+        };
+        let received = unix_now_ns();
+        self.leaves.fetch_add(summary.updates, Relaxed);
+        self.arrivals[arrival_slot(received)].fetch_add(summary.updates, Relaxed);
+        let micros = received.saturating_sub(summary.timestamp_ns) / 1_000;
+        self.latency[latency_bucket(micros)].fetch_add(1, Relaxed);
+    }
+}
+
+/// The light sink (see [`Sink`]).
 pub(super) struct LightSink {
     pub(super) addr: SocketAddr,
     pub(super) counters: Arc<LightCounters>,
@@ -167,28 +185,47 @@ pub(super) struct LightSink {
 }
 
 impl LightSink {
-    pub(super) fn start(runtime: &Runtime) -> Result<LightSink> {
+    /// Serves on a free loopback port, with TLS when `tls` is given.
+    pub(super) fn start(runtime: &Runtime, tls: Option<&BenchTls>) -> Result<LightSink> {
         let counters = Arc::new(LightCounters {
             streams_active: AtomicU64::new(0),
             leaves: AtomicU64::new(0),
             arrivals: std::array::from_fn(|_| AtomicU64::new(0)),
             malformed: AtomicU64::new(0),
+            tls_failures: AtomicU64::new(0),
             latency: (0..LATENCY_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
         });
         let listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        let incoming = runtime
-            .block_on(async { tonic::transport::server::TcpIncoming::bind(listen) })
-            .context("light sink: bind")?;
-        let addr = incoming.local_addr().context("light sink: local address")?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let service = LightService(counters.clone());
-        let server = runtime.spawn(
-            tonic::transport::Server::builder()
-                .add_service(service)
-                .serve_with_incoming_shutdown(incoming, async move {
-                    let _ = stopped.await;
-                }),
-        );
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        let router = tonic::transport::Server::builder()
+            .add_service(LightService::<ReversePublish>::new(&counters))
+            .add_service(LightService::<SonicPublish>::new(&counters))
+            .add_service(LightService::<NokiaPublish>::new(&counters));
+        let (addr, server) = match tls {
+            None => {
+                let incoming = runtime
+                    .block_on(async { tonic::transport::server::TcpIncoming::bind(listen) })
+                    .context("light sink: bind")?;
+                let addr = incoming.local_addr().context("light sink: local address")?;
+                let server = runtime.spawn(router.serve_with_incoming_shutdown(incoming, stopped));
+                (addr, server)
+            }
+            Some(tls) => {
+                let listener = runtime
+                    .block_on(tokio::net::TcpListener::bind(listen))
+                    .context("light sink: bind")?;
+                let addr = listener.local_addr().context("light sink: local address")?;
+                let incoming = {
+                    let _entered = runtime.enter();
+                    Box::pin(tls_incoming(listener, tls.server.clone(), counters.clone()))
+                };
+                let server = runtime.spawn(router.serve_with_incoming_shutdown(incoming, stopped));
+                (addr, server)
+            }
+        };
         Ok(LightSink {
             addr,
             counters,
@@ -200,6 +237,10 @@ impl LightSink {
     pub(super) fn shutdown(self, runtime: &Runtime) -> Result<()> {
         let _ = self.stop.send(());
         let malformed = self.counters.malformed.load(Relaxed);
+        let tls_failures = self.counters.tls_failures.load(Relaxed);
+        if tls_failures > 0 {
+            eprintln!("    warning: light sink: {tls_failures} TLS handshakes failed");
+        }
         let mut server = self.server;
         let waited = runtime
             .block_on(async { tokio::time::timeout(Duration::from_secs(10), &mut server).await });
@@ -216,16 +257,51 @@ impl LightSink {
     }
 }
 
-/// The gNMIReverse service of the light sink: every method is handled as `Publish`.
-#[derive(Clone)]
-pub(super) struct LightService(Arc<LightCounters>);
-
-impl tonic::server::NamedService for LightService {
-    const NAME: &'static str = "gnmireverse.gNMIReverse";
+/// The `Publish` method of one dial-out flavor, as [`LightService`] serves it.
+pub(super) trait PublishMethod: Send + Sync + 'static {
+    const FLAVOR: Flavor;
 }
 
-impl<B> tonic::codegen::Service<tonic::codegen::http::Request<B>> for LightService
+/// gNMIReverse: client streaming, one `Empty` reply at the end.
+pub(super) struct ReversePublish;
+/// SONiC: bidi streaming, no response (SONiC's own server sends none).
+pub(super) struct SonicPublish;
+/// Nokia SR OS: bidi streaming, one empty `PublishResponse` per message received.
+pub(super) struct NokiaPublish;
+
+impl PublishMethod for ReversePublish {
+    const FLAVOR: Flavor = Flavor::GnmiReverse;
+}
+impl PublishMethod for SonicPublish {
+    const FLAVOR: Flavor = Flavor::Sonic;
+}
+impl PublishMethod for NokiaPublish {
+    const FLAVOR: Flavor = Flavor::Nokia;
+}
+
+/// One flavor's service of the light sink: every method of it is handled as `Publish`,
+/// counted in the counters all three services share.
+pub(super) struct LightService<M>(Arc<LightCounters>, std::marker::PhantomData<M>);
+
+impl<M> LightService<M> {
+    fn new(counters: &Arc<LightCounters>) -> Self {
+        LightService(counters.clone(), std::marker::PhantomData)
+    }
+}
+
+impl<M> Clone for LightService<M> {
+    fn clone(&self) -> Self {
+        LightService(self.0.clone(), std::marker::PhantomData)
+    }
+}
+
+impl<M: PublishMethod> tonic::server::NamedService for LightService<M> {
+    const NAME: &'static str = M::FLAVOR.service();
+}
+
+impl<M, B> tonic::codegen::Service<tonic::codegen::http::Request<B>> for LightService<M>
 where
+    M: PublishMethod,
     B: tonic::codegen::Body + Send + 'static,
     B::Error: Into<tonic::codegen::StdError> + Send + 'static,
 {
@@ -245,16 +321,39 @@ where
         Box::pin(async move {
             let mut grpc = tonic::server::Grpc::new(SummaryCodec)
                 .apply_max_message_size_config(Some(64 * 1024 * 1024), None);
-            Ok(grpc.client_streaming(LightPublish(counters), request).await)
+            Ok(match M::FLAVOR {
+                Flavor::GnmiReverse => grpc.client_streaming(LightPublish(counters), request).await,
+                Flavor::Sonic => {
+                    let bidi = LightBidi {
+                        counters,
+                        reply_each: false,
+                    };
+                    grpc.streaming(bidi, request).await
+                }
+                Flavor::Nokia => {
+                    let bidi = LightBidi {
+                        counters,
+                        reply_each: true,
+                    };
+                    grpc.streaming(bidi, request).await
+                }
+            })
         })
     }
 }
 
-/// One `Publish` call of the light sink.
+/// One gNMIReverse `Publish` call of the light sink.
 pub(super) struct LightPublish(Arc<LightCounters>);
 
-/// Keeps `streams_active` right however the call ends.
+/// Counts an open stream in `streams_active` while it lives, however the call ends.
 pub(super) struct ActiveStream(Arc<LightCounters>);
+
+impl ActiveStream {
+    fn open(counters: Arc<LightCounters>) -> ActiveStream {
+        counters.streams_active.fetch_add(1, Relaxed);
+        ActiveStream(counters)
+    }
+}
 
 impl Drop for ActiveStream {
     fn drop(&mut self) {
@@ -269,21 +368,53 @@ impl tonic::server::ClientStreamingService<Option<Summary>> for LightPublish {
     fn call(&mut self, request: tonic::Request<tonic::Streaming<Option<Summary>>>) -> Self::Future {
         let counters = self.0.clone();
         Box::pin(async move {
-            counters.streams_active.fetch_add(1, Relaxed);
-            let _active = ActiveStream(counters.clone());
+            let active = ActiveStream::open(counters);
             let mut stream = request.into_inner();
             while let Some(summary) = stream.message().await? {
-                let Some(summary) = summary else {
-                    counters.malformed.fetch_add(1, Relaxed);
-                    continue;
-                };
-                let received = unix_now_ns();
-                counters.leaves.fetch_add(summary.updates, Relaxed);
-                counters.arrivals[arrival_slot(received)].fetch_add(summary.updates, Relaxed);
-                let micros = received.saturating_sub(summary.timestamp_ns) / 1_000;
-                counters.latency[latency_bucket(micros)].fetch_add(1, Relaxed);
+                active.0.record(summary);
             }
             Ok(tonic::Response::new(()))
+        })
+    }
+}
+
+/// One bidi `Publish` call of the light sink (SONiC, Nokia): the requests are read as
+/// the response stream is polled; with `reply_each` every message received yields one
+/// empty response, without none. The response stream ends when the requests do.
+pub(super) struct LightBidi {
+    counters: Arc<LightCounters>,
+    reply_each: bool,
+}
+
+type Replies = futures::stream::BoxStream<'static, Result<(), tonic::Status>>;
+
+impl tonic::server::StreamingService<Option<Summary>> for LightBidi {
+    type Response = ();
+    type ResponseStream = Replies;
+    type Future = tonic::codegen::BoxFuture<tonic::Response<Replies>, tonic::Status>;
+
+    fn call(&mut self, request: tonic::Request<tonic::Streaming<Option<Summary>>>) -> Self::Future {
+        let (counters, reply_each) = (self.counters.clone(), self.reply_each);
+        Box::pin(async move {
+            let active = ActiveStream::open(counters);
+            let requests = request.into_inner();
+            let replies =
+                futures::stream::unfold(Some((requests, active)), move |state| async move {
+                    let (mut requests, active) = state?;
+                    loop {
+                        match requests.message().await {
+                            Ok(Some(summary)) => {
+                                active.0.record(summary);
+                                if reply_each {
+                                    return Some((Ok(()), Some((requests, active))));
+                                }
+                            }
+                            Ok(None) => return None,
+                            Err(status) => return Some((Err(status), None)),
+                        }
+                    }
+                });
+            Ok(tonic::Response::new(Box::pin(replies) as Replies))
         })
     }
 }
@@ -295,7 +426,8 @@ pub(super) struct Summary {
     pub(super) timestamp_ns: u64,
 }
 
-/// Decodes [`Summary`]s (`None` for anything but an update) and encodes `Empty` replies.
+/// Decodes [`Summary`]s (`None` for anything but an update) and encodes the replies
+/// (`Empty`, `PublishResponse`: empty messages, no bytes).
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct SummaryCodec;
 
@@ -318,7 +450,7 @@ impl tonic::codec::Encoder for SummaryCodec {
     type Item = ();
     type Error = tonic::Status;
 
-    /// `google.protobuf.Empty` encodes to no bytes.
+    /// An empty protobuf message encodes to no bytes.
     fn encode(&mut self, _: (), _: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), Self::Error> {
         Ok(())
     }

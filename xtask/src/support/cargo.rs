@@ -16,7 +16,7 @@ pub fn needs_release_rerun() -> bool {
 /// Re-runs `cargo xtask <task> <args>` as a release build and waits for it.
 pub fn rerun_in_release(root: &Path, task: &str, args: &[String]) -> Result<()> {
     eprintln!("==> {task}: re-running this task as a release build");
-    let status = Command::new(cargo())
+    let status = cargo_command()
         .current_dir(root)
         .env(RELEASE_ENV, "1")
         .args(["run", "--release", "--quiet", "-p", "xtask", "--"])
@@ -33,7 +33,7 @@ pub fn rerun_in_release(root: &Path, task: &str, args: &[String]) -> Result<()> 
 /// Builds nl6d in release mode and returns the binary's path.
 pub fn build_nl6d(root: &Path) -> Result<PathBuf> {
     eprintln!("==> cargo build --release -p nl6d");
-    let status = Command::new(cargo())
+    let status = cargo_command()
         .current_dir(root)
         .args(["build", "--release", "-p", "nl6d"])
         .status()
@@ -49,6 +49,30 @@ pub fn build_nl6d(root: &Path) -> Result<PathBuf> {
         bail!("nl6d was built but {} does not exist", bin.display());
     }
     Ok(bin)
+}
+
+/// A cargo command without the package variables `cargo run` gave this process
+/// (`CARGO_PKG_NAME=xtask`, `CARGO_MANIFEST_DIR`, ...): build scripts that watch them
+/// (ring's does) would otherwise see them change between a build from the shell and one
+/// from here, and rebuild everything above them in both.
+fn cargo_command() -> Command {
+    let mut command = Command::new(cargo());
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(is_package_variable) {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// A variable cargo sets for the binary it runs, not for the build it was asked for.
+fn is_package_variable(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            key,
+            "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE"
+        )
 }
 
 /// The cargo that runs this task (`$CARGO`), or `cargo` from PATH.
