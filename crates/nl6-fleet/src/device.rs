@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use nl6_dialout::{DeviceExport, DialoutConfig, Flavor};
+use nl6_ifstate::{DeviceModel, ErrorScenario, FlapScenario, InitialState, InterfaceNaming};
 use nl6_mdt::MdtConfig;
-use nl6_ifstate::{DeviceModel, ErrorScenario, FlapScenario, InitialState};
 use parking_lot::Mutex;
 use tokio::task::AbortHandle;
 
@@ -34,6 +34,8 @@ pub struct BatchSpec {
     pub flap_scenario: FlapScenario,
     /// Interface state at creation.
     pub initial_state: InitialState,
+    /// How interfaces are named (`Ethernet1`, `HundredGigE0/0/0/0`, ...).
+    pub interface_naming: InterfaceNaming,
     /// Host names of the devices: a pattern with `{n}` (1-based index in the batch)
     /// and `{ip}` (the address in dashes), or a prefix followed by the index; `None` =
     /// derived from the address (`nl6-127-42-0-1`). See [`crate::hostname_for`].
@@ -56,6 +58,7 @@ impl Default for BatchSpec {
             error_scenario: ErrorScenario::Clean,
             flap_scenario: FlapScenario::Clean,
             initial_state: InitialState::AllUp,
+            interface_naming: InterfaceNaming::Arista,
             hostname: None,
             dialout: None,
             mdt: None,

@@ -10,8 +10,8 @@ use nl6_dialout::{
     DeviceIdentity, DialoutConfig, DialoutError, DialoutStats, DialoutStatus, Exporter,
     ExporterEnv, Flavor, FlavorRegistry,
 };
-use nl6_mdt::{MdtConfig, MdtFlavor};
 use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, FlapScheduler};
+use nl6_mdt::{MdtConfig, MdtFlavor};
 use nl6_netns::{Dialer, DialerConfig, HostResolver};
 use nl6_tls::Identity;
 use parking_lot::Mutex;
@@ -291,6 +291,7 @@ impl Fleet {
             speed_bps: spec.speed_bps,
             errors: spec.error_scenario,
             initial: spec.initial_state,
+            naming: spec.interface_naming,
         };
         device
             .validate()

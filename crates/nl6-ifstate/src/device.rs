@@ -3,7 +3,7 @@
 use crate::counter::Counters;
 use crate::event::StateEvent;
 use crate::listener::{EventCounters, LISTENER_DEPTH, Listener, Registry};
-use crate::names::InterfaceNames;
+use crate::names::{InterfaceNames, InterfaceNaming};
 use crate::packed::{pack, stored_last_change, unpack};
 use crate::spec::{DeviceSpec, ErrorScenario, InitialState, SpecError};
 use crate::status::{AdminStatus, IfState, LinkStatus};
@@ -37,6 +37,7 @@ pub struct DeviceModel {
     speed_bps: u64,
     errors: ErrorScenario,
     initial: InitialState,
+    naming: InterfaceNaming,
 }
 
 /// State reported for an out-of-range index (no such interface).
@@ -83,13 +84,14 @@ impl DeviceModel {
             }
         }
         Ok(DeviceModel {
-            names: InterfaceNames::for_count(spec.interfaces),
+            names: InterfaceNames::for_style(spec.naming, spec.interfaces),
             states,
             registry: Arc::new(Registry::new(counters)),
             seed: spec.seed,
             speed_bps: spec.speed_bps,
             errors: spec.errors,
             initial: spec.initial,
+            naming: spec.naming,
         })
     }
 
@@ -101,6 +103,7 @@ impl DeviceModel {
             speed_bps: self.speed_bps,
             errors: self.errors,
             initial: self.initial,
+            naming: self.naming,
         }
     }
 

@@ -52,7 +52,7 @@ pub use device::{Change, DeviceModel};
 pub use event::StateEvent;
 pub use flap::FlapScheduler;
 pub use listener::{EventCounters, LISTENER_DEPTH, Listener};
-pub use names::InterfaceNames;
+pub use names::{InterfaceNames, InterfaceNaming};
 pub use packed::stored_last_change;
 pub use parse::ParseEnumError;
 pub use spec::{

@@ -1,5 +1,6 @@
 //! Device specification: scenarios, initial state, validation.
 
+use crate::names::InterfaceNaming;
 use crate::parse::{ParseEnumError, lookup};
 use std::fmt;
 use std::str::FromStr;
@@ -218,7 +219,7 @@ impl SpecError {
 pub struct DeviceSpec {
     /// Seed of every per-device random choice (counter phases, sizes, ppm, initial picks).
     pub seed: u64,
-    /// Number of interfaces (1..=1024), named Ethernet1..EthernetN.
+    /// Number of interfaces (1..=1024), named as `naming` says.
     pub interfaces: u32,
     /// Link speed of every interface in bit/s (1..=[`MAX_SPEED_BPS`]).
     pub speed_bps: u64,
@@ -226,6 +227,8 @@ pub struct DeviceSpec {
     pub errors: ErrorScenario,
     /// State at construction.
     pub initial: InitialState,
+    /// How the interfaces are named.
+    pub naming: InterfaceNaming,
 }
 
 impl Default for DeviceSpec {
@@ -236,6 +239,7 @@ impl Default for DeviceSpec {
             speed_bps: 1_000_000_000,
             errors: ErrorScenario::Clean,
             initial: InitialState::AllUp,
+            naming: InterfaceNaming::Arista,
         }
     }
 }

@@ -11,8 +11,10 @@ use nl6_dialout::{
     Phase, Publish, TlsSettings, parse_keepalive, parse_optional_duration, parse_sample_interval,
 };
 use nl6_fleet::{BatchSpec, DeviceInfo};
+use nl6_ifstate::{
+    ErrorScenario, FlapScenario, InitialState, InterfaceNaming, MAX_INTERFACES, MAX_SPEED_BPS,
+};
 use nl6_mdt::MdtConfig;
-use nl6_ifstate::{ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES, MAX_SPEED_BPS};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
@@ -58,6 +60,10 @@ pub struct CreateDevices {
     /// share of interfaces oper-down).
     #[schema(default = "all-up", example = "10%")]
     pub if_initial_state: Option<String>,
+    /// How interfaces are named: `arista` (`Ethernet1`), `xr` (`HundredGigE0/0/0/0`),
+    /// `junos` (`et-0/0/0`), `sros` (`1/1/c1/1`) or `sonic` (`Ethernet0`, `Ethernet4`).
+    #[schema(default = "arista", example = "xr")]
+    pub interface_naming: Option<String>,
     /// Host names of the devices (Nokia's `system-name`): a pattern where `{n}` is the
     /// device's 1-based index in the batch and `{ip}` its address in dashes, or a prefix
     /// the index is appended to (`leaf` → `leaf1`, `leaf2`, ...); omitted = derived from
@@ -233,6 +239,10 @@ impl NetmaskValue {
     }
 }
 
+fn default_naming() -> String {
+    InterfaceNaming::Arista.to_string()
+}
+
 fn parse_enum<T: FromStr>(field: &str, text: Option<&str>, default: T) -> Result<T, ApiError>
 where
     T::Err: fmt::Display,
@@ -317,6 +327,11 @@ impl CreateDevices {
                 "if_initial_state",
                 self.if_initial_state.as_deref(),
                 InitialState::AllUp,
+            )?,
+            interface_naming: parse_enum(
+                "interface_naming",
+                self.interface_naming.as_deref(),
+                InterfaceNaming::Arista,
             )?,
             hostname,
             dialout,
@@ -465,6 +480,9 @@ pub struct BatchConfig {
     pub if_flap_scenario: String,
     /// Initial interface state.
     pub if_initial_state: String,
+    /// Interface naming style.
+    #[serde(default = "default_naming")]
+    pub interface_naming: String,
     /// Host name pattern, if one was given.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hostname: Option<String>,
@@ -543,6 +561,7 @@ impl From<&BatchSpec> for BatchConfig {
             if_error_scenario: spec.error_scenario.to_string(),
             if_flap_scenario: spec.flap_scenario.to_string(),
             if_initial_state: spec.initial_state.to_string(),
+            interface_naming: spec.interface_naming.to_string(),
             hostname: spec.hostname.clone(),
             gnmi_dialout: spec.dialout.as_ref().map(DialoutEcho::from),
             mdt: spec.mdt.clone(),

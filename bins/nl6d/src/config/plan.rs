@@ -289,6 +289,7 @@ impl LoadedSettings {
                 .parsed::<ErrorScenario>("if_error_scenario", &s.if_error_scenario)?,
             flap_scenario: self.parsed::<FlapScenario>("if_flap_scenario", &s.if_flap_scenario)?,
             initial_state: self.parsed::<InitialState>("if_initial_state", &s.if_initial_state)?,
+            interface_naming: self.parsed("interface_naming", &s.interface_naming)?,
             hostname: Some(s.hostname.trim().to_string()).filter(|h| !h.is_empty()),
             dialout,
             mdt: self.mdt()?,

@@ -185,6 +185,9 @@ settings! {
     if_flap_scenario: String = "clean".into();
     /// Interface state at start: all-up, all-admin-down, oper-down or N%.
     if_initial_state: String = "all-up".into();
+    /// Interface names of the start-up batch: arista (Ethernet1), xr (HundredGigE0/0/0/0),
+    /// junos (et-0/0/0), sros (1/1/c1/1) or sonic (Ethernet0, Ethernet4).
+    interface_naming: String = "arista".into();
     /// Host names of the start-up batch: a pattern with {ip} (the address in dashes) and
     /// the 1-based index placeholder of docs/dialout-flavors.md, or a prefix the index is
     /// appended to (leaf -> leaf1, leaf2); empty = derived from the address, nl6-127-42-0-1.
@@ -311,7 +314,10 @@ impl Flags {
     pub fn parse_with(flavors: &FlavorRegistry) -> Flags {
         let matches = Flags::command_with(flavors).get_matches();
         if let Some(("mdt-proto", sub)) = matches.subcommand() {
-            let path = sub.get_one::<String>("path").map(String::as_str).unwrap_or("");
+            let path = sub
+                .get_one::<String>("path")
+                .map(String::as_str)
+                .unwrap_or("");
             std::process::exit(print_mdt_proto(path));
         }
         Flags::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
@@ -329,7 +335,10 @@ impl Flags {
             .collect::<Vec<_>>()
             .join("\n");
         let defaults = default_texts();
-        let paths: Vec<&str> = nl6_mdt::SensorPath::ALL.iter().map(|p| p.as_str()).collect();
+        let paths: Vec<&str> = nl6_mdt::SensorPath::ALL
+            .iter()
+            .map(|p| p.as_str())
+            .collect();
         let mut command = Flags::command().subcommand(
             clap::Command::new("mdt-proto")
                 .about(

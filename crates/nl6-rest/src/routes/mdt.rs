@@ -43,13 +43,10 @@ pub(crate) async fn proto(RawQuery(query): RawQuery) -> Result<impl IntoResponse
         .find(|(k, _)| k == "path")
         .map(|(_, v)| v.into_owned())
         .ok_or_else(|| {
-            ApiError::invalid(
-                "path",
-                format!("is required; one of: {}", known_paths()),
-            )
+            ApiError::invalid("path", format!("is required; one of: {}", known_paths()))
         })?;
-    let text = nl6_mdt::generate_proto(&path)
-        .map_err(|e| ApiError::invalid("path", e.to_string()))?;
+    let text =
+        nl6_mdt::generate_proto(&path).map_err(|e| ApiError::invalid("path", e.to_string()))?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text))
 }
 
