@@ -83,8 +83,10 @@
 //! instant, so `collection_start_time`, `msg_timestamp` and `collection_end_time` are
 //! equal; `collection_id` counts per session from 1; heartbeats are never sent.
 
+mod collect;
 mod config;
 mod device;
+mod dialin;
 mod encode;
 mod flavor;
 mod frame;
@@ -101,6 +103,10 @@ pub use config::{
 pub use device::{
     MAX_GROUP_MEMBERS, MAX_GROUPS, MAX_SAMPLE_INTERVAL_MS, MIN_SAMPLE_INTERVAL_MS, MdtConfig,
     MdtDestination, MdtSubscription, PlannedSession,
+};
+pub use dialin::{
+    MAX_QUEUED_BYTES, MDT_CREATE_SUBS, MDT_DIALIN_SERVICE, MdtDialin, MdtDialinCounters,
+    MdtDirectory,
 };
 pub use encode::{
     Collection, CollectionEncoder, EncodedMessage, MAX_TCP_MESSAGE, MdtEncoding, UnknownEncoding,
