@@ -164,3 +164,52 @@ impl Services {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Named(&'static str);
+
+    impl DialinService for Named {
+        fn name(&self) -> &str {
+            self.0
+        }
+
+        fn call(
+            &self,
+            _call: DialinCall,
+            _request: http::Request<Body>,
+        ) -> BoxFuture<'static, http::Response<Body>> {
+            Box::pin(async { Status::unimplemented("test").into_http() })
+        }
+    }
+
+    fn services(names: &[&'static str]) -> Services {
+        Services::new(
+            names
+                .iter()
+                .map(|n| Arc::new(Named(n)) as Arc<dyn DialinService>)
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn requests_route_by_service_name() {
+        let s = services(&["a.B", "c.D"]);
+        assert_eq!(s.route("/c.D/Method").map(|s| s.name()), Some("c.D"));
+        assert_eq!(s.route("/a.B/X").map(|s| s.name()), Some("a.B"));
+        for path in ["/a.B/", "/a.B", "/a.Bx/M", "/gnmi.gNMI/Get", "a.B/M", "/"] {
+            assert!(s.route(path).is_none(), "{path}");
+        }
+        assert_eq!(s.duplicate(), None);
+    }
+
+    #[test]
+    fn clashing_names_are_found() {
+        assert_eq!(services(&["a.B", "a.B"]).duplicate(), Some("a.B"));
+        assert_eq!(services(&["gnmi.gNMI"]).duplicate(), Some("gnmi.gNMI"));
+        assert_eq!(services(&["a/B"]).duplicate(), Some("a/B"));
+        assert_eq!(services(&[""]).duplicate(), Some(""));
+    }
+}

@@ -504,3 +504,60 @@ async fn streams_end_when_the_device_is_deleted_or_the_server_stops() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn large_collections_split_by_rows_under_the_message_limit() {
+    let h = Harness::start(None).await;
+    let big = Ipv4Addr::new(127, 78, 0, 3);
+    let spec = DeviceSpec {
+        seed: 3,
+        interfaces: 1024,
+        ..DeviceSpec::default()
+    };
+    h.fleet
+        .devices
+        .write()
+        .insert(big, Arc::new(DeviceModel::new(&spec).unwrap()));
+    h.fleet
+        .mdt
+        .write()
+        .insert(big, ("xr-big".into(), Arc::new(mdt_config())));
+    let mut stream = h
+        .client(big)
+        .await
+        .create_subs(args(3, 4, "SUB1"))
+        .await
+        .unwrap()
+        .into_inner();
+    // The first collection (generic-counters of 1,024 interfaces) and its messages.
+    let mut messages = 0;
+    let mut rows = Vec::new();
+    let first = loop {
+        let reply = next(&mut stream).await;
+        assert!(
+            reply.data.len() <= nl6_mdt::MAX_TCP_MESSAGE,
+            "{}",
+            reply.data.len()
+        );
+        let doc: serde_json::Value = serde_json::from_slice(&reply.data).unwrap();
+        if doc["collection_id"] != 1 {
+            break doc;
+        }
+        assert_eq!(doc["encoding_path"], SensorPath::GenericCounters.as_str());
+        messages += 1;
+        rows.extend(doc["data_json"].as_array().unwrap().iter().map(|row| {
+            row["keys"][0]["interface-name"]
+                .as_str()
+                .expect("a key")
+                .to_string()
+        }));
+    };
+    assert!(messages >= 2, "split into {messages} messages");
+    let model = h.fleet.model(big);
+    let names: Vec<String> = (0..1024)
+        .map(|i| model.names().name(i).to_string())
+        .collect();
+    assert_eq!(rows, names, "every row once, in order");
+    assert_eq!(first["collection_id"], 2);
+    h.server.shutdown().await;
+}
