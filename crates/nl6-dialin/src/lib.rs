@@ -19,6 +19,11 @@
 //! and per device, and must finish their handshake within `handshake_timeout`. The
 //! crate README's "Limits" section lists every limit, its default and its counter.
 //!
+//! More gRPC services can share the server, its port and its device addresses (as IOS
+//! XR serves its telemetry dial-in on the gNMI port): implement [`DialinService`] and
+//! register it with [`DialinServer::builder`]. Paths no service claims are gNMI's, and
+//! unknown ones answer UNIMPLEMENTED.
+//!
 //! ```no_run
 //! use std::collections::HashMap;
 //! use std::net::Ipv4Addr;
@@ -65,6 +70,7 @@ mod conn;
 mod conn_limits;
 mod context;
 mod error;
+mod extension;
 mod get;
 mod limits;
 mod server;
@@ -77,11 +83,12 @@ pub use capabilities::{GNMI_VERSION, MODEL_NAME, MODEL_ORGANIZATION, MODEL_VERSI
 pub use config::{DEFAULT_PORT, DialinConfig, MAX_ON_CHANGE_PER_STREAM};
 pub use context::DeviceDirectory;
 pub use error::DialinError;
+pub use extension::{CallEnd, DialinCall, DialinService};
 pub use limits::{
     MAX_GET_LEAVES, MAX_PATHS_PER_GET, MAX_REQUEST_BYTES, MAX_SUBSCRIPTIONS_PER_REQUEST,
     MAX_TARGET_BYTES, RequestLimitError,
 };
-pub use server::DialinServer;
+pub use server::{DialinServer, DialinServerBuilder};
 pub use stats::{ConnectionsRefused, DialinStats, GnmiStatus};
 
 /// Compiles the README example as a doctest.

@@ -26,6 +26,7 @@ use crate::conn::{ConnEnv, ConnIo};
 use crate::conn_limits::ConnLimits;
 use crate::context::{Ctx, DeviceDirectory};
 use crate::error::DialinError;
+use crate::extension::{DialinService, Services};
 use crate::service::GnmiRouter;
 use crate::stats::{DialinStats, GnmiStatus};
 
@@ -45,14 +46,91 @@ pub struct DialinServer {
     tasks: Mutex<Option<(JoinHandle<()>, JoinHandle<()>)>>,
 }
 
+/// A dial-in server to start, with more gRPC services than gNMI
+/// ([`DialinServer::builder`]).
+pub struct DialinServerBuilder {
+    config: DialinConfig,
+    listener: ListenerSource,
+    directory: Arc<dyn DeviceDirectory>,
+    events: Arc<EventCounters>,
+    services: Vec<Arc<dyn DialinService>>,
+}
+
+impl DialinServerBuilder {
+    /// Also serves `service` on every device address (its RPCs pass the same
+    /// credentials check as gNMI's). Service names must be unique and not `gnmi.gNMI`.
+    pub fn service(mut self, service: Arc<dyn DialinService>) -> DialinServerBuilder {
+        self.services.push(service);
+        self
+    }
+
+    /// Validates the configuration, opens the listener and starts serving.
+    pub async fn start(self) -> Result<DialinServer, DialinError> {
+        let services = Services::new(self.services);
+        if let Some(name) = services.duplicate() {
+            return Err(DialinError::Config {
+                field: "services",
+                reason: format!(
+                    "service name {name:?} is empty, contains '/', is gnmi.gNMI or is registered twice"
+                ),
+            });
+        }
+        DialinServer::start_with(
+            self.config,
+            self.listener,
+            self.directory,
+            self.events,
+            services,
+        )
+        .await
+    }
+}
+
+impl std::fmt::Debug for DialinServerBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.services.iter().map(|s| s.name()).collect();
+        f.debug_struct("DialinServerBuilder")
+            .field("port", &self.config.port)
+            .field("services", &names)
+            .finish_non_exhaustive()
+    }
+}
+
 impl DialinServer {
-    /// Validates `config`, opens the listener and starts serving every device of
-    /// `directory`; `events` feeds the `state_events_*` status fields.
+    /// Validates `config`, opens the listener and starts serving gNMI for every device
+    /// of `directory`; `events` feeds the `state_events_*` status fields.
     pub async fn start(
         config: DialinConfig,
         listener: ListenerSource,
         directory: Arc<dyn DeviceDirectory>,
         events: Arc<EventCounters>,
+    ) -> Result<DialinServer, DialinError> {
+        DialinServer::start_with(config, listener, directory, events, Services::default()).await
+    }
+
+    /// A server like [`start`](Self::start)'s that can serve more gRPC services
+    /// ([`DialinServerBuilder::service`]) on the same port and device addresses.
+    pub fn builder(
+        config: DialinConfig,
+        listener: ListenerSource,
+        directory: Arc<dyn DeviceDirectory>,
+        events: Arc<EventCounters>,
+    ) -> DialinServerBuilder {
+        DialinServerBuilder {
+            config,
+            listener,
+            directory,
+            events,
+            services: Vec::new(),
+        }
+    }
+
+    async fn start_with(
+        config: DialinConfig,
+        listener: ListenerSource,
+        directory: Arc<dyn DeviceDirectory>,
+        events: Arc<EventCounters>,
+        services: Services,
     ) -> Result<DialinServer, DialinError> {
         config.validate()?;
         let listener = listener.into_listener(config.port)?;
@@ -88,7 +166,7 @@ impl DialinServer {
             directory,
             stop: stop.clone(),
         });
-        let router = GnmiRouter::new(ctx.clone());
+        let router = GnmiRouter::new(ctx.clone(), services);
         let accept_task = tokio::spawn(acceptor.run());
         let serve_task = tokio::spawn(serve(http2, router, rx, stop.clone()));
         tracing::info!("gNMI dial-in listening on {local_addr}");

@@ -1,8 +1,9 @@
-//! The gRPC service: one tower service for `/gnmi.gNMI/*` that checks credentials,
-//! tracks RPCs for the idle timeout, sends Subscribe through the pass-through codec
-//! (pre-encoded bytes from the resolver's wire encoder) and the other RPCs through
-//! the generated typed service. Both decode requests of at most
-//! [`MAX_REQUEST_BYTES`](crate::MAX_REQUEST_BYTES).
+//! The gRPC service: one tower service that checks credentials, tracks RPCs for the
+//! idle timeout, sends gNMI Subscribe through the pass-through codec (pre-encoded bytes
+//! from the resolver's wire encoder), the RPCs of registered
+//! [`DialinService`](crate::DialinService)s to their service, and everything else through
+//! the generated typed gNMI service (which answers UNIMPLEMENTED for unknown paths).
+//! gNMI decodes requests of at most [`MAX_REQUEST_BYTES`](crate::MAX_REQUEST_BYTES).
 
 use std::convert::Infallible;
 use std::pin::Pin;
@@ -23,6 +24,7 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::conn::{ConnInfo, RpcGuard};
 use crate::context::Ctx;
+use crate::extension::{DialinCall, Services};
 use crate::limits::MAX_REQUEST_BYTES;
 use crate::subscribe::SubscribeSvc;
 
@@ -34,14 +36,16 @@ const SUBSCRIBE_PATH: &str = "/gnmi.gNMI/Subscribe";
 pub(crate) struct GnmiRouter {
     ctx: Arc<Ctx>,
     typed: GNmiServer<Handlers>,
+    services: Services,
 }
 
 impl GnmiRouter {
-    pub(crate) fn new(ctx: Arc<Ctx>) -> GnmiRouter {
+    pub(crate) fn new(ctx: Arc<Ctx>, services: Services) -> GnmiRouter {
         GnmiRouter {
             typed: GNmiServer::new(Handlers { ctx: ctx.clone() })
                 .max_decoding_message_size(MAX_REQUEST_BYTES),
             ctx,
+            services,
         }
     }
 }
@@ -77,6 +81,16 @@ impl Service<http::Request<Body>> for GnmiRouter {
                 let response = grpc.streaming(svc, req).await;
                 Ok(guarded(response, guard))
             })
+        } else if let Some(service) = self.services.route(req.uri().path()) {
+            let service = service.clone();
+            let mut req = req;
+            let call = match DialinCall::of(&self.ctx, req.extensions()) {
+                Ok(call) => call,
+                Err(status) => return Box::pin(async move { Ok(status.into_http()) }),
+            };
+            req.extensions_mut().insert(call.clone());
+            let response = service.call(call, req);
+            Box::pin(async move { Ok(guarded(response.await, guard)) })
         } else {
             let call = self.typed.call(req);
             Box::pin(async move {

@@ -452,9 +452,12 @@ mod tests {
         assert!(e.reason.contains("DIALIN, EDT, SUB1"), "{e}");
     }
 
+    /// A change to a valid configuration, and the field its error names.
+    type BadCase = (Box<dyn Fn(&mut MdtConfig)>, &'static str);
+
     #[test]
     fn errors_name_the_field() {
-        let cases: Vec<(Box<dyn Fn(&mut MdtConfig)>, &str)> = vec![
+        let cases: Vec<BadCase> = vec![
             (
                 Box::new(|c| {
                     c.subscriptions.get_mut("SUB1").unwrap().sensor_groups[1] = "X".into()

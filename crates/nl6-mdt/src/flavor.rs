@@ -13,10 +13,10 @@ use nl6_dialout::{
 };
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
+use crate::collect::Collector;
 use crate::config::{MdtConfigError, MdtSessionConfig, MdtTransport};
-use crate::encode::{Collection, CollectionEncoder, EncodedMessage};
+use crate::encode::{EncodedMessage, MdtEncoding};
 use crate::frame::frame;
-use crate::row::Row;
 use crate::transport::{TcpPush, UdpPush};
 
 /// The gRPC method of MDT dial-out.
@@ -25,9 +25,9 @@ pub const MDT_DIALOUT: &str = "/mdt_dialout.gRPCMdtDialout/MdtDialout";
 /// Counters of one MDT flavor, over every device using it.
 #[derive(Debug, Default)]
 pub struct MdtCounters {
-    collections: AtomicU64,
-    messages: AtomicU64,
-    rows_dropped: AtomicU64,
+    pub(crate) collections: AtomicU64,
+    pub(crate) messages: AtomicU64,
+    pub(crate) rows_dropped: AtomicU64,
 }
 
 impl MdtCounters {
@@ -158,14 +158,9 @@ impl Flavor for MdtFlavor {
 
 /// Turns samples into MDT wire messages for one session.
 struct MdtSampleEncoder {
-    config: Arc<MdtSessionConfig>,
-    hostname: Arc<str>,
-    counters: Arc<MdtCounters>,
-    collection_id: u64,
-    encoder: CollectionEncoder,
-    messages: Vec<EncodedMessage>,
-    /// The rows' allocation, kept empty between samples.
-    rows: Vec<Row<'static>>,
+    transport: MdtTransport,
+    encoding: MdtEncoding,
+    collector: Collector,
 }
 
 impl MdtSampleEncoder {
@@ -175,21 +170,16 @@ impl MdtSampleEncoder {
         counters: Arc<MdtCounters>,
     ) -> MdtSampleEncoder {
         MdtSampleEncoder {
-            config,
-            hostname,
-            counters,
-            collection_id: 0,
-            encoder: CollectionEncoder::new(),
-            messages: Vec::new(),
-            rows: Vec::new(),
-        }
-    }
-
-    /// One encoded message as the transport sends it.
-    fn wire(&self, message: &EncodedMessage) -> Bytes {
-        match self.config.transport {
-            MdtTransport::Grpc => dialout_args(self.collection_id as i64, &message.payload),
-            MdtTransport::Tcp | MdtTransport::Udp => frame(self.config.encoding, &message.payload),
+            transport: config.transport,
+            encoding: config.encoding,
+            collector: Collector::new(
+                hostname,
+                config.subscription_id.as_str().into(),
+                config.sensor_paths.as_slice().into(),
+                config.encoding,
+                config.max_payload(),
+                counters,
+            ),
         }
     }
 }
@@ -216,85 +206,32 @@ fn dialout_args(req_id: i64, data: &[u8]) -> Bytes {
 
 impl SampleEncoder for MdtSampleEncoder {
     fn encode(&mut self, sample: &Sample<'_>, out: &mut Vec<WireMessage>) {
-        let event = sample.kind == SampleKind::Event;
-        let mut rows = recycle(std::mem::take(&mut self.rows));
-        Row::from_snapshot(
+        let event = (sample.kind == SampleKind::Event).then_some(sample.masks);
+        let (transport, encoding) = (self.transport, self.encoding);
+        self.collector.collect(
             sample.snapshot,
             sample.model.spec().speed_bps,
-            event.then_some(sample.masks),
-            &mut rows,
-        );
-        self.encode_rows(sample, event, &rows, out);
-        rows.clear();
-        self.rows = recycle(rows);
-    }
-}
-
-/// An empty vector of rows of another lifetime, on the same allocation (the standard
-/// library collects in place when the element layout is the same).
-fn recycle<'a, 'b>(mut rows: Vec<Row<'a>>) -> Vec<Row<'b>> {
-    rows.clear();
-    rows.into_iter()
-        .map(|_| unreachable!("the vector is empty"))
-        .collect()
-}
-
-impl MdtSampleEncoder {
-    /// Appends one collection of `rows` per sensor path (an event: per path with state).
-    fn encode_rows(
-        &mut self,
-        sample: &Sample<'_>,
-        event: bool,
-        rows: &[Row<'_>],
-        out: &mut Vec<WireMessage>,
-    ) {
-        if rows.is_empty() {
-            return;
-        }
-        let timestamp_ms = sample.snapshot.timestamp_ns() / 1_000_000;
-        let max = self.config.max_payload();
-        for i in 0..self.config.sensor_paths.len() {
-            let path = self.config.sensor_paths[i];
-            if event && !path.has_state() {
-                // Counters never change with interface state.
-                continue;
-            }
-            self.collection_id += 1;
-            let collection = Collection {
-                path,
-                node_id: &self.hostname,
-                subscription_id: &self.config.subscription_id,
-                collection_id: self.collection_id,
-                timestamp_ms,
-                event,
-                rows,
-            };
-            let mut messages = std::mem::take(&mut self.messages);
-            let dropped =
-                self.encoder
-                    .encode(&collection, self.config.encoding, max, &mut messages);
-            self.counters.collections.fetch_add(1, Relaxed);
-            self.counters
-                .messages
-                .fetch_add(messages.len() as u64, Relaxed);
-            self.counters
-                .rows_dropped
-                .fetch_add(dropped as u64, Relaxed);
-            for message in messages.drain(..) {
+            event,
+            |collection_id, message: &EncodedMessage| {
+                let bytes = match transport {
+                    MdtTransport::Grpc => dialout_args(collection_id as i64, &message.payload),
+                    MdtTransport::Tcp | MdtTransport::Udp => frame(encoding, &message.payload),
+                };
                 out.push(WireMessage {
-                    bytes: self.wire(&message),
+                    bytes,
                     updates: message.leaves,
                 });
-            }
-            self.messages = messages;
-        }
+            },
+        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::recycle;
     use crate::proto::mdt_dialout::MdtDialoutArgs;
+    use crate::row::Row;
     use prost::Message;
 
     #[test]

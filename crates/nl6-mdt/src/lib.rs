@@ -17,6 +17,9 @@
 //! * [`Header`] / [`frame`]: the 12-byte header of TCP and UDP dial-out.
 //! * [`MdtFlavor`]: gRPC, TCP and UDP dial-out as a flavor of `nl6-dialout`'s exporter
 //!   ([`MdtSessionConfig`] says which transport, encoding, subscription and paths).
+//! * [`MdtDialin`]: gRPC dial-in (`CreateSubs`) served by `nl6-dialin`'s server on
+//!   every device address, for the subscriptions of each device's [`MdtConfig`]
+//!   (found through an [`MdtDirectory`]).
 //!
 //! Encoding a collection and decoding it as a collector would:
 //!
@@ -78,13 +81,57 @@
 //! # Ok::<(), nl6_mdt::MdtConfigError>(())
 //! ```
 //!
+//! Serving dial-in next to gNMI:
+//!
+//! ```no_run
+//! use std::net::Ipv4Addr;
+//! use std::sync::Arc;
+//! use nl6_dialin::{DeviceDirectory, DialinConfig, DialinServer, ListenerSource};
+//! use nl6_ifstate::{DeviceModel, EventCounters};
+//! use nl6_mdt::{MdtConfig, MdtDialin, MdtDirectory};
+//!
+//! struct Fleet {
+//!     device: Arc<DeviceModel>,
+//!     mdt: Arc<MdtConfig>,
+//! }
+//!
+//! impl DeviceDirectory for Fleet {
+//!     fn device(&self, local: Ipv4Addr) -> Option<Arc<DeviceModel>> {
+//!         (local == Ipv4Addr::new(127, 42, 0, 1)).then(|| self.device.clone())
+//!     }
+//!     fn device_count(&self) -> usize {
+//!         1
+//!     }
+//! }
+//!
+//! impl MdtDirectory for Fleet {
+//!     fn mdt(&self, device: Ipv4Addr) -> Option<(Arc<str>, Arc<MdtConfig>)> {
+//!         (device == Ipv4Addr::new(127, 42, 0, 1)).then(|| ("xr-1".into(), self.mdt.clone()))
+//!     }
+//! }
+//!
+//! # async fn run(fleet: Arc<Fleet>, events: Arc<EventCounters>) -> Result<(), nl6_dialin::DialinError> {
+//! let dialin = MdtDialin::new(fleet.clone());
+//! let server = DialinServer::builder(DialinConfig::default(), ListenerSource::Loopback, fleet, events)
+//!     .service(Arc::new(dialin.clone()))
+//!     .start()
+//!     .await?;
+//! println!("{} CreateSubs streams", dialin.counters().subscriptions_active());
+//! server.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! What nl6 does differently from an XR router: interface names are nl6's; values
 //! derive from nl6's 12 counters and state (see [`Row`]); a collection is read at one
 //! instant, so `collection_start_time`, `msg_timestamp` and `collection_end_time` are
-//! equal; `collection_id` counts per session from 1; heartbeats are never sent.
+//! equal; `collection_id` counts per session (a dial-in stream is one) from 1;
+//! heartbeats are never sent; a dial-in `CreateSubs` ignores `qos` and `Subscriptions`.
 
+mod collect;
 mod config;
 mod device;
+mod dialin;
 mod encode;
 mod flavor;
 mod frame;
@@ -101,6 +148,10 @@ pub use config::{
 pub use device::{
     MAX_GROUP_MEMBERS, MAX_GROUPS, MAX_SAMPLE_INTERVAL_MS, MIN_SAMPLE_INTERVAL_MS, MdtConfig,
     MdtDestination, MdtSubscription, PlannedSession,
+};
+pub use dialin::{
+    MAX_QUEUED_BYTES, MDT_CREATE_SUBS, MDT_DIALIN_SERVICE, MdtDialin, MdtDialinCounters,
+    MdtDirectory,
 };
 pub use encode::{
     Collection, CollectionEncoder, EncodedMessage, MAX_TCP_MESSAGE, MdtEncoding, UnknownEncoding,

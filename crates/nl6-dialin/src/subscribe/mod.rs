@@ -113,7 +113,7 @@ async fn first_request(
 }
 
 /// The status streams end with when the server shuts down.
-fn shutting_down() -> Status {
+pub(crate) fn shutting_down() -> Status {
     Status::unavailable("the gNMI server is shutting down")
 }
 

@@ -1,0 +1,119 @@
+//! One subscription's collections: a snapshot of the device (or one state event) → one
+//! collection per sensor path, numbered, encoded and split. Dial-out and dial-in both
+//! produce their collections here, so they send the same bytes for the same instant.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+
+use nl6_resolver::{LeafSet, Snapshot};
+
+use crate::encode::{Collection, CollectionEncoder, EncodedMessage, MdtEncoding};
+use crate::flavor::MdtCounters;
+use crate::row::Row;
+use crate::sensor::SensorPath;
+
+/// What one subscription stream sends, and the numbering and buffers it keeps.
+pub(crate) struct Collector {
+    hostname: Arc<str>,
+    subscription_id: Arc<str>,
+    sensor_paths: Arc<[SensorPath]>,
+    encoding: MdtEncoding,
+    max_payload: usize,
+    counters: Arc<MdtCounters>,
+    collection_id: u64,
+    encoder: CollectionEncoder,
+    messages: Vec<EncodedMessage>,
+    /// The rows' allocation, kept empty between samples.
+    rows: Vec<Row<'static>>,
+}
+
+impl Collector {
+    /// A collector of `sensor_paths` for `subscription_id` of device `hostname`, in
+    /// `encoding`, messages of at most `max_payload` bytes; `counters` count what it
+    /// encodes.
+    pub(crate) fn new(
+        hostname: Arc<str>,
+        subscription_id: Arc<str>,
+        sensor_paths: Arc<[SensorPath]>,
+        encoding: MdtEncoding,
+        max_payload: usize,
+        counters: Arc<MdtCounters>,
+    ) -> Collector {
+        Collector {
+            hostname,
+            subscription_id,
+            sensor_paths,
+            encoding,
+            max_payload,
+            counters,
+            collection_id: 0,
+            encoder: CollectionEncoder::new(),
+            messages: Vec::new(),
+            rows: Vec::new(),
+        }
+    }
+
+    /// Hands `emit` every message (with its collection's id) of one collection per
+    /// sensor path of `snapshot`. `event` is `Some(masks)` for one state event: only
+    /// the interfaces whose mask is not empty, only the paths that carry state, rows
+    /// with the state fields only. `speed_bps` is the device's link speed.
+    pub(crate) fn collect(
+        &mut self,
+        snapshot: &Snapshot<'_>,
+        speed_bps: u64,
+        event: Option<&[LeafSet]>,
+        mut emit: impl FnMut(u64, &EncodedMessage),
+    ) {
+        let mut rows = recycle(std::mem::take(&mut self.rows));
+        Row::from_snapshot(snapshot, speed_bps, event, &mut rows);
+        if !rows.is_empty() {
+            let timestamp_ms = snapshot.timestamp_ns() / 1_000_000;
+            for i in 0..self.sensor_paths.len() {
+                let path = self.sensor_paths[i];
+                if event.is_some() && !path.has_state() {
+                    // Counters never change with interface state.
+                    continue;
+                }
+                self.collection_id += 1;
+                let collection = Collection {
+                    path,
+                    node_id: &self.hostname,
+                    subscription_id: &self.subscription_id,
+                    collection_id: self.collection_id,
+                    timestamp_ms,
+                    event: event.is_some(),
+                    rows: &rows,
+                };
+                let mut messages = std::mem::take(&mut self.messages);
+                let dropped = self.encoder.encode(
+                    &collection,
+                    self.encoding,
+                    self.max_payload,
+                    &mut messages,
+                );
+                self.counters.collections.fetch_add(1, Relaxed);
+                self.counters
+                    .messages
+                    .fetch_add(messages.len() as u64, Relaxed);
+                self.counters
+                    .rows_dropped
+                    .fetch_add(dropped as u64, Relaxed);
+                for message in messages.drain(..) {
+                    emit(self.collection_id, &message);
+                }
+                self.messages = messages;
+            }
+        }
+        rows.clear();
+        self.rows = recycle(rows);
+    }
+}
+
+/// An empty vector of rows of another lifetime, on the same allocation (the standard
+/// library collects in place when the element layout is the same).
+pub(crate) fn recycle<'a, 'b>(mut rows: Vec<Row<'a>>) -> Vec<Row<'b>> {
+    rows.clear();
+    rows.into_iter()
+        .map(|_| unreachable!("the vector is empty"))
+        .collect()
+}
