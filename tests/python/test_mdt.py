@@ -1,8 +1,10 @@
 """Cisco model-driven telemetry from nl6d, received by collectors written here with
 grpcio/protobuf against proto/mdt (mdt_collector.py): gRPC dial-out with kvGPB, TCP with
 the 12-byte header (kvGPB and JSON), UDP with compact GPB decoded by the .proto nl6d
-generates, the REST surface, and failures (a refusing destination, a reset connection)."""
+generates, gRPC dial-in (CreateSubs) on the device's gNMI address, the REST surface, and
+failures (a refusing destination, a reset connection)."""
 
+import importlib
 import json
 import subprocess
 import time
@@ -522,19 +524,89 @@ def test_event_driven_sends_a_full_collection_then_the_changed_interface(nl6d, c
             assert "counters" not in row["content"]["state"], "counters never change with state"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="nl6d bug: an event-driven subscription's first full collection of "
-    "openconfig-interfaces carries state/counters all 0 (the on-change snapshot reads only "
-    "state leaves, the MDT encoder still writes the unread counters as zeros)",
-)
-def test_event_driven_full_collection_has_real_counters_or_none(nl6d, collectors):
+def test_event_driven_full_collection_carries_the_counters(nl6d, collectors):
     api, collector, _device = start_event_driven(nl6d, collectors, 10, [OPENCONFIG])
     collector.wait("the full collection", lambda: documents(collector), timeout=20)
     (full,) = documents(collector)[:1]
     assert len(full["data_json"]) == INTERFACES
     for row in full["data_json"]:
-        counters = row["content"]["state"].get("counters")
-        # Either the device's counters (nonzero at nl6's default uptime, as a sampled
-        # subscription of the same device shows) or no counters at all; never zeros.
-        assert counters is None or counters["in-octets"] > 0, row
+        counters = row["content"]["state"]["counters"]
+        # The device's counters (nonzero at nl6's default uptime, as a sampled
+        # subscription of the same device shows), not the zeros of an unread snapshot.
+        assert counters["in-octets"] > 0, row
+
+
+def create_subs(stubs, address, port, subscription, encode, metadata=(), timeout=20):
+    """Opens CreateSubs on address:port and returns the reply iterator and the channel."""
+    import grpc
+
+    dialin = importlib.import_module("mdt_grpc_dialin_pb2")
+    dialin_grpc = importlib.import_module("mdt_grpc_dialin_pb2_grpc")
+    channel = grpc.insecure_channel(f"{address}:{port}")
+    stub = dialin_grpc.gRPCConfigOperStub(channel)
+    args = dialin.CreateSubsArgs(ReqId=7, encode=encode, subidstr=subscription)
+    return stub.CreateSubs(args, metadata=list(metadata), timeout=timeout), channel
+
+
+def test_grpc_dialin_create_subs_streams_each_encoding_from_the_device(nl6d, stubs):
+    gnmi_port = free_port()
+    api = f"127.0.0.1:{free_port()}"
+    nl6d(
+        "--auto-start-ip", "127.77.9.1", "--auto-count", "2", "--auto-netmask", "24",
+        "--gnmi-port", str(gnmi_port), "--gnmi-tls=false", "--listen", api,
+        "--gnmi-username", "admin", "--gnmi-password", "s3cret",
+        "--interface-naming", "xr",
+        "--mdt-subscription", SUBSCRIPTION, "--mdt-sample-interval", "1000",
+        "--mdt-sensor-paths", ",".join([GENERIC_COUNTERS, INTERFACE_XR]),
+    )
+    names = hostnames(f"http://{api}")
+    credentials = (("username", "admin"), ("password", "s3cret"))
+    for address in ["127.77.9.1", "127.77.9.2"]:
+        for encode in (2, 3, 4):
+            replies, channel = create_subs(
+                stubs, address, gnmi_port, SUBSCRIPTION, encode, credentials
+            )
+            seen = []
+            for reply in replies:
+                assert reply.ResReqId == 7 and not reply.errors, reply
+                if encode == 4:
+                    doc = json.loads(reply.data)
+                    node, path, cid = doc["node_id_str"], doc["encoding_path"], doc["collection_id"]
+                    keys = [row["keys"][0]["interface-name"] for row in doc["data_json"]]
+                else:
+                    t = stubs.decode(reply.data)
+                    node, path, cid = t.node_id_str, t.encoding_path, t.collection_id
+                    if encode == 3:
+                        keys = [k["interface-name"] for k, _, _ in kv_rows(t)]
+                    else:
+                        keys = [len(r.keys) > 0 for r in t.data_gpb.row]
+                assert node == names[address], (node, address)
+                seen.append((path, cid, keys))
+                if len(seen) == 4:
+                    break
+            channel.close()
+            assert [p for p, _, _ in seen] == [GENERIC_COUNTERS, INTERFACE_XR] * 2
+            check_ids_increase([c for _, c, _ in seen], f"{address} encode {encode}")
+            if encode != 2:
+                assert seen[0][2][:2] == ["HundredGigE0/0/0/0", "HundredGigE0/0/0/1"], seen[0]
+            else:
+                assert all(seen[0][2]) and len(seen[0][2]) == INTERFACES
+
+    # An unknown subscription is answered with errors naming it, then the stream ends.
+    replies, channel = create_subs(stubs, "127.77.9.1", gnmi_port, "NOPE", 3, credentials)
+    answers = list(replies)
+    channel.close()
+    assert len(answers) == 1 and "NOPE" in answers[0].errors and SUBSCRIPTION in answers[0].errors
+    # Wrong credentials: refused as gNMI refuses them.
+    import grpc
+
+    replies, channel = create_subs(
+        stubs, "127.77.9.1", gnmi_port, SUBSCRIPTION, 3, (("username", "admin"), ("password", "x"))
+    )
+    with pytest.raises(grpc.RpcError) as refused:
+        next(replies)
+    channel.close()
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    status = call(f"http://{api}", "GET", "/api/v1/mdt/status")[1]
+    assert status["dialin"]["subscriptions_opened"] >= 6, status
+    assert status["dialin"]["subscriptions_refused"] >= 1, status

@@ -62,6 +62,19 @@ impl Connector for nl6_netns::Dialer {
     ) -> BoxFuture<'a, io::Result<TcpStream>> {
         Box::pin(async move { self.dial(local, host, port).await.map_err(io::Error::other) })
     }
+
+    fn udp<'a>(
+        &'a self,
+        local: Ipv4Addr,
+        host: &'a str,
+        port: u16,
+    ) -> BoxFuture<'a, io::Result<UdpSocket>> {
+        Box::pin(async move {
+            nl6_netns::Dialer::udp(self, local, host, port)
+                .await
+                .map_err(io::Error::other)
+        })
+    }
 }
 
 /// TLS parameters of one device's connection.

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use nl6_dialout::Connector;
 use nl6_netns::{DialError, Dialer};
 use parking_lot::Mutex;
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 
 /// Shortest time between two warnings about the same collector name.
 const WARN_EVERY: Duration = Duration::from_secs(60);
@@ -68,6 +68,20 @@ impl Connector for FleetConnector {
                     Err(io::Error::other(e))
                 }
             }
+        })
+    }
+
+    fn udp<'a>(
+        &'a self,
+        local: Ipv4Addr,
+        host: &'a str,
+        port: u16,
+    ) -> Pin<Box<dyn Future<Output = io::Result<UdpSocket>> + Send + 'a>> {
+        Box::pin(async move {
+            self.dialer
+                .udp(local, host, port)
+                .await
+                .map_err(io::Error::other)
         })
     }
 }

@@ -1,4 +1,4 @@
-//! The device map, which is also the dial-in server's directory.
+//! The device map, which is also the dial-in server's directory (gNMI and MDT).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -68,6 +68,14 @@ impl DeviceMap {
         let page: Vec<_> = range.by_ref().take(limit).map(|(_, d)| d.clone()).collect();
         let more = range.next().is_some();
         (map.len(), page, more)
+    }
+}
+
+impl nl6_mdt::MdtDirectory for DeviceMap {
+    fn mdt(&self, device: Ipv4Addr) -> Option<(Arc<str>, Arc<nl6_mdt::MdtConfig>)> {
+        let map = self.devices.read();
+        let d = map.get(&device)?;
+        Some((d.hostname.clone(), d.batch.mdt.clone()?))
     }
 }
 

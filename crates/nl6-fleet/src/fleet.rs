@@ -97,6 +97,8 @@ pub struct Fleet {
     /// The MDT dial-out exporter (its own status rows), created on first use.
     mdt_exporter: OnceLock<Exporter>,
     mdt_stats: Arc<DialoutStats>,
+    /// The MDT `CreateSubs` service of the dial-in server (with its counters).
+    mdt_dialin: Option<nl6_mdt::MdtDialin>,
     dialer: Dialer,
     dial_limit: usize,
     identity: Option<Identity>,
@@ -132,6 +134,7 @@ impl Fleet {
         };
         let events = Arc::new(EventCounters::default());
         let devices = Arc::new(DeviceMap::default());
+        let mut mdt_dialin = None;
         let dialin = match config.dialin {
             Some(dialin_config) => {
                 let listener = match plane.dialin_listener(dialin_config.port).await {
@@ -141,8 +144,17 @@ impl Fleet {
                         return Err(e);
                     }
                 };
-                match DialinServer::start(dialin_config, listener, devices.clone(), events.clone())
-                    .await
+                let mdt = nl6_mdt::MdtDialin::new(devices.clone());
+                mdt_dialin = Some(mdt.clone());
+                match DialinServer::builder(
+                    dialin_config,
+                    listener,
+                    devices.clone(),
+                    events.clone(),
+                )
+                .service(Arc::new(mdt))
+                .start()
+                .await
                 {
                     Ok(server) => Some(server),
                     Err(e) => {
@@ -165,6 +177,7 @@ impl Fleet {
             dialout_stats: DialoutStats::new(),
             mdt_exporter: OnceLock::new(),
             mdt_stats: DialoutStats::new(),
+            mdt_dialin,
             flaps: FlapScheduler::spawn(config.flap_max_events_per_sec),
             events,
             creating: AtomicBool::new(false),
@@ -479,6 +492,11 @@ impl Fleet {
     /// (`mdt-<protocol>-<encoding>`).
     pub fn mdt_status(&self) -> DialoutStatus {
         self.mdt_stats.status()
+    }
+
+    /// The MDT gRPC dial-in (`CreateSubs`) counters; `None` without a dial-in server.
+    pub fn mdt_dialin_counters(&self) -> Option<&Arc<nl6_mdt::MdtDialinCounters>> {
+        self.mdt_dialin.as_ref().map(|d| d.counters())
     }
 
     /// Dial-out dials in flight now and at peak, and their limit.

@@ -571,6 +571,7 @@ mod tests {
             speed_bps: 10_000_000_000,
             errors: ErrorScenario::Degraded,
             initial: InitialState::PercentOperDown(30),
+            naming: InterfaceNaming::Arista,
         };
         let d = DeviceModel::new(&spec).unwrap();
         assert_eq!(d.spec(), spec);

@@ -11,6 +11,7 @@ use nl6_dialout::{
     CallSpec, ConfigError, DeviceNet, DialoutConfig, Flavor, FlavorError, PushSession, Sample,
     SampleEncoder, SampleKind, Session, SessionContext, WireMessage,
 };
+use nl6_resolver::{LeafSet, Snapshot};
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
 use crate::collect::Collector;
@@ -161,6 +162,9 @@ struct MdtSampleEncoder {
     transport: MdtTransport,
     encoding: MdtEncoding,
     collector: Collector,
+    /// Every leaf of every interface, compiled on first use: an event-driven session's
+    /// samples read state only, so its full collections read the device again with it.
+    all_leaves: Option<nl6_resolver::Selection>,
 }
 
 impl MdtSampleEncoder {
@@ -180,6 +184,7 @@ impl MdtSampleEncoder {
                 config.max_payload(),
                 counters,
             ),
+            all_leaves: None,
         }
     }
 }
@@ -208,8 +213,26 @@ impl SampleEncoder for MdtSampleEncoder {
     fn encode(&mut self, sample: &Sample<'_>, out: &mut Vec<WireMessage>) {
         let event = (sample.kind == SampleKind::Event).then_some(sample.masks);
         let (transport, encoding) = (self.transport, self.encoding);
+        // A full collection carries the counters too, even when the session's samples
+        // were read for state changes only (event-driven).
+        let reread;
+        let snapshot = if event.is_none()
+            && sample
+                .masks
+                .iter()
+                .all(|m| m.intersect(LeafSet::COUNTERS).is_empty())
+        {
+            let names = sample.model.names();
+            let all = self.all_leaves.get_or_insert_with(|| {
+                nl6_resolver::Selection::all(names.len())
+            });
+            reread = Snapshot::capture(sample.model, sample.snapshot.timestamp_ns(), all);
+            &reread
+        } else {
+            sample.snapshot
+        };
         self.collector.collect(
-            sample.snapshot,
+            snapshot,
             sample.model.spec().speed_bps,
             event,
             |collection_id, message: &EncodedMessage| {

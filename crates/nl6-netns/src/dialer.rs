@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::{TcpSocket, TcpStream, UdpSocket};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, timeout_at};
 
@@ -154,6 +154,46 @@ impl Dialer {
                 source,
             })?;
         Ok(stream)
+    }
+
+    /// A UDP socket from `local` connected to `host:port`: `host` resolved as for
+    /// [`Dialer::dial`] (within the dial timeout), the socket created inside the
+    /// namespace. Takes no permit: nothing waits on the peer.
+    pub async fn udp(
+        &self,
+        local: Ipv4Addr,
+        host: &str,
+        port: u16,
+    ) -> Result<UdpSocket, DialError> {
+        let s = &self.shared;
+        let deadline = Instant::now() + s.cfg.dial_timeout;
+        let addr = match timeout_at(deadline, self.pick_addr(host, port)).await {
+            Ok(addr) => addr?,
+            Err(_) => {
+                return Err(DialError::Resolve {
+                    host: host.to_owned(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("no answer within {:?}", s.cfg.dial_timeout),
+                    ),
+                });
+            }
+        };
+        let sock = s
+            .exec
+            .udp_socket_bound(local)
+            .await
+            .map_err(|source| DialError::Socket { local, source })?;
+        let sock = UdpSocket::from_std(sock.into())
+            .map_err(|source| DialError::Socket { local, source })?;
+        sock.connect(addr)
+            .await
+            .map_err(|source| DialError::Connect {
+                local,
+                addr,
+                source,
+            })?;
+        Ok(sock)
     }
 
     /// Dials holding a permit right now.

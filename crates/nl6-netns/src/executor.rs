@@ -138,6 +138,17 @@ impl NsExecutor {
         .await
     }
 
+    /// A UDP socket created inside the namespace, nonblocking, bound to `local:0`.
+    pub async fn udp_socket_bound(&self, local: Ipv4Addr) -> io::Result<Socket> {
+        self.run(move || {
+            let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+            sock.set_nonblocking(true)?;
+            sock.bind(&SocketAddr::from((local, 0)).into())?;
+            Ok(sock)
+        })
+        .await
+    }
+
     /// Stops the threads; later requests fail. Sockets already handed out stay usable.
     pub(crate) fn shutdown(&self) {
         if let Some(pool) = &self.pool {

@@ -788,6 +788,7 @@ mod tests {
             dialout: n == 2,
             dialout_error: (n == 2).then(|| "refused".to_string()),
             dialout_collector: (n == 2).then(|| "127.0.0.1:1".to_string()),
+            mdt_sessions: 0,
             batch: batch.clone(),
             created: std::time::SystemTime::UNIX_EPOCH,
         };

@@ -175,6 +175,30 @@ fn describe() {
         "Messages dial-out collectors sent back (SONiC and Nokia PublishResponses)"
     );
     describe_gauge!(
+        "nl6_mdt_dialin_subscriptions_active",
+        "MDT gRPC dial-in CreateSubs streams sending now"
+    );
+    describe_counter!(
+        "nl6_mdt_dialin_subscriptions_opened_total",
+        "MDT CreateSubs calls that started streaming"
+    );
+    describe_counter!(
+        "nl6_mdt_dialin_subscriptions_refused_total",
+        "MDT CreateSubs calls answered with errors (unknown subscription or encoding)"
+    );
+    describe_counter!(
+        "nl6_mdt_dialin_messages_sent_total",
+        "MDT CreateSubs replies sent"
+    );
+    describe_counter!(
+        "nl6_mdt_dialin_messages_dropped_total",
+        "MDT CreateSubs replies dropped from full stream queues (slow collectors)"
+    );
+    describe_counter!(
+        "nl6_mdt_dialin_rows_dropped_total",
+        "MDT dial-in rows too large for a message of their own"
+    );
+    describe_gauge!(
         "nl6_dialout_last_error_timestamp_seconds",
         Unit::Seconds,
         "Unix time of the latest dial-out failure"
@@ -237,6 +261,14 @@ fn record_fleet(fleet: &Fleet) {
     let d = fleet.dialout_status();
     gauge!("nl6_dialout_devices_exporting").set(d.devices_exporting as f64);
     // MDT dial-out rows share the series; their flavor is `mdt-<protocol>-<encoding>`.
+    if let Some(c) = fleet.mdt_dialin_counters() {
+        gauge!("nl6_mdt_dialin_subscriptions_active").set(c.subscriptions_active() as f64);
+        counter!("nl6_mdt_dialin_subscriptions_opened_total").absolute(c.subscriptions_opened());
+        counter!("nl6_mdt_dialin_subscriptions_refused_total").absolute(c.subscriptions_refused());
+        counter!("nl6_mdt_dialin_messages_sent_total").absolute(c.messages_sent());
+        counter!("nl6_mdt_dialin_messages_dropped_total").absolute(c.messages_dropped());
+        counter!("nl6_mdt_dialin_rows_dropped_total").absolute(c.rows_dropped());
+    }
     let mdt = fleet.mdt_status();
     for c in d.collectors.into_iter().chain(mdt.collectors) {
         let labels = [("collector", c.collector), ("flavor", c.flavor)];

@@ -7,21 +7,76 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use nl6_dialout::DialoutStatus;
 use nl6_mdt::SensorPath;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::error::ApiError;
 use crate::state::ApiState;
 
-/// MDT dial-out status and counters per (destination, `mdt-<protocol>-<encoding>`);
-/// monotonic across deletions.
+/// `GET /api/v1/mdt/status`: dial-out rows per (destination, `mdt-<protocol>-<encoding>`)
+/// and the gRPC dial-in counters.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MdtStatus {
+    /// MDT dial-out, shaped like gNMI dial-out's status.
+    #[serde(flatten)]
+    pub dialout: DialoutStatus,
+    /// MDT gRPC dial-in (`CreateSubs`).
+    pub dialin: MdtDialinStatus,
+}
+
+/// MDT gRPC dial-in counters, monotonic but for `subscriptions_active`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct MdtDialinStatus {
+    /// Whether the dial-in server (which serves `CreateSubs`) runs.
+    pub active: bool,
+    /// `CreateSubs` streams sending now.
+    pub subscriptions_active: u64,
+    /// `CreateSubs` calls that started streaming.
+    pub subscriptions_opened: u64,
+    /// `CreateSubs` calls answered with `errors` (unknown subscription or encoding).
+    pub subscriptions_refused: u64,
+    /// Collections encoded.
+    pub collections: u64,
+    /// Replies sent (a split collection is several).
+    pub messages_sent: u64,
+    /// Replies dropped from full stream queues (slow collectors).
+    pub messages_dropped: u64,
+    /// Rows too large for a message of their own, dropped.
+    pub rows_dropped: u64,
+}
+
+impl MdtDialinStatus {
+    pub(crate) fn of(counters: Option<&nl6_mdt::MdtDialinCounters>) -> MdtDialinStatus {
+        match counters {
+            None => MdtDialinStatus::default(),
+            Some(c) => MdtDialinStatus {
+                active: true,
+                subscriptions_active: c.subscriptions_active(),
+                subscriptions_opened: c.subscriptions_opened(),
+                subscriptions_refused: c.subscriptions_refused(),
+                collections: c.collections(),
+                messages_sent: c.messages_sent(),
+                messages_dropped: c.messages_dropped(),
+                rows_dropped: c.rows_dropped(),
+            },
+        }
+    }
+}
+
+/// MDT status: dial-out counters per (destination, `mdt-<protocol>-<encoding>`), monotonic
+/// across deletions, and the gRPC dial-in counters.
 #[utoipa::path(
     get,
     path = "/api/v1/mdt/status",
     operation_id = "getMdtStatus",
     tag = "status",
-    responses((status = 200, description = "MDT dial-out status", body = DialoutStatus))
+    responses((status = 200, description = "MDT status", body = MdtStatus))
 )]
-pub(crate) async fn status(State(state): State<ApiState>) -> Json<DialoutStatus> {
-    Json(state.fleet.mdt_status())
+pub(crate) async fn status(State(state): State<ApiState>) -> Json<MdtStatus> {
+    Json(MdtStatus {
+        dialout: state.fleet.mdt_status(),
+        dialin: MdtDialinStatus::of(state.fleet.mdt_dialin_counters().map(|c| c.as_ref())),
+    })
 }
 
 /// The `.proto` that decodes compact-GPB rows of a sensor path, as IOS XR's
