@@ -437,6 +437,27 @@ def test_refusing_destination_counts_open_failures(nl6d, protocol):
     assert "refused" in row["last_error"].lower(), row
 
 
+def test_udp_keeps_sending_while_the_collector_is_down(nl6d, collectors):
+    # Nobody listens: loopback answers ICMP port unreachable, which a connected UDP
+    # socket reports on a later send. A router keeps sending; so must nl6.
+    port = free_port()
+    destination = f"127.0.0.1:{port}"
+    api = start(nl6d, "127.77.10.1", 2, *mdt_flags(destination, "udp", "gpb"))
+    key = (destination, "mdt-udp-gpb")
+    wait_for(
+        "3 collections per device sent",
+        lambda: mdt_rows(api).get(key, {}).get("updates_sent", 0) >= 3 * 2 * INTERFACES,
+        timeout=20,
+    )
+    row = mdt_rows(api)[key]
+    assert row["devices_connected"] == 2, row
+    assert row["send_failures"] == 0 and row["reconnects"] == 0, row
+    # The collector comes up: datagrams of both devices arrive within two intervals.
+    collector = UdpCollector(port)
+    collectors.append(collector)
+    collector.wait("both devices", lambda: len(collector.by_ip()) == 2, timeout=10)
+
+
 def test_tcp_reset_mid_message_reconnects_that_device_only(nl6d, stubs, collectors):
     victim = "127.77.7.2"
     collector = TcpCollector(reset_after={victim: 2})

@@ -223,9 +223,9 @@ impl SampleEncoder for MdtSampleEncoder {
                 .all(|m| m.intersect(LeafSet::COUNTERS).is_empty())
         {
             let names = sample.model.names();
-            let all = self.all_leaves.get_or_insert_with(|| {
-                nl6_resolver::Selection::all(names.len())
-            });
+            let all = self
+                .all_leaves
+                .get_or_insert_with(|| nl6_resolver::Selection::all(names.len()));
             reread = Snapshot::capture(sample.model, sample.snapshot.timestamp_ns(), all);
             &reread
         } else {

@@ -56,7 +56,17 @@ pub(crate) struct UdpPush(pub(crate) UdpSocket);
 impl PushStream for UdpPush {
     fn send(&mut self, message: Bytes) -> BoxFuture<'_, Result<(), FlavorError>> {
         Box::pin(async move {
-            self.0.send(&message).await?;
+            // A connected UDP socket reports an ICMP port unreachable (for an earlier
+            // datagram) on a later send, which then did not go out; the error is cleared
+            // by reporting it, so the send is tried once more. A router keeps sending to
+            // a collector that is down; so does nl6.
+            for _ in 0..2 {
+                match self.0.send(&message).await {
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => continue,
+                    Err(e) => return Err(e.into()),
+                    Ok(_) => return Ok(()),
+                }
+            }
             Ok(())
         })
     }

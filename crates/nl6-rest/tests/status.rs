@@ -415,6 +415,8 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         "GET /api/v1/status",
         "GET /api/v1/gnmi/status",
         "GET /api/v1/gnmi/dialout/status",
+        "GET /api/v1/mdt/status",
+        "GET /api/v1/mdt/proto",
         "GET /health",
         "GET /metrics",
         "GET /api/v1/openapi.json",
@@ -462,11 +464,17 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         );
     }
 
-    // Every parameterless GET in the document is served (the router and the document agree).
+    // Every GET in the document is served (the router and the document agree); the one
+    // with a required query parameter gets it.
     for route in &routes {
         if let Some(path) = route.strip_prefix("GET ")
             && !path.contains('{')
         {
+            let path = if path == "/api/v1/mdt/proto" {
+                "/api/v1/mdt/proto?path=openconfig-interfaces:interfaces/interface"
+            } else {
+                path
+            };
             let r = api.get(path).await;
             assert_eq!(r.status, 200, "{route}: {}", r.text);
         }
