@@ -66,6 +66,10 @@ impl Default for BatchSpec {
     }
 }
 
+/// One MDT dial-out session of a batch's devices: its exporter settings and the flavor
+/// instance that carries the subscription.
+pub(crate) type MdtSession = (Arc<DialoutConfig>, Arc<dyn Flavor>);
+
 /// The batch a device belongs to.
 pub(crate) struct Batch {
     /// Shared with every [`DeviceInfo`] of the batch (listing clones the `Arc`, never the
@@ -77,7 +81,7 @@ pub(crate) struct Batch {
     pub(crate) mdt: Option<Arc<MdtConfig>>,
     /// The MDT dial-out sessions of each device: settings and the flavor instance,
     /// shared by the batch.
-    pub(crate) mdt_sessions: Vec<(Arc<DialoutConfig>, Arc<dyn Flavor>)>,
+    pub(crate) mdt_sessions: Vec<MdtSession>,
     pub(crate) created: SystemTime,
 }
 

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use nl6_dialin::{DialinConfig, DialinServer, GnmiStatus};
 use nl6_dialout::{
-    DeviceIdentity, DialoutConfig, DialoutError, DialoutStats, DialoutStatus, Exporter,
-    ExporterEnv, Flavor, FlavorRegistry,
+    DeviceIdentity, DialoutError, DialoutStats, DialoutStatus, Exporter, ExporterEnv, Flavor,
+    FlavorRegistry,
 };
 use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, FlapScheduler};
 use nl6_mdt::{MdtConfig, MdtFlavor};
@@ -17,7 +17,7 @@ use nl6_tls::Identity;
 use parking_lot::Mutex;
 
 use crate::batch::{AddressPlan, plan};
-use crate::device::{Batch, BatchSpec, Device, DeviceInfo, Page};
+use crate::device::{Batch, BatchSpec, Device, DeviceInfo, MdtSession, Page};
 use crate::dial::FleetConnector;
 use crate::directory::DeviceMap;
 use crate::error::FleetError;
@@ -614,7 +614,7 @@ fn device_seed(fleet_seed: u64, ip: u32) -> u64 {
 
 /// The MDT dial-out sessions of `mdt`, each with its settings and flavor instance
 /// (named `mdt-<protocol>-<encoding>`), shared by every device of a batch.
-fn mdt_sessions(mdt: &MdtConfig) -> Result<Vec<(Arc<DialoutConfig>, Arc<dyn Flavor>)>, FleetError> {
+fn mdt_sessions(mdt: &MdtConfig) -> Result<Vec<MdtSession>, FleetError> {
     let planned = mdt
         .sessions()
         .map_err(|e| FleetError::invalid(format!("mdt.{}", e.field), e.reason))?;
