@@ -3,14 +3,38 @@
 //! produce their collections here, so they send the same bytes for the same instant.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use nl6_resolver::{LeafSet, Snapshot};
 
 use crate::encode::{Collection, CollectionEncoder, EncodedMessage, MdtEncoding};
-use crate::flavor::MdtCounters;
 use crate::row::Row;
 use crate::sensor::SensorPath;
+
+/// Counters of one MDT flavor, over every device using it.
+#[derive(Debug, Default)]
+pub struct MdtCounters {
+    pub(crate) collections: AtomicU64,
+    pub(crate) messages: AtomicU64,
+    pub(crate) rows_dropped: AtomicU64,
+}
+
+impl MdtCounters {
+    /// Collections encoded.
+    pub fn collections(&self) -> u64 {
+        self.collections.load(Relaxed)
+    }
+
+    /// Wire messages produced (several per collection when it was split).
+    pub fn messages(&self) -> u64 {
+        self.messages.load(Relaxed)
+    }
+
+    /// Rows too large for a message of their own, dropped.
+    pub fn rows_dropped(&self) -> u64 {
+        self.rows_dropped.load(Relaxed)
+    }
+}
 
 /// What one subscription stream sends, and the numbering and buffers it keeps.
 pub(crate) struct Collector {

@@ -47,9 +47,9 @@ use tonic::codegen::Service;
 use tonic::{Request, Response, Status};
 
 use crate::collect::Collector;
+use crate::collect::MdtCounters;
 use crate::device::MdtConfig;
 use crate::encode::{EncodedMessage, MAX_TCP_MESSAGE, MdtEncoding};
-use crate::flavor::MdtCounters;
 use crate::proto::dialin::g_rpc_config_oper_server::{GRpcConfigOper, GRpcConfigOperServer};
 use crate::proto::dialin::{CreateSubsArgs, CreateSubsReply};
 use crate::sensor::SensorPath;

@@ -2,7 +2,6 @@
 //! the device address and turns every sample into one collection per sensor path.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures::future::BoxFuture;
@@ -14,7 +13,7 @@ use nl6_dialout::{
 use nl6_resolver::{LeafSet, Snapshot};
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
 
-use crate::collect::Collector;
+use crate::collect::{Collector, MdtCounters};
 use crate::config::{MdtConfigError, MdtSessionConfig, MdtTransport};
 use crate::encode::{EncodedMessage, MdtEncoding};
 use crate::frame::frame;
@@ -22,31 +21,6 @@ use crate::transport::{TcpPush, UdpPush};
 
 /// The gRPC method of MDT dial-out.
 pub const MDT_DIALOUT: &str = "/mdt_dialout.gRPCMdtDialout/MdtDialout";
-
-/// Counters of one MDT flavor, over every device using it.
-#[derive(Debug, Default)]
-pub struct MdtCounters {
-    pub(crate) collections: AtomicU64,
-    pub(crate) messages: AtomicU64,
-    pub(crate) rows_dropped: AtomicU64,
-}
-
-impl MdtCounters {
-    /// Collections encoded.
-    pub fn collections(&self) -> u64 {
-        self.collections.load(Relaxed)
-    }
-
-    /// Wire messages produced (several per collection when it was split).
-    pub fn messages(&self) -> u64 {
-        self.messages.load(Relaxed)
-    }
-
-    /// Rows too large for a message of their own, dropped.
-    pub fn rows_dropped(&self) -> u64 {
-        self.rows_dropped.load(Relaxed)
-    }
-}
 
 /// A Cisco MDT dial-out flavor: one destination's transport, encoding, subscription
 /// and sensor paths. Register it in a [`nl6_dialout::FlavorRegistry`]; devices whose

@@ -141,6 +141,7 @@ mod row;
 mod sensor;
 mod transport;
 
+pub use collect::MdtCounters;
 pub use config::{
     DEFAULT_MAX_DATAGRAM, MAX_DATAGRAM, MIN_DATAGRAM, MdtConfigError, MdtSessionConfig,
     MdtTransport,
@@ -156,7 +157,7 @@ pub use dialin::{
 pub use encode::{
     Collection, CollectionEncoder, EncodedMessage, MAX_TCP_MESSAGE, MdtEncoding, UnknownEncoding,
 };
-pub use flavor::{MDT_DIALOUT, MdtCounters, MdtFlavor};
+pub use flavor::{MDT_DIALOUT, MdtFlavor};
 pub use frame::{ENCAP_GPB, ENCAP_JSON, HEADER_LEN, HEADER_VERSION, Header, TYPE_DATA, frame};
 pub use proto_gen::{generate_proto, proto_of};
 pub use row::Row;
