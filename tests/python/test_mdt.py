@@ -437,6 +437,38 @@ def test_refusing_destination_counts_open_failures(nl6d, protocol):
     assert "refused" in row["last_error"].lower(), row
 
 
+def test_rows_too_large_for_a_datagram_are_counted_and_others_flow(nl6d, collectors):
+    # A 256-byte datagram holds no self-describing row of interface-xr: every row is
+    # dropped and counted, while the TCP destination of the same devices is unaffected.
+    tcp, udp = TcpCollector(), UdpCollector()
+    collectors.extend([tcp, udp])
+    api = start(nl6d, "127.77.11.1", 1)
+    status, body = call(api, "POST", "/api/v1/devices", {
+        "start_ip": "127.77.12.1", "device_count": 2,
+        "mdt": {
+            "sensor_groups": {"XR": [INTERFACE_XR]},
+            "destination_groups": {
+                "TINY": [{"address": "127.0.0.1", "port": udp.port, "protocol": "udp",
+                          "encoding": "self-describing-gpb", "max_datagram": 256}],
+                "TCP": [{"address": "127.0.0.1", "port": tcp.port, "protocol": "tcp",
+                         "encoding": "self-describing-gpb"}],
+            },
+            "subscriptions": {"S": {"sensor_groups": ["XR"], "sample_interval": 1000,
+                                    "destination_groups": ["TINY", "TCP"]}},
+        },
+    })
+    assert status == 201, body
+
+    def encoded():
+        return call(api, "GET", "/api/v1/mdt/status")[1]["encoded"]
+
+    wait_for("rows dropped", lambda: encoded()["rows_dropped"] >= 2 * INTERFACES, timeout=20)
+    tcp.wait("both devices over TCP", lambda: len(tcp.by_ip()) == 2, timeout=20)
+    assert not udp.streams, "no datagram can carry a row"
+    rows = mdt_rows(api)
+    assert rows[(tcp.address, "mdt-tcp-self-describing-gpb")]["updates_sent"] > 0, rows
+
+
 def test_udp_keeps_sending_while_the_collector_is_down(nl6d, collectors):
     # Nobody listens: loopback answers ICMP port unreachable, which a connected UDP
     # socket reports on a later send. A router keeps sending; so must nl6.

@@ -97,6 +97,8 @@ pub struct Fleet {
     /// The MDT dial-out exporter (its own status rows), created on first use.
     mdt_exporter: OnceLock<Exporter>,
     mdt_stats: Arc<DialoutStats>,
+    /// Collections, messages and dropped rows of every MDT dial-out session.
+    mdt_counters: Arc<nl6_mdt::MdtCounters>,
     /// The MDT `CreateSubs` service of the dial-in server (with its counters).
     mdt_dialin: Option<nl6_mdt::MdtDialin>,
     dialer: Dialer,
@@ -177,6 +179,7 @@ impl Fleet {
             dialout_stats: DialoutStats::new(),
             mdt_exporter: OnceLock::new(),
             mdt_stats: DialoutStats::new(),
+            mdt_counters: Arc::default(),
             mdt_dialin,
             flaps: FlapScheduler::spawn(config.flap_max_events_per_sec),
             events,
@@ -214,7 +217,7 @@ impl Fleet {
                 DeviceModel::new(&self.device_spec(spec, 0)?)
                     .map_err(|e| FleetError::invalid("interfaces", e.to_string()))?,
             );
-            for (cfg, flavor) in mdt_sessions(mdt)? {
+            for (cfg, flavor) in mdt_sessions(mdt, &self.mdt_counters)? {
                 self.mdt_exporter()
                     .check_flavor(spec.start_ip, probe.clone(), &cfg, flavor.as_ref())
                     .map_err(|e| match e.config_error() {
@@ -255,7 +258,7 @@ impl Fleet {
             .ok_or_else(|| FleetError::Network("the fleet is shut down".into()))?;
         plane.add(&plan).await?;
         let mdt_sessions = match &spec.mdt {
-            Some(mdt) => mdt_sessions(mdt)?,
+            Some(mdt) => mdt_sessions(mdt, &self.mdt_counters)?,
             None => Vec::new(),
         };
         let batch = Arc::new(Batch {
@@ -494,6 +497,12 @@ impl Fleet {
         self.mdt_stats.status()
     }
 
+    /// Collections, wire messages and dropped (oversize) rows of every MDT dial-out
+    /// session.
+    pub fn mdt_dialout_counters(&self) -> &Arc<nl6_mdt::MdtCounters> {
+        &self.mdt_counters
+    }
+
     /// The MDT gRPC dial-in (`CreateSubs`) counters; `None` without a dial-in server.
     pub fn mdt_dialin_counters(&self) -> Option<&Arc<nl6_mdt::MdtDialinCounters>> {
         self.mdt_dialin.as_ref().map(|d| d.counters())
@@ -614,7 +623,10 @@ fn device_seed(fleet_seed: u64, ip: u32) -> u64 {
 
 /// The MDT dial-out sessions of `mdt`, each with its settings and flavor instance
 /// (named `mdt-<protocol>-<encoding>`), shared by every device of a batch.
-fn mdt_sessions(mdt: &MdtConfig) -> Result<Vec<MdtSession>, FleetError> {
+fn mdt_sessions(
+    mdt: &MdtConfig,
+    counters: &Arc<nl6_mdt::MdtCounters>,
+) -> Result<Vec<MdtSession>, FleetError> {
     let planned = mdt
         .sessions()
         .map_err(|e| FleetError::invalid(format!("mdt.{}", e.field), e.reason))?;
@@ -627,7 +639,8 @@ fn mdt_sessions(mdt: &MdtConfig) -> Result<Vec<MdtSession>, FleetError> {
                 p.session.encoding.as_str()
             );
             let flavor = MdtFlavor::named(name, p.session)
-                .map_err(|e| FleetError::invalid(format!("mdt.{}", e.field), e.reason))?;
+                .map_err(|e| FleetError::invalid(format!("mdt.{}", e.field), e.reason))?
+                .with_counters(counters.clone());
             let flavor: Arc<dyn Flavor> = Arc::new(flavor);
             Ok((Arc::new(p.dialout), flavor))
         })

@@ -79,6 +79,13 @@ impl MdtFlavor {
         &self.config
     }
 
+    /// The same flavor counting into `counters` (shared by several flavors, e.g. every
+    /// MDT destination of a fleet).
+    pub fn with_counters(mut self, counters: Arc<MdtCounters>) -> MdtFlavor {
+        self.counters = counters;
+        self
+    }
+
     /// Its counters.
     pub fn counters(&self) -> &Arc<MdtCounters> {
         &self.counters

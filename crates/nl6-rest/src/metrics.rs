@@ -174,6 +174,14 @@ fn describe() {
         "nl6_dialout_responses_received_total",
         "Messages dial-out collectors sent back (SONiC and Nokia PublishResponses)"
     );
+    describe_counter!(
+        "nl6_mdt_dialout_collections_total",
+        "MDT dial-out collections encoded"
+    );
+    describe_counter!(
+        "nl6_mdt_dialout_rows_dropped_total",
+        "MDT dial-out rows too large for a message or datagram of their own"
+    );
     describe_gauge!(
         "nl6_mdt_dialin_subscriptions_active",
         "MDT gRPC dial-in CreateSubs streams sending now"
@@ -261,6 +269,9 @@ fn record_fleet(fleet: &Fleet) {
     let d = fleet.dialout_status();
     gauge!("nl6_dialout_devices_exporting").set(d.devices_exporting as f64);
     // MDT dial-out rows share the series; their flavor is `mdt-<protocol>-<encoding>`.
+    let encoded = fleet.mdt_dialout_counters();
+    counter!("nl6_mdt_dialout_collections_total").absolute(encoded.collections());
+    counter!("nl6_mdt_dialout_rows_dropped_total").absolute(encoded.rows_dropped());
     if let Some(c) = fleet.mdt_dialin_counters() {
         gauge!("nl6_mdt_dialin_subscriptions_active").set(c.subscriptions_active() as f64);
         counter!("nl6_mdt_dialin_subscriptions_opened_total").absolute(c.subscriptions_opened());

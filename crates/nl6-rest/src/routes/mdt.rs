@@ -20,8 +20,21 @@ pub struct MdtStatus {
     /// MDT dial-out, shaped like gNMI dial-out's status.
     #[serde(flatten)]
     pub dialout: DialoutStatus,
+    /// What the MDT dial-out sessions encoded.
+    pub encoded: MdtEncodedStatus,
     /// MDT gRPC dial-in (`CreateSubs`).
     pub dialin: MdtDialinStatus,
+}
+
+/// Collections encoded by every MDT dial-out session, monotonic.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct MdtEncodedStatus {
+    /// Collections (one per sensor path per sample).
+    pub collections: u64,
+    /// Wire messages (a collection split by rows is several).
+    pub messages: u64,
+    /// Rows too large for a message or datagram of their own, dropped.
+    pub rows_dropped: u64,
 }
 
 /// MDT gRPC dial-in counters, monotonic but for `subscriptions_active`.
@@ -73,8 +86,14 @@ impl MdtDialinStatus {
     responses((status = 200, description = "MDT status", body = MdtStatus))
 )]
 pub(crate) async fn status(State(state): State<ApiState>) -> Json<MdtStatus> {
+    let encoded = state.fleet.mdt_dialout_counters();
     Json(MdtStatus {
         dialout: state.fleet.mdt_status(),
+        encoded: MdtEncodedStatus {
+            collections: encoded.collections(),
+            messages: encoded.messages(),
+            rows_dropped: encoded.rows_dropped(),
+        },
         dialin: MdtDialinStatus::of(state.fleet.mdt_dialin_counters().map(|c| c.as_ref())),
     })
 }
