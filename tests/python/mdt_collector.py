@@ -136,7 +136,7 @@ class GrpcDialoutCollector(_Recorder):
     """A gRPCMdtDialout server on 127.0.0.1:port; each stream records (peer ip,
     [MdtDialoutArgs])."""
 
-    def __init__(self, stubs: Stubs, port: int = 0, max_workers=64):
+    def __init__(self, stubs: Stubs, port: int = 0, max_workers=64, tls=None):
         super().__init__()
         recorder = self
 
@@ -162,7 +162,12 @@ class GrpcDialoutCollector(_Recorder):
 
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers))
         stubs.dialout_grpc.add_gRPCMdtDialoutServicer_to_server(Servicer(), self.server)
-        self.port = self.server.add_insecure_port(f"127.0.0.1:{port}")
+        if tls is None:
+            self.port = self.server.add_insecure_port(f"127.0.0.1:{port}")
+        else:  # (cert file, key file): TLS as a user would run it
+            cert, key = (Path(p).read_bytes() for p in tls)
+            credentials = grpc.ssl_server_credentials([(key, cert)])
+            self.port = self.server.add_secure_port(f"127.0.0.1:{port}", credentials)
         if not self.port:
             raise RuntimeError(f"cannot listen on 127.0.0.1:{port}")
         self.address = f"127.0.0.1:{self.port}"

@@ -437,6 +437,42 @@ def test_refusing_destination_counts_open_failures(nl6d, protocol):
     assert "refused" in row["last_error"].lower(), row
 
 
+def test_grpc_dialout_over_tls_with_a_ca_bundle(nl6d, stubs, collectors, tmp_path):
+    from test_grpcio_collector import self_signed
+
+    cert, key, ca = self_signed(tmp_path)
+    collector = GrpcDialoutCollector(stubs, tls=(cert, key))
+    collectors.append(collector)
+    api = start(nl6d, "127.77.13.1", 1)
+    tls = {"enabled": True, "ca_pem": ca.read_text()}
+    status, body = call(api, "POST", "/api/v1/devices", {
+        "start_ip": "127.77.14.1", "device_count": 2,
+        "mdt": {
+            "sensor_groups": {"IFC": [GENERIC_COUNTERS]},
+            "destination_groups": {"COL": [{"address": "localhost", "port": collector.port,
+                                            "protocol": "grpc", "encoding": "gpb", "tls": tls}]},
+            "subscriptions": {"S": {"sensor_groups": ["IFC"], "sample_interval": 1000,
+                                    "destination_groups": ["COL"]}},
+        },
+    })
+    assert status == 201, body
+    collector.wait("two TLS streams with messages",
+                   lambda: sum(1 for s in collector.streams if s["messages"]) == 2, timeout=30)
+    assert {s["ip"] for s in collector.streams} == set(addresses("127.77.14", 2))
+    first = stubs.decode(collector.streams[0]["messages"][0].data)
+    assert first.subscription_id_str == "S" and len(first.data_gpb.row) == INTERFACES
+    # TLS on UDP or TCP is refused, naming the field.
+    udp_tls = {"address": "127.0.0.1", "port": 1, "protocol": "udp", "encoding": "gpb", "tls": tls}
+    status, body = call(api, "POST", "/api/v1/devices", {
+        "start_ip": "127.77.15.1",
+        "mdt": {"sensor_groups": {"IFC": [GENERIC_COUNTERS]},
+                "destination_groups": {"U": [udp_tls]},
+                "subscriptions": {"S": {"sensor_groups": ["IFC"], "sample_interval": 1000,
+                                        "destination_groups": ["U"]}}},
+    })
+    assert status == 400 and "mdt.destination_groups.U[0].tls" in body["message"], body
+
+
 def test_rows_too_large_for_a_datagram_are_counted_and_others_flow(nl6d, collectors):
     # A 256-byte datagram holds no self-describing row of interface-xr: every row is
     # dropped and counted, while the TCP destination of the same devices is unaffected.
