@@ -115,6 +115,10 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             let _ = rest_stopped.await;
         },
     ));
+    let first_interface = seed_batch
+        .as_ref()
+        .map_or(nl6_ifstate::InterfaceNaming::Arista, |b| b.interface_naming)
+        .name(0);
     let range = match seed_batch {
         Some(batch) => match fleet.create_batch(batch).await {
             Ok(report) => Some((report.first, report.last)),
@@ -133,6 +137,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
         username,
         dialout,
         rest: listen,
+        first_interface,
     });
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -154,6 +159,8 @@ struct Ready {
     /// The start-up batch's dial-out, in words.
     dialout: Option<String>,
     rest: std::net::SocketAddr,
+    /// The name of every device's first interface.
+    first_interface: String,
 }
 
 /// The start-up batch's dial-out in words: mode, collector, flavor, TLS.
@@ -216,7 +223,8 @@ fn print_ready(ready: &Ready) {
             .unwrap_or_default();
         let _ = writeln!(
             out,
-            "try: gnmic -a {first}:{port} {security}{auth} get --path '/interfaces/interface[name=Ethernet1]/state'",
+            "try: gnmic -a {first}:{port} {security}{auth} get --path '/interfaces/interface[name={}]/state'",
+            ready.first_interface,
         );
     }
     let _ = out.flush();

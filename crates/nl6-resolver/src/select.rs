@@ -428,6 +428,18 @@ mod tests {
     }
 
     #[test]
+    fn vendor_interface_names_with_slashes_select_their_interface() {
+        let names = InterfaceNames::for_style(nl6_ifstate::InterfaceNaming::Xr, 40);
+        let path =
+            parse_path("/interfaces/interface[name=HundredGigE0/1/0/2]/state/oper-status").unwrap();
+        let selection = Selection::compile(None, &[path], &names).unwrap();
+        assert_eq!(selection.leaf_count(), 1);
+        let idx = names.index_of("HundredGigE0/1/0/2").unwrap();
+        assert_eq!(idx, 38);
+        assert!(!selection.masks()[idx].is_empty());
+    }
+
+    #[test]
     fn many_any_depth_elements_up_to_the_limit_select_everything() {
         // The backtracking matcher took ~5 s for this path (see the resolver bench).
         let names = InterfaceNames::for_count(4);
