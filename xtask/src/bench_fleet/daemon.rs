@@ -165,10 +165,20 @@ impl Daemon {
     }
 
     /// The summed MDT dial-out counters of `GET /api/v1/mdt/status`.
+    /// A GET is retried once: a pooled keep-alive connection that the server closed
+    /// while it idled through a window is reset on reuse.
     pub(super) fn mdt(&self) -> Result<DialoutTotals> {
-        let (code, body) = self
-            .rest
-            .call(reqwest::Method::GET, "/api/v1/mdt/status", None)?;
+        let get = || {
+            self.rest
+                .call(reqwest::Method::GET, "/api/v1/mdt/status", None)
+        };
+        let (code, body) = match get() {
+            Ok(reply) => reply,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(100));
+                get()?
+            }
+        };
         if code != 200 {
             bail!("MDT status: HTTP {code}: {body}");
         }
