@@ -122,8 +122,67 @@ impl Daemon {
         })
     }
 
+    /// Starts nl6d with `count` start-up devices streaming MDT (XR interface names,
+    /// SAMPLE 1 s, the default generic-counters path) to `destination` with `protocol`
+    /// and `encoding` (nl6d's `--mdt-protocol` / `--mdt-encoding` values), no gNMI
+    /// dial-out, and waits for its `nl6d ready:` line.
+    pub(super) fn start_mdt(
+        bin: &Path,
+        count: u32,
+        protocol: &str,
+        encoding: &str,
+        destination: SocketAddr,
+    ) -> Result<Daemon> {
+        let rest = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+        let mut args = fleet_args(START_IP, count, INTERFACES, &rest.to_string());
+        args.extend(
+            [
+                "--interface-naming",
+                "xr",
+                "--mdt-subscription",
+                "BENCH",
+                "--mdt-destination",
+                &destination.to_string(),
+                "--mdt-protocol",
+                protocol,
+                "--mdt-encoding",
+                encoding,
+                "--mdt-sample-interval",
+                "1000",
+            ]
+            .map(String::from),
+        );
+        let mut nl6d = Nl6d::spawn(bin, &args, "warn")?;
+        nl6d.wait_ready(Duration::from_secs(60 + u64::from(count) / 500))?;
+        Ok(Daemon {
+            nl6d,
+            rest: Rest::new(rest)?,
+        })
+    }
+
     pub(super) fn pid(&self) -> u32 {
         self.nl6d.pid()
+    }
+
+    /// The summed MDT dial-out counters of `GET /api/v1/mdt/status`.
+    /// A GET is retried once: a pooled keep-alive connection that the server closed
+    /// while it idled through a window is reset on reuse.
+    pub(super) fn mdt(&self) -> Result<DialoutTotals> {
+        let get = || {
+            self.rest
+                .call(reqwest::Method::GET, "/api/v1/mdt/status", None)
+        };
+        let (code, body) = match get() {
+            Ok(reply) => reply,
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(100));
+                get()?
+            }
+        };
+        if code != 200 {
+            bail!("MDT status: HTTP {code}: {body}");
+        }
+        DialoutTotals::parse(&body)
     }
 
     /// The summed dial-out counters of `GET /api/v1/gnmi/dialout/status`.
@@ -161,6 +220,7 @@ impl Daemon {
 /// Sums of the dial-out status over all collectors.
 #[derive(Debug, Clone, Copy, Default)]
 pub(super) struct DialoutTotals {
+    pub(super) devices_connected: u64,
     pub(super) streams_active: u64,
     pub(super) updates_sent: u64,
     pub(super) updates_dropped: u64,
@@ -178,6 +238,7 @@ impl DialoutTotals {
             .ok_or_else(|| anyhow!("dial-out status has no collectors[]: {body}"))?;
         for c in collectors {
             let field = |name: &str| c[name].as_u64().unwrap_or(0);
+            totals.devices_connected += field("devices_connected");
             totals.streams_active += field("streams_active");
             totals.updates_sent += field("updates_sent");
             totals.updates_dropped += field("updates_dropped");
@@ -290,7 +351,8 @@ mod tests {
     #[test]
     fn sums_dialout_status() {
         let body = r#"{"subsystem_active":true,"devices_exporting":3,"collectors":[
-            {"collector":"a","flavor":"gnmireverse","devices":2,"streams_active":2,
+            {"collector":"a","flavor":"gnmireverse","devices":2,"devices_connected":2,
+             "streams_active":2,
              "updates_sent":340,"updates_dropped":1,"reconnects":0,"send_failures":0},
             {"collector":"b","flavor":"gnmireverse","devices":1,"streams_active":1,
              "updates_sent":170,"updates_dropped":0,"reconnects":2,"send_failures":1}]}"#;
@@ -300,5 +362,6 @@ mod tests {
             (3, 510, 1)
         );
         assert_eq!((t.reconnects, t.send_failures), (2, 1));
+        assert_eq!(t.devices_connected, 2);
     }
 }

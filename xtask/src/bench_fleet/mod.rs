@@ -1,5 +1,6 @@
 //! `cargo xtask bench-fleet [--quick] [--nl6-collector] [--flavor NAME|all] [--tls]`: the
-//! gNMI dial-out fleet benchmark.
+//! gNMI dial-out fleet benchmark; `cargo xtask bench-fleet --mdt [--quick]` runs the
+//! model-driven telemetry fleet instead (see [`mdt`]).
 //!
 //! Starts `target/release/nl6d` in loopback mode with N dial-out devices (one dial-out
 //! flavor, plaintext or TLS, SAMPLE 1 s, 10 interfaces, the full state subtree = 170
@@ -47,6 +48,7 @@ use crate::support::stats::{median, percentile, thousands};
 use crate::test::workspace_root;
 
 mod daemon;
+mod mdt;
 mod measure;
 mod onchange;
 mod phase;
@@ -58,6 +60,7 @@ mod sys;
 mod tls;
 
 use daemon::{Daemon, DialoutTotals, Trigger};
+use mdt::*;
 use measure::*;
 use onchange::*;
 use phase::*;
@@ -236,6 +239,8 @@ struct Options {
     full_collector: bool,
     flavors: Vec<Flavor>,
     tls: bool,
+    /// The MDT fleet instead of gNMI dial-out.
+    mdt: bool,
 }
 
 /// Runs the benchmark; `args` are the task's arguments (see [`parse_args`]).
@@ -245,6 +250,7 @@ pub fn run(args: &[String]) -> Result<()> {
         full_collector,
         flavors,
         tls,
+        mdt,
     } = parse_args(args)?;
     let root = workspace_root();
     if needs_release_rerun() {
@@ -252,6 +258,14 @@ pub fn run(args: &[String]) -> Result<()> {
         return rerun_in_release(&root, "bench-fleet", args);
     }
     let nl6d = build_nl6d(&root)?;
+    if mdt {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("starting the sinks' runtime")?;
+        return run_mdt(&nl6d, &runtime, quick);
+    }
     let sizes = Sizes::new(quick);
     let biggest = sizes
         .fleets
@@ -358,14 +372,18 @@ fn parse_args(args: &[String]) -> Result<Options> {
         full_collector: false,
         flavors: vec![Flavor::GnmiReverse],
         tls: false,
+        mdt: false,
     };
+    let mut flavor_given = false;
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => options.quick = true,
             "--nl6-collector" => options.full_collector = true,
             "--tls" => options.tls = true,
+            "--mdt" => options.mdt = true,
             "--flavor" => {
+                flavor_given = true;
                 let name = args.next().ok_or_else(|| {
                     anyhow!(
                         "bench-fleet: --flavor needs a value ({}, all)",
@@ -375,13 +393,19 @@ fn parse_args(args: &[String]) -> Result<Options> {
                 options.flavors = Flavor::parse_list(name)?;
             }
             other => match other.strip_prefix("--flavor=") {
-                Some(name) => options.flavors = Flavor::parse_list(name)?,
+                Some(name) => {
+                    flavor_given = true;
+                    options.flavors = Flavor::parse_list(name)?;
+                }
                 None => bail!(
                     "bench-fleet: unknown argument {other:?} (expected --quick, --nl6-collector, \
-                     --flavor NAME, --tls)"
+                     --flavor NAME, --tls, --mdt)"
                 ),
             },
         }
+    }
+    if options.mdt && (options.full_collector || options.tls || flavor_given) {
+        bail!("bench-fleet: --mdt takes only --quick (it measures MDT, not gNMI dial-out)");
     }
     if options.full_collector && options.flavors != [Flavor::GnmiReverse] {
         bail!(
@@ -410,6 +434,17 @@ mod tests {
         assert!(o.tls && o.quick);
         assert_eq!(parse(&["--flavor=nokia"]).unwrap().flavors, [Flavor::Nokia]);
         assert_eq!(parse(&["--flavor", "all"]).unwrap().flavors, Flavor::ALL);
+        assert!(!o.mdt);
+    }
+
+    #[test]
+    fn parses_mdt() {
+        let o = parse(&["--mdt", "--quick"]).unwrap();
+        assert!(o.mdt && o.quick);
+        for other in ["--tls", "--nl6-collector", "--flavor=sonic"] {
+            let err = parse(&["--mdt", other]).unwrap_err().to_string();
+            assert!(err.contains("--mdt takes only --quick"), "{other}: {err}");
+        }
     }
 
     #[test]
