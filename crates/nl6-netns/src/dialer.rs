@@ -111,18 +111,7 @@ impl Dialer {
         let _slot = InFlight::enter(s);
         let deadline = Instant::now() + s.cfg.dial_timeout;
 
-        let addr = match timeout_at(deadline, self.pick_addr(host, port)).await {
-            Ok(addr) => addr?,
-            Err(_) => {
-                return Err(DialError::Resolve {
-                    host: host.to_owned(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("no answer within {:?}", s.cfg.dial_timeout),
-                    ),
-                });
-            }
-        };
+        let addr = self.resolve_by(deadline, host, port).await?;
         let sock = s
             .exec
             .tcp_socket_bound(local)
@@ -167,18 +156,7 @@ impl Dialer {
     ) -> Result<UdpSocket, DialError> {
         let s = &self.shared;
         let deadline = Instant::now() + s.cfg.dial_timeout;
-        let addr = match timeout_at(deadline, self.pick_addr(host, port)).await {
-            Ok(addr) => addr?,
-            Err(_) => {
-                return Err(DialError::Resolve {
-                    host: host.to_owned(),
-                    source: std::io::Error::new(
-                        std::io::ErrorKind::TimedOut,
-                        format!("no answer within {:?}", s.cfg.dial_timeout),
-                    ),
-                });
-            }
-        };
+        let addr = self.resolve_by(deadline, host, port).await?;
         let sock = s
             .exec
             .udp_socket_bound(local)
@@ -194,6 +172,25 @@ impl Dialer {
                 source,
             })?;
         Ok(sock)
+    }
+
+    /// `host:port` resolved as [`Dialer::dial`] does, by `deadline`.
+    async fn resolve_by(
+        &self,
+        deadline: Instant,
+        host: &str,
+        port: u16,
+    ) -> Result<SocketAddr, DialError> {
+        match timeout_at(deadline, self.pick_addr(host, port)).await {
+            Ok(addr) => addr,
+            Err(_) => Err(DialError::Resolve {
+                host: host.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {:?}", self.shared.cfg.dial_timeout),
+                ),
+            }),
+        }
     }
 
     /// Dials holding a permit right now.

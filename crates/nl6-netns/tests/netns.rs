@@ -278,6 +278,43 @@ fn collector_in_second_namespace_sees_device_addresses() {
 }
 
 #[test]
+fn udp_from_device_addresses_reaches_a_collector_in_a_second_namespace() {
+    dial_test(
+        "udp_from_device_addresses_reaches_a_collector_in_a_second_namespace",
+        4,
+        async |sim, devices, collector| {
+            // The collector's socket, bound inside its own namespace.
+            let exec = NsExecutor::in_namespace(&collector.ns, 1).unwrap();
+            let socket = exec.udp_socket_bound(collector.addrs[0]).await.unwrap();
+            let socket = tokio::net::UdpSocket::from_std(socket.into()).unwrap();
+            let port = socket.local_addr().unwrap().port();
+            let resolver = Arc::new(StaticResolver::new());
+            resolver.set("collector.test", [IpAddr::V4(collector.addrs[0])]);
+            let dialer = Dialer::new(DialerConfig::default(), resolver, sim.executor()).unwrap();
+            let mut senders = Vec::new();
+            for dev in devices {
+                let udp = dialer.udp(*dev, "collector.test", port).await.unwrap();
+                assert_eq!(udp.local_addr().unwrap().ip(), IpAddr::V4(*dev));
+                udp.send(b"x").await.unwrap();
+                senders.push(udp);
+            }
+            let mut peers = BTreeSet::new();
+            let mut buf = [0u8; 16];
+            while peers.len() < devices.len() {
+                let (_, peer) =
+                    tokio::time::timeout(Duration::from_secs(5), socket.recv_from(&mut buf))
+                        .await
+                        .expect("a datagram of every device within 5 s")
+                        .unwrap();
+                peers.insert(peer.ip());
+            }
+            let expected: BTreeSet<IpAddr> = devices.iter().map(|d| IpAddr::V4(*d)).collect();
+            assert_eq!(peers, expected);
+        },
+    );
+}
+
+#[test]
 fn dials_to_a_black_hole_stay_within_64_and_time_out() {
     let test = "dials_to_a_black_hole_stay_within_64_and_time_out";
     dial_test(test, 500, async |sim, devices, collector| {
