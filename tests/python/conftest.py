@@ -1,10 +1,13 @@
 """Shared fixtures for the interop suites: start a real nl6d and find free ports."""
 
+import json
 import os
 import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,23 @@ TARGET_DIR = Path(
     os.environ.get("NL6_TARGET_DIR")
     or ROOT / os.environ.get("CARGO_TARGET_DIR", "target") / "debug"
 )
+
+
+def call(api, method, path, body=None):
+    """(status, parsed JSON or text) of one HTTP request."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(api + path, data=data, method=method)
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            status, text = reply.status, reply.read().decode()
+    except urllib.error.HTTPError as err:
+        status, text = err.code, err.read().decode()
+    try:
+        return status, json.loads(text)
+    except json.JSONDecodeError:
+        return status, text
 
 
 def free_port(host="127.0.0.1"):

@@ -8,13 +8,11 @@ import importlib
 import json
 import subprocess
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 
 import pytest
 
-from conftest import TARGET_DIR, free_port
+from conftest import TARGET_DIR, call, free_port
 from mdt_collector import (
     MAX_MESSAGE,
     GrpcDialoutCollector,
@@ -45,23 +43,6 @@ def collectors():
     yield started
     for c in started:
         c.stop()
-
-
-def call(api, method, path, body=None):
-    """(status, parsed JSON or text) of one HTTP request."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(api + path, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            status, text = reply.status, reply.read().decode()
-    except urllib.error.HTTPError as err:
-        status, text = err.code, err.read().decode()
-    try:
-        return status, json.loads(text)
-    except json.JSONDecodeError:
-        return status, text
 
 
 def hostnames(api):

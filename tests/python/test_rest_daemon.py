@@ -1,29 +1,8 @@
 """The REST API of a running nl6d, with the change observed by pygnmi (ON_CHANGE)."""
 
-import json
-import urllib.error
-import urllib.request
-
 from pygnmi.client import gNMIclient
 
-from conftest import free_port
-
-
-def call(api, method, path, body=None):
-    """(status, parsed JSON or text) of one HTTP request."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(api + path, data=data, method=method)
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=30) as reply:
-            status, text = reply.status, reply.read().decode()
-    except urllib.error.HTTPError as err:
-        status, text = err.code, err.read().decode()
-    try:
-        return status, json.loads(text)
-    except json.JSONDecodeError:
-        return status, text
+from conftest import call, free_port
 
 
 def list_devices(api, limit=None):

@@ -15,7 +15,7 @@ use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, LinkStatus};
 use nl6_mdt::proto::dialin::g_rpc_config_oper_client::GRpcConfigOperClient;
 use nl6_mdt::proto::dialin::{CreateSubsArgs, CreateSubsReply};
 use nl6_mdt::proto::telemetry::telemetry_field::ValueByType;
-use nl6_mdt::proto::telemetry::{Telemetry, telemetry};
+use nl6_mdt::proto::telemetry::Telemetry;
 use nl6_mdt::{MdtConfig, MdtDialin, MdtDirectory, MdtSubscription, SensorPath};
 use parking_lot::RwLock;
 use prost::Message;
@@ -196,20 +196,6 @@ async fn next(stream: &mut Streaming<CreateSubsReply>) -> CreateSubsReply {
         .expect("the stream goes on")
 }
 
-fn node_id(t: &Telemetry) -> &str {
-    match &t.node_id {
-        Some(telemetry::NodeId::NodeIdStr(s)) => s,
-        None => "",
-    }
-}
-
-fn subscription(t: &Telemetry) -> &str {
-    match &t.subscription {
-        Some(telemetry::Subscription::SubscriptionIdStr(s)) => s,
-        None => "",
-    }
-}
-
 /// The envelope of one reply, whatever its encoding: (node, subscription, path,
 /// collection id, rows).
 fn envelope(encode: i64, reply: &CreateSubsReply) -> (String, String, String, u64, usize) {
@@ -233,8 +219,8 @@ fn envelope(encode: i64, reply: &CreateSubsReply) -> (String, String, String, u6
     };
     assert!(t.msg_timestamp > 0 && t.collection_start_time > 0);
     (
-        node_id(&t).to_string(),
-        subscription(&t).to_string(),
+        t.node_id_str().to_string(),
+        t.subscription_id_str().to_string(),
         t.encoding_path.clone(),
         t.collection_id,
         rows,

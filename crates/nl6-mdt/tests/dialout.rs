@@ -15,7 +15,7 @@ use nl6_dialout::{
 use nl6_ifstate::{DeviceModel, DeviceSpec, LinkStatus};
 use nl6_mdt::proto::mdt_dialout::MdtDialoutArgs;
 use nl6_mdt::proto::mdt_dialout::g_rpc_mdt_dialout_server::{GRpcMdtDialout, GRpcMdtDialoutServer};
-use nl6_mdt::proto::telemetry::{Telemetry, telemetry};
+use nl6_mdt::proto::telemetry::Telemetry;
 use nl6_mdt::{
     HEADER_LEN, Header, MdtEncoding, MdtFlavor, MdtSessionConfig, MdtTransport, SensorPath,
 };
@@ -89,20 +89,6 @@ fn flavor(
         config.max_datagram = max;
     }
     MdtFlavor::new(config).unwrap()
-}
-
-fn node_id(t: &Telemetry) -> &str {
-    match &t.node_id {
-        Some(telemetry::NodeId::NodeIdStr(s)) => s,
-        None => "",
-    }
-}
-
-fn subscription(t: &Telemetry) -> &str {
-    match &t.subscription {
-        Some(telemetry::Subscription::SubscriptionIdStr(s)) => s,
-        None => "",
-    }
 }
 
 /// Reads one header and its payload.
@@ -229,8 +215,8 @@ async fn udp_datagrams_split_a_collection_by_rows_and_stay_under_the_maximum() {
         assert_eq!((header.msg_type, header.encap), (1, 1));
         assert_eq!(header.length as usize, len - HEADER_LEN);
         let t = Telemetry::decode(&buf[HEADER_LEN..len]).unwrap();
-        assert_eq!(node_id(&t), "xr-udp");
-        assert_eq!(subscription(&t), "sub-1");
+        assert_eq!(t.node_id_str(), "xr-udp");
+        assert_eq!(t.subscription_id_str(), "sub-1");
         assert_eq!(t.encoding_path, SensorPath::GenericCounters.as_str());
         let rows = t.data_gpb.unwrap().row.len();
         assert!(rows >= 1);
@@ -334,7 +320,7 @@ async fn grpc_dialout_streams_kv_gpb_and_event_driven_collections() {
     for (peer, req_id, t) in &snapshot {
         assert_eq!(peer.ip(), IpAddr::V4(ip));
         assert_eq!(*req_id as u64, t.collection_id);
-        assert_eq!(node_id(t), "xr-grpc");
+        assert_eq!(t.node_id_str(), "xr-grpc");
         assert_eq!(t.data_gpbkv.len(), 3);
     }
     assert_eq!(
@@ -430,7 +416,7 @@ async fn tcp_notices_a_collector_closing_an_idle_connection() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        node_id(&Telemetry::decode(&payload[..]).unwrap()),
+        Telemetry::decode(&payload[..]).unwrap().node_id_str(),
         "xr-idle"
     );
     timeout(WAIT, export.stop()).await.unwrap().unwrap();
