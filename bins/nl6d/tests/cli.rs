@@ -54,6 +54,17 @@ fn bad_values_name_the_flag_or_key_and_exit_2_before_anything_starts() {
     let (code, stderr) = nl6d(&["--auto-count", "100001"]);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("0..=100000"), "{stderr}");
+    for (flag, value) in [
+        ("--mdt-protocol", "quic"),
+        ("--mdt-encoding", "xml"),
+        ("--mdt-sample-interval", "5"),
+        ("--mdt-sensor-paths", "bogus:path"),
+        ("--mdt-destination", "nowhere"),
+    ] {
+        let (code, stderr) = nl6d(&["--mdt-subscription", "S", flag, value]);
+        assert_eq!(code, 2, "{flag}: {stderr}");
+        assert!(stderr.contains(flag), "{flag}: {stderr}");
+    }
 
     let dir = std::env::temp_dir().join(format!("nl6d-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

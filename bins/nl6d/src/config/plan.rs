@@ -316,11 +316,26 @@ impl LoadedSettings {
         if name.is_empty() {
             return Ok(None);
         }
+        // Each flag's value is checked against its own type first, so an error names the
+        // flag; what remains for the block's validation is the subscription name.
         let paths = if s.mdt_sensor_paths.is_empty() {
             vec![nl6_mdt::SensorPath::GenericCounters.as_str().to_string()]
         } else {
             s.mdt_sensor_paths.clone()
         };
+        let mut any_state = false;
+        for path in &paths {
+            let path = path
+                .parse::<nl6_mdt::SensorPath>()
+                .map_err(|e| self.invalid("mdt_sensor_paths", e.to_string()))?;
+            any_state |= path.has_state();
+        }
+        s.mdt_protocol
+            .parse::<nl6_mdt::MdtTransport>()
+            .map_err(|e| self.invalid("mdt_protocol", e.reason))?;
+        s.mdt_encoding
+            .parse::<nl6_mdt::MdtEncoding>()
+            .map_err(|e| self.invalid("mdt_encoding", e.to_string()))?;
         let mut mdt = nl6_mdt::MdtConfig::default();
         mdt.sensor_groups.insert(name.to_string(), paths);
         let mut destination_groups = Vec::new();
@@ -359,22 +374,30 @@ impl LoadedSettings {
                 destination_groups,
             },
         );
-        mdt.validate().map_err(|e| {
-            let key = if e.field.ends_with(".protocol") {
-                "mdt_protocol"
-            } else if e.field.ends_with(".encoding") {
-                "mdt_encoding"
-            } else if e.field.ends_with(".sample_interval") {
-                "mdt_sample_interval"
-            } else if e.field.starts_with("sensor_groups") {
-                "mdt_sensor_paths"
-            } else if e.field.starts_with("destination_groups") {
-                "mdt_destination"
-            } else {
-                "mdt_subscription"
-            };
-            self.invalid(key, e.reason)
-        })?;
+        let interval = s.mdt_sample_interval;
+        if interval != 0
+            && !(nl6_mdt::MIN_SAMPLE_INTERVAL_MS..=nl6_mdt::MAX_SAMPLE_INTERVAL_MS)
+                .contains(&interval)
+        {
+            return Err(self.invalid(
+                "mdt_sample_interval",
+                format!(
+                    "{interval} ms is out of range: use 0 (event-driven) or {} to {} ms",
+                    nl6_mdt::MIN_SAMPLE_INTERVAL_MS,
+                    nl6_mdt::MAX_SAMPLE_INTERVAL_MS
+                ),
+            ));
+        }
+        if interval == 0 && !any_state {
+            return Err(self.invalid(
+                "mdt_sample_interval",
+                "0 (event-driven) needs a sensor path with interface state in \
+                 --mdt-sensor-paths; generic-counters never changes state",
+            ));
+        }
+        // What is left: the name and the destination's address.
+        mdt.validate()
+            .map_err(|e| self.invalid("mdt_subscription", format!("{}: {}", e.field, e.reason)))?;
         Ok(Some(mdt))
     }
 
