@@ -199,10 +199,8 @@ impl DialoutTelemetry for Svc {
 
 /// A running collector (stopped on drop).
 pub struct FlavorCollector {
-    addr: SocketAddr,
+    serving: super::Serving,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl FlavorCollector {
@@ -229,33 +227,25 @@ impl FlavorCollector {
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
                 let _ = stop_serving.wait_for(|s| *s).await;
             });
-        let task = tokio::spawn(async move {
-            let _ = serve.await;
-        });
         FlavorCollector {
-            addr,
+            serving: super::Serving::spawn(addr, stop, serve),
             shared,
-            stop,
-            task: Some(task),
         }
     }
 
     /// Ends every stream (UNAVAILABLE), stops listening and waits until it has.
     pub async fn stop(mut self) {
-        self.stop.send_replace(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+        self.serving.stop().await;
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.serving.addr()
     }
 
     /// `127.0.0.1:<port>` as a collector setting.
     pub fn collector(&self) -> String {
-        format!("127.0.0.1:{}", self.addr.port())
+        format!("127.0.0.1:{}", self.addr().port())
     }
 
     /// Every call so far.
@@ -288,11 +278,5 @@ impl FlavorCollector {
         self.shared
             .responses_sent
             .load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
-
-impl Drop for FlavorCollector {
-    fn drop(&mut self) {
-        self.stop.send_replace(true);
     }
 }

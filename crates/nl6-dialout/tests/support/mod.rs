@@ -216,3 +216,48 @@ pub async fn within<T>(timeout: Duration, what: &str, fut: impl Future<Output = 
         .await
         .unwrap_or_else(|_| panic!("timed out after {timeout:?}: {what}"))
 }
+
+/// A tonic server a test started: where it listens, the stop signal its streams watch,
+/// and its task. Dropping it asks the server to stop.
+pub struct Serving {
+    addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Serving {
+    /// Runs `serve` (which should end once `stop` turns true) for a server on `addr`.
+    pub fn spawn(
+        addr: SocketAddr,
+        stop: tokio::sync::watch::Sender<bool>,
+        serve: impl Future<Output = Result<(), tonic::transport::Error>> + Send + 'static,
+    ) -> Serving {
+        let task = tokio::spawn(async move {
+            let _ = serve.await;
+        });
+        Serving {
+            addr,
+            stop,
+            task: Some(task),
+        }
+    }
+
+    /// Ends every stream (UNAVAILABLE), stops listening and waits until it has.
+    pub async fn stop(&mut self) {
+        self.stop.send_replace(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}

@@ -74,10 +74,8 @@ impl GNmiReverse for Svc {
 
 /// A running scripted server (stopped on drop).
 pub struct ScriptedServer {
-    addr: SocketAddr,
+    serving: super::Serving,
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl ScriptedServer {
@@ -114,28 +112,20 @@ impl ScriptedServer {
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
                 let _ = stop_serving.wait_for(|s| *s).await;
             });
-        let task = tokio::spawn(async move {
-            let _ = serve.await;
-        });
         ScriptedServer {
-            addr,
+            serving: super::Serving::spawn(addr, stop, serve),
             shared,
-            stop,
-            task: Some(task),
         }
     }
 
     /// Ends every stream (UNAVAILABLE), stops listening and waits until it has.
     pub async fn stop(mut self) {
-        self.stop.send_replace(true);
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+        self.serving.stop().await;
     }
 
     /// The bound address.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.serving.addr()
     }
 
     /// Messages read so far.
@@ -151,11 +141,5 @@ impl ScriptedServer {
     /// The `:authority` of every call so far.
     pub fn authorities(&self) -> Vec<String> {
         self.shared.authorities.lock().clone()
-    }
-}
-
-impl Drop for ScriptedServer {
-    fn drop(&mut self) {
-        self.stop.send_replace(true);
     }
 }
