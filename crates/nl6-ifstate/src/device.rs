@@ -8,6 +8,7 @@ use crate::packed::{pack, stored_last_change, unpack};
 use crate::spec::{DeviceSpec, ErrorScenario, InitialState, SpecError};
 use crate::status::{AdminStatus, IfState, LinkStatus};
 use crate::traffic::{self, mix};
+use nl6_model::{DeviceKey, Subtrees};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -38,6 +39,8 @@ pub struct DeviceModel {
     errors: ErrorScenario,
     initial: InitialState,
     naming: InterfaceNaming,
+    /// The device's subtrees beyond interfaces (shared by every device of its profile).
+    subtrees: Option<Arc<Subtrees>>,
 }
 
 /// State reported for an out-of-range index (no such interface).
@@ -92,7 +95,27 @@ impl DeviceModel {
             errors: spec.errors,
             initial: spec.initial,
             naming: spec.naming,
+            subtrees: None,
         })
+    }
+
+    /// The same device serving `subtrees` besides its interfaces.
+    pub fn with_subtrees(mut self, subtrees: Arc<Subtrees>) -> DeviceModel {
+        self.subtrees = Some(subtrees);
+        self
+    }
+
+    /// The subtrees the device serves besides interfaces (none for a bare device).
+    pub fn subtrees(&self) -> Option<&Arc<Subtrees>> {
+        self.subtrees.as_ref()
+    }
+
+    /// What the device's subtrees compute their values from.
+    pub fn key(&self) -> DeviceKey {
+        DeviceKey {
+            seed: self.seed,
+            boot_ns: 0,
+        }
     }
 
     /// The spec this device was built from.

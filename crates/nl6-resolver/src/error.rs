@@ -38,6 +38,28 @@ pub enum ResolveError {
         /// The path, as text.
         path: Excerpt,
     },
+    /// The path names a list entry the device does not have (a component, a CPU).
+    #[error("no {list} with {key}={value} on this device (path {path})")]
+    NoSuchEntry {
+        /// The list element, e.g. `component`.
+        list: &'static str,
+        /// The key name, e.g. `name`.
+        key: &'static str,
+        /// The key value asked for.
+        value: Excerpt,
+        /// The path, as text.
+        path: Excerpt,
+    },
+    /// A list key is given with an empty value.
+    #[error("empty value for key \"{key}\" of element \"{list}\" in path {path}")]
+    EmptyKey {
+        /// The list element.
+        list: &'static str,
+        /// The key name.
+        key: &'static str,
+        /// The path, as text.
+        path: Excerpt,
+    },
     /// The `name` key of `interface` is empty.
     #[error("empty value for key \"name\" of element \"interface\" in path {path}")]
     EmptyInterfaceName {
@@ -67,9 +89,11 @@ impl ResolveError {
         match self {
             ResolveError::UnknownOrigin { .. }
             | ResolveError::NoSuchPath { .. }
-            | ResolveError::NoSuchInterface { .. } => tonic::Code::NotFound,
+            | ResolveError::NoSuchInterface { .. }
+            | ResolveError::NoSuchEntry { .. } => tonic::Code::NotFound,
             ResolveError::OriginInBoth { .. }
             | ResolveError::EmptyInterfaceName { .. }
+            | ResolveError::EmptyKey { .. }
             | ResolveError::PathLimit { .. } => tonic::Code::InvalidArgument,
             ResolveError::UnsupportedEncoding { .. } => tonic::Code::Unimplemented,
         }

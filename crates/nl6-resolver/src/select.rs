@@ -2,15 +2,69 @@
 
 use nl6_gnmi::Excerpt;
 use nl6_gnmi::proto::gnmi::{Path, PathElem};
-use nl6_ifstate::InterfaceNames;
+use nl6_ifstate::{DeviceModel, InterfaceNames};
+use nl6_model::{LeafClass, MAX_LEAVES, Subtrees};
 
 use crate::error::ResolveError;
 use crate::leaf::{Leaf, LeafSet};
 
-/// The leaves a set of paths selects, per interface (index 0 = ifindex 1).
+/// The leaves a set of paths selects: per interface (index 0 = ifindex 1), and per entry
+/// of the device's other subtrees.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Selection {
     masks: Box<[LeafSet]>,
+    extras: Vec<ExtraPick>,
+}
+
+/// The leaves selected on one entry of one of a device's other subtrees.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExtraPick {
+    /// Index of the subtree in the device's [`Subtrees`].
+    pub subtree: u16,
+    /// The entry.
+    pub entry: u32,
+    /// One bit per leaf of the subtree's schema.
+    pub leaves: u64,
+    /// The subtree's sampled leaves (bits).
+    sampled: u64,
+    /// The subtree's on-change leaves (bits).
+    on_change: u64,
+}
+
+/// What paths are compiled against: a device's interface names and its other subtrees.
+#[derive(Copy, Clone, Debug)]
+pub struct Schema<'a> {
+    /// The interface names.
+    pub names: &'a InterfaceNames,
+    /// The other subtrees, if the device has any.
+    pub subtrees: Option<&'a Subtrees>,
+}
+
+impl<'a> Schema<'a> {
+    /// Everything `device` serves.
+    pub fn of(device: &'a DeviceModel) -> Schema<'a> {
+        Schema {
+            names: device.names(),
+            subtrees: device.subtrees().map(|s| &**s),
+        }
+    }
+}
+
+impl<'a> From<&'a InterfaceNames> for Schema<'a> {
+    /// Interfaces only.
+    fn from(names: &'a InterfaceNames) -> Schema<'a> {
+        Schema {
+            names,
+            subtrees: None,
+        }
+    }
+}
+
+impl<'a> From<&'a std::sync::Arc<InterfaceNames>> for Schema<'a> {
+    /// Interfaces only.
+    fn from(names: &'a std::sync::Arc<InterfaceNames>) -> Schema<'a> {
+        Schema::from(&**names)
+    }
 }
 
 /// Schema elements of a leaf below the root: `interfaces`, `interface`, `state`,
@@ -42,6 +96,7 @@ impl Selection {
     pub fn empty(interfaces: usize) -> Selection {
         Selection {
             masks: vec![LeafSet::EMPTY; interfaces].into_boxed_slice(),
+            extras: Vec::new(),
         }
     }
 
@@ -49,22 +104,25 @@ impl Selection {
     pub fn all(interfaces: usize) -> Selection {
         Selection {
             masks: vec![LeafSet::ALL; interfaces].into_boxed_slice(),
+            extras: Vec::new(),
         }
     }
 
-    /// Compiles `prefix` + each of `paths` against a device's interfaces.
+    /// Compiles `prefix` + each of `paths` against what a device serves: its interface
+    /// names (`&InterfaceNames`) or everything ([`Schema::of`] a device).
     ///
-    /// Errors follow the gNMI specification: an unknown origin, path or interface
-    /// is NotFound; an empty interface name or a path over a path limit is
+    /// Errors follow the gNMI specification: an unknown origin, path, interface or list
+    /// entry is NotFound; an empty key value or a path over a path limit is
     /// InvalidArgument.
-    pub fn compile(
+    pub fn compile<'a>(
         prefix: Option<&Path>,
         paths: &[Path],
-        names: &InterfaceNames,
+        schema: impl Into<Schema<'a>>,
     ) -> Result<Selection, ResolveError> {
-        let mut selection = Selection::empty(names.len());
+        let schema = schema.into();
+        let mut selection = Selection::empty(schema.names.len());
         for path in paths {
-            selection = selection.union(&Selection::compile_one(prefix, path, names)?);
+            selection = selection.union(&Selection::compile_one(prefix, path, schema)?);
         }
         Ok(selection)
     }
@@ -73,11 +131,13 @@ impl Selection {
     ///
     /// Both are first checked against the path limits ([`nl6_gnmi::check_limits`]);
     /// matching is linear in the path length, whatever its wildcards.
-    pub fn compile_one(
+    pub fn compile_one<'a>(
         prefix: Option<&Path>,
         path: &Path,
-        names: &InterfaceNames,
+        schema: impl Into<Schema<'a>>,
     ) -> Result<Selection, ResolveError> {
+        let schema = schema.into();
+        let names = schema.names;
         if let Some(prefix) = prefix {
             nl6_gnmi::check_limits(prefix).map_err(|exceeded| ResolveError::PathLimit {
                 part: "prefix",
@@ -107,19 +167,26 @@ impl Selection {
         let mut leaves = LeafSet::EMPTY;
         for leaf in Leaf::all() {
             let (schema, len) = schema_of(leaf);
-            if matcher.matches(&schema[..len]) {
+            if matcher.matches(&schema[..len], Some(1)) {
                 leaves.insert(leaf);
             }
         }
-        if leaves.is_empty() {
-            return Err(ResolveError::NoSuchPath { path: text() });
-        }
         let mut selection = Selection::empty(names.len());
+        if let Some(subtrees) = schema.subtrees {
+            selection.extras = compile_extras(&mut matcher, &full.elem, subtrees, &text)?;
+        }
+        if leaves.is_empty() {
+            if selection.extras.is_empty() {
+                return Err(ResolveError::NoSuchPath { path: text() });
+            }
+            return Ok(selection);
+        }
         match interface_key(&full.elem) {
             IfKey::Any => selection.masks.iter_mut().for_each(|m| *m = leaves),
             IfKey::Named("") => return Err(ResolveError::EmptyInterfaceName { path: text() }),
             IfKey::Named(name) => match names.index_of(name) {
                 Some(idx) => selection.masks[idx] = leaves,
+                None if !selection.extras.is_empty() => {}
                 None => {
                     return Err(ResolveError::NoSuchInterface {
                         name: Excerpt::new(name),
@@ -154,13 +221,65 @@ impl Selection {
             .zip(other.masks.iter())
             .map(|(a, b)| a.union(*b))
             .collect();
-        Selection { masks }
+        let mut extras: Vec<ExtraPick> = self.extras.iter().chain(&other.extras).copied().collect();
+        extras.sort_unstable();
+        extras.dedup_by(|later, kept| {
+            let same = (later.subtree, later.entry) == (kept.subtree, kept.entry);
+            if same {
+                kept.leaves |= later.leaves;
+            }
+            same
+        });
+        Selection { masks, extras }
     }
 
-    /// The selection restricted to `allowed` leaves on every interface.
+    /// The selection restricted to `allowed` leaves on every interface; the leaves of
+    /// the other subtrees are kept when their class is one `allowed` has a leaf of
+    /// (a counter stands for every sampled leaf).
     pub fn restrict(&self, allowed: LeafSet) -> Selection {
+        self.restrict_with(allowed, |pick, leaf| {
+            let class_set = match pick.class(leaf) {
+                LeafClass::Static => LeafSet::STATIC,
+                LeafClass::OnChange => LeafSet::ON_CHANGE,
+                LeafClass::Sampled => LeafSet::COUNTERS,
+            };
+            !allowed.intersect(class_set).is_empty()
+        })
+    }
+
+    /// The selection restricted to `allowed` interface leaves and to the other
+    /// subtrees' leaves `keep(schema, leaf)` accepts.
+    fn restrict_with(
+        &self,
+        allowed: LeafSet,
+        keep: impl Fn(&ExtraPick, usize) -> bool,
+    ) -> Selection {
         let masks = self.masks.iter().map(|m| m.intersect(allowed)).collect();
-        Selection { masks }
+        let extras = self
+            .extras
+            .iter()
+            .filter_map(|pick| {
+                let mut leaves = pick.leaves;
+                for bit in 0..MAX_LEAVES {
+                    if leaves & (1 << bit) != 0 && !keep(pick, bit) {
+                        leaves &= !(1 << bit);
+                    }
+                }
+                (leaves != 0).then_some(ExtraPick { leaves, ..*pick })
+            })
+            .collect();
+        Selection { masks, extras }
+    }
+
+    /// The picks on the device's other subtrees, ordered by subtree and entry.
+    pub fn extras(&self) -> &[ExtraPick] {
+        &self.extras
+    }
+
+    /// Whether the selection has leaves of the other subtrees, and whether all of them
+    /// are sampled-only.
+    pub fn extras_only_sampled(&self) -> bool {
+        !self.extras.is_empty() && self.extras.iter().all(|p| p.leaves & p.sampled == p.leaves)
     }
 
     /// Union of the leaves selected on any interface.
@@ -172,13 +291,102 @@ impl Selection {
 
     /// Whether nothing is selected.
     pub fn is_empty(&self) -> bool {
-        self.masks.iter().all(|m| m.is_empty())
+        self.masks.iter().all(|m| m.is_empty()) && self.extras.is_empty()
     }
 
-    /// Total number of (interface, leaf) pairs selected.
+    /// Total number of (entry, leaf) pairs selected, interfaces and other subtrees.
     pub fn leaf_count(&self) -> usize {
-        self.masks.iter().map(|m| m.len()).sum()
+        self.masks.iter().map(|m| m.len()).sum::<usize>()
+            + self
+                .extras
+                .iter()
+                .map(|p| p.leaves.count_ones() as usize)
+                .sum::<usize>()
     }
+}
+
+impl ExtraPick {
+    /// The class of leaf `leaf` (a bit of [`ExtraPick::leaves`]).
+    pub fn class(&self, leaf: usize) -> LeafClass {
+        if self.sampled & (1 << leaf) != 0 {
+            LeafClass::Sampled
+        } else if self.on_change & (1 << leaf) != 0 {
+            LeafClass::OnChange
+        } else {
+            LeafClass::Static
+        }
+    }
+}
+
+/// The picks `pattern` makes on the subtrees: per subtree, the leaves whose schema path
+/// it matches, on the entries its key selects.
+fn compile_extras(
+    matcher: &mut Matcher<'_>,
+    pattern: &[PathElem],
+    subtrees: &Subtrees,
+    text: &dyn Fn() -> Excerpt,
+) -> Result<Vec<ExtraPick>, ResolveError> {
+    let mut picks = Vec::new();
+    let mut full: Vec<&str> = Vec::with_capacity(16);
+    for (index, subtree) in subtrees.items().iter().enumerate() {
+        let schema = subtree.schema();
+        let keyed_depth = schema.key.map(|_| schema.list.len() - 1);
+        let (mut leaves, mut sampled, mut on_change) = (0u64, 0u64, 0u64);
+        for (bit, leaf) in schema.leaves.iter().enumerate().take(MAX_LEAVES) {
+            full.clear();
+            full.extend(schema.list.iter().chain(leaf.path));
+            if matcher.matches(&full, keyed_depth) {
+                leaves |= 1 << bit;
+            }
+            match leaf.class {
+                LeafClass::Sampled => sampled |= 1 << bit,
+                LeafClass::OnChange => on_change |= 1 << bit,
+                LeafClass::Static => {}
+            }
+        }
+        if leaves == 0 {
+            continue;
+        }
+        let pick = |entry: usize| ExtraPick {
+            subtree: index as u16,
+            entry: entry as u32,
+            leaves,
+            sampled,
+            on_change,
+        };
+        let wanted = match (schema.key, keyed_depth) {
+            (Some(key), Some(depth)) => pattern
+                .iter()
+                .find(|e| e.name != ANY_DEPTH && !e.key.is_empty())
+                .and_then(|e| e.key.get(key))
+                .map(String::as_str)
+                .filter(|v| *v != ANY_ONE)
+                .map(|v| (key, schema.list[depth], v)),
+            _ => None,
+        };
+        match wanted {
+            None => picks.extend((0..subtree.entry_count()).map(pick)),
+            Some((key, list, "")) => {
+                return Err(ResolveError::EmptyKey {
+                    list,
+                    key,
+                    path: text(),
+                });
+            }
+            Some((key, list, value)) => {
+                let entry = (0..subtree.entry_count())
+                    .find(|&e| subtree.key(e) == value)
+                    .ok_or_else(|| ResolveError::NoSuchEntry {
+                        list,
+                        key,
+                        value: Excerpt::new(value),
+                        path: text(),
+                    })?;
+                picks.push(pick(entry));
+            }
+        }
+    }
+    Ok(picks)
 }
 
 /// Which interfaces a matching pattern selects.
@@ -218,8 +426,9 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// Whether the pattern matches a prefix of `schema`.
-    fn matches(&mut self, schema: &[&str]) -> bool {
+    /// Whether the pattern matches a prefix of `schema`, whose only list (the only
+    /// element keys may sit on) is at `keyed_depth`.
+    fn matches(&mut self, schema: &[&str], keyed_depth: Option<usize>) -> bool {
         let end = self.pattern.len();
         self.active.fill(false);
         self.active[0] = true;
@@ -238,7 +447,7 @@ impl<'a> Matcher<'a> {
                 if elem.name == ANY_DEPTH {
                     self.next[p] = true;
                     alive = true;
-                } else if elem_matches(elem, name, depth) {
+                } else if elem_matches(elem, name, Some(depth) == keyed_depth) {
                     self.next[p + 1] = true;
                     alive = true;
                 }
@@ -262,10 +471,10 @@ impl<'a> Matcher<'a> {
     }
 }
 
-/// Whether one pattern element (not `...`) matches the schema element `name` at
-/// `depth`; keys are only allowed on the `interface` list (depth 1).
-fn elem_matches(elem: &PathElem, name: &str, depth: usize) -> bool {
-    (elem.name == ANY_ONE || elem.name == name) && (depth == 1 || elem.key.is_empty())
+/// Whether one pattern element (not `...`) matches the schema element `name`; keys
+/// are only allowed on a list element.
+fn elem_matches(elem: &PathElem, name: &str, is_list: bool) -> bool {
+    (elem.name == ANY_ONE || elem.name == name) && (is_list || elem.key.is_empty())
 }
 
 #[cfg(test)]
@@ -379,7 +588,7 @@ mod tests {
             let expected = reference(&elems);
             let mut matcher = Matcher::new(&elems);
             let matched: Vec<Leaf> =
-                Leaf::all().filter(|l| matcher.matches(&schema_of(*l).0[..schema_of(*l).1])).collect();
+                Leaf::all().filter(|l| matcher.matches(&schema_of(*l).0[..schema_of(*l).1], Some(1))).collect();
             let reference_leaves: Vec<Leaf> = expected.iter().map(|(l, _)| *l).collect();
             prop_assert_eq!(&matched, &reference_leaves);
             let path = Path { elem: elems.clone(), ..Default::default() };

@@ -1,6 +1,7 @@
 //! Reading a device at one captured instant.
 
 use nl6_ifstate::{Counters, DeviceModel, IfState, InterfaceNames};
+use nl6_model::{Subtrees, Value};
 
 use crate::leaf::{Leaf, LeafSet};
 use crate::select::Selection;
@@ -34,6 +35,21 @@ pub struct Snapshot<'m> {
     names: &'m InterfaceNames,
     timestamp_ns: u64,
     readings: Vec<Option<InterfaceReading>>,
+    subtrees: Option<&'m Subtrees>,
+    extras: Vec<ExtraReading>,
+}
+
+/// One leaf of one entry of a device's other subtrees, read at the captured instant.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtraReading {
+    /// Index of the subtree in the device's [`Subtrees`].
+    pub subtree: u16,
+    /// The entry.
+    pub entry: u32,
+    /// The leaf (index into the subtree schema's leaves).
+    pub leaf: u8,
+    /// Its value.
+    pub value: Value,
 }
 
 impl<'m> Snapshot<'m> {
@@ -58,10 +74,33 @@ impl<'m> Snapshot<'m> {
                 })
             })
             .collect();
+        let subtrees = model.subtrees().map(|s| &**s);
+        let mut extras = Vec::new();
+        if let Some(subtrees) = subtrees {
+            let key = model.key();
+            for pick in selection.extras() {
+                let Some(subtree) = subtrees.get(usize::from(pick.subtree)) else {
+                    continue;
+                };
+                let entry = pick.entry as usize;
+                for leaf in (0..64).filter(|b| pick.leaves & (1 << b) != 0) {
+                    if let Some(value) = subtree.value(key, entry, leaf, timestamp_ns) {
+                        extras.push(ExtraReading {
+                            subtree: pick.subtree,
+                            entry: pick.entry,
+                            leaf: leaf as u8,
+                            value,
+                        });
+                    }
+                }
+            }
+        }
         Snapshot {
             names: model.names(),
             timestamp_ns,
             readings,
+            subtrees,
+            extras,
         }
     }
 
@@ -78,7 +117,19 @@ impl<'m> Snapshot<'m> {
             names: model.names(),
             timestamp_ns,
             readings,
+            subtrees: None,
+            extras: Vec::new(),
         }
+    }
+
+    /// The leaves of the device's other subtrees read at this instant, in update order.
+    pub fn extras(&self) -> &[ExtraReading] {
+        &self.extras
+    }
+
+    /// The device's other subtrees (for the schema and keys of [`Snapshot::extras`]).
+    pub fn subtrees(&self) -> Option<&'m Subtrees> {
+        self.subtrees
     }
 
     /// The captured instant, Unix ns.

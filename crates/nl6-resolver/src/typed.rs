@@ -44,7 +44,8 @@ pub fn prefix_for(target: Option<&str>) -> Option<Path> {
 }
 
 /// A typed notification of the leaves of `masks` (index = interface) read from
-/// `snapshot`; encodes to exactly the bytes [`crate::WireEncoder`] writes.
+/// `snapshot`, then the snapshot's leaves of the device's other subtrees; encodes to
+/// exactly the bytes [`crate::WireEncoder`] writes.
 pub fn notification(
     snapshot: &Snapshot<'_>,
     masks: &[LeafSet],
@@ -63,6 +64,7 @@ pub fn notification(
             }
         }
     }
+    update.extend(crate::extra::extra_updates(snapshot, encoding));
     Notification {
         timestamp: snapshot.timestamp_ns() as i64,
         prefix: prefix_for(target),

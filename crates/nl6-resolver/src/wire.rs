@@ -11,6 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use nl6_ifstate::InterfaceNames;
 use parking_lot::Mutex;
+use prost::Message;
 use prost::encoding::{encode_varint, encoded_len_varint};
 
 use crate::encoding::ValueEncoding;
@@ -209,6 +210,12 @@ impl WireEncoder {
                 body.extend_from_slice(value);
                 updates += 1;
             }
+        }
+        for update in crate::extra::extra_updates(snapshot, encoding) {
+            body.push(TAG_NOTIF_UPDATE);
+            encode_varint(update.encoded_len() as u64, body);
+            update.encode_raw(body);
+            updates += 1;
         }
         write_notification(out, snapshot.timestamp_ns(), target, body);
         updates

@@ -1,0 +1,122 @@
+//! The schema of a simulated device's subtrees beyond interfaces, and the trait the
+//! models behind them implement.
+//!
+//! A [`SubtreeSchema`] names a YANG module, the list (or container) path of its entries
+//! and the leaves below each entry with their type and [`LeafClass`]. A model crate
+//! implements [`Subtree`] for one subtree family (components, system, …): it lists the
+//! entries of a device and computes each leaf's [`Value`] at an instant from the device's
+//! [`DeviceKey`], so a subtree is shared by every device with the same profile and costs
+//! nothing per device. The resolver compiles gNMI paths against the schema and encodes
+//! the values for every transport; nothing here knows gNMI.
+//!
+//! ```
+//! use nl6_model::{DeviceKey, LeafClass, LeafSchema, LeafType, Subtree, SubtreeSchema, Value};
+//!
+//! static FANS: SubtreeSchema = SubtreeSchema {
+//!     module: "example-fans",
+//!     list: &["fans", "fan"],
+//!     key: Some("name"),
+//!     leaves: &[
+//!         LeafSchema { path: &["state", "name"], ty: LeafType::String, class: LeafClass::Static },
+//!         LeafSchema { path: &["state", "rpm"], ty: LeafType::Uint64, class: LeafClass::Sampled },
+//!     ],
+//! };
+//!
+//! #[derive(Debug)]
+//! struct Fans;
+//!
+//! impl Subtree for Fans {
+//!     fn schema(&self) -> &'static SubtreeSchema { &FANS }
+//!     fn entry_count(&self) -> usize { 2 }
+//!     fn key(&self, entry: usize) -> &str { ["fan1", "fan2"][entry] }
+//!     fn value(&self, device: DeviceKey, entry: usize, leaf: usize, unix_ns: u64) -> Option<Value> {
+//!         Some(match leaf {
+//!             0 => Value::Str(self.key(entry).to_string()),
+//!             _ => Value::Uint(4_000 + (device.seed ^ unix_ns) % 500),
+//!         })
+//!     }
+//! }
+//!
+//! let fans = Fans;
+//! assert_eq!(fans.schema().leaf_index(&["state", "rpm"]), Some(1));
+//! assert_eq!(fans.value(DeviceKey { seed: 7, boot_ns: 0 }, 1, 1, 0), Some(Value::Uint(4_007)));
+//! ```
+
+mod schema;
+mod value;
+
+pub use schema::{LeafClass, LeafSchema, LeafType, MAX_LEAVES, ModelInfo, SubtreeSchema};
+pub use value::{Decimal, Value};
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+/// What a subtree needs to know about one device to compute its values.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct DeviceKey {
+    /// The device's seed (the same one its interface counters derive from).
+    pub seed: u64,
+    /// When the device booted, Unix ns (0 when unknown).
+    pub boot_ns: u64,
+}
+
+/// One subtree family of a device: its entries and their values over time.
+///
+/// Implementations are shared by every device of a profile (behind an `Arc`), so they
+/// hold only what is the same for all of them; per-device values derive from the
+/// [`DeviceKey`].
+pub trait Subtree: Send + Sync + Debug {
+    /// The subtree's schema.
+    fn schema(&self) -> &'static SubtreeSchema;
+
+    /// Number of list entries (1 for a container).
+    fn entry_count(&self) -> usize;
+
+    /// The key value of `entry` (`0..entry_count()`); empty for a container.
+    fn key(&self, entry: usize) -> &str;
+
+    /// The value of leaf `leaf` (an index into the schema's leaves) of `entry` on the
+    /// device `device` at `unix_ns`, of the leaf's declared type; `None` when this entry
+    /// has no such leaf (a fan has no optical power).
+    fn value(&self, device: DeviceKey, entry: usize, leaf: usize, unix_ns: u64) -> Option<Value>;
+}
+
+/// The subtrees a device serves besides interfaces, with the models they come from.
+#[derive(Debug, Default)]
+pub struct Subtrees {
+    items: Vec<Arc<dyn Subtree>>,
+}
+
+impl Subtrees {
+    /// A set of `items`, in the order their updates are sent.
+    pub fn new(items: Vec<Arc<dyn Subtree>>) -> Subtrees {
+        Subtrees { items }
+    }
+
+    /// The subtrees in order.
+    pub fn items(&self) -> &[Arc<dyn Subtree>] {
+        &self.items
+    }
+
+    /// The subtree at `index`.
+    pub fn get(&self, index: usize) -> Option<&Arc<dyn Subtree>> {
+        self.items.get(index)
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The YANG modules of the subtrees, each once, in order.
+    pub fn modules(&self) -> Vec<&'static str> {
+        let mut modules: Vec<&'static str> = Vec::new();
+        for item in &self.items {
+            let module = item.schema().module;
+            if !modules.contains(&module) {
+                modules.push(module);
+            }
+        }
+        modules
+    }
+}

@@ -1,0 +1,175 @@
+//! Updates for the leaves of a device's other subtrees (components, system, …): their
+//! paths from the subtree schema and their values encoded by YANG type.
+
+use nl6_gnmi::proto::gnmi::{Path, PathElem, ScalarArray, TypedValue, Update, typed_value};
+use nl6_gnmi::value as json;
+use nl6_model::{LeafType, SubtreeSchema, Value};
+
+use crate::encoding::ValueEncoding;
+use crate::snapshot::{ExtraReading, Snapshot};
+
+/// The concrete path of leaf `leaf` on the entry keyed `key` of `schema`.
+pub fn extra_path(schema: &SubtreeSchema, key: &str, leaf: usize) -> Path {
+    let elem = |name: &str| PathElem {
+        name: name.to_string(),
+        key: Default::default(),
+    };
+    let mut elems: Vec<PathElem> = schema.list.iter().map(|n| elem(n)).collect();
+    if let (Some(key_name), Some(last)) = (schema.key, elems.last_mut()) {
+        last.key.insert(key_name.to_string(), key.to_string());
+    }
+    if let Some(leaf) = schema.leaves.get(leaf) {
+        elems.extend(leaf.path.iter().map(|n| elem(n)));
+    }
+    Path {
+        elem: elems,
+        ..Default::default()
+    }
+}
+
+/// `value` (of YANG type `ty`) as a gNMI `TypedValue` in `encoding`.
+pub fn extra_value(value: &Value, ty: LeafType, encoding: ValueEncoding) -> TypedValue {
+    use typed_value::Value as V;
+    let value = match encoding {
+        ValueEncoding::Proto => match value {
+            Value::Str(s) => V::StringVal(s.clone()),
+            Value::Enum(e) => V::StringVal((*e).to_string()),
+            Value::Bool(b) => V::BoolVal(*b),
+            Value::Uint(u) => V::UintVal(*u),
+            Value::Int(i) => V::IntVal(*i),
+            Value::Decimal(d) => V::DoubleVal(d.to_f64()),
+            Value::List(items) => V::LeaflistVal(ScalarArray {
+                element: items
+                    .iter()
+                    .map(|s| TypedValue {
+                        value: Some(V::StringVal(s.clone())),
+                    })
+                    .collect(),
+            }),
+        },
+        ValueEncoding::Json | ValueEncoding::JsonIetf => {
+            let ietf = encoding == ValueEncoding::JsonIetf;
+            let mut text = Vec::with_capacity(24);
+            write_json(&mut text, value, ty, ietf);
+            if ietf {
+                V::JsonIetfVal(text)
+            } else {
+                V::JsonVal(text)
+            }
+        }
+    };
+    TypedValue { value: Some(value) }
+}
+
+/// JSON text of a value; JSON_IETF (RFC 7951) writes 64-bit integers and decimal64 as
+/// strings.
+fn write_json(out: &mut Vec<u8>, value: &Value, ty: LeafType, ietf: bool) {
+    let wide = matches!(
+        ty,
+        LeafType::Uint64 | LeafType::Int64 | LeafType::Decimal64 { .. }
+    );
+    let quoted = |out: &mut Vec<u8>, text: &str| {
+        if ietf && wide {
+            json::write_json_string(out, text);
+        } else {
+            out.extend_from_slice(text.as_bytes());
+        }
+    };
+    match value {
+        Value::Str(s) => json::write_json_string(out, s),
+        Value::Enum(e) => json::write_json_string(out, e),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Uint(u) => quoted(out, &u.to_string()),
+        Value::Int(i) => quoted(out, &i.to_string()),
+        Value::Decimal(d) => quoted(out, &d.to_string()),
+        Value::List(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json::write_json_string(out, item);
+            }
+            out.push(b']');
+        }
+    }
+}
+
+/// The update of one reading, or `None` if the snapshot has no such subtree.
+pub(crate) fn extra_update(
+    snapshot: &Snapshot<'_>,
+    reading: &ExtraReading,
+    encoding: ValueEncoding,
+) -> Option<Update> {
+    let subtree = snapshot.subtrees()?.get(usize::from(reading.subtree))?;
+    let schema = subtree.schema();
+    let leaf = usize::from(reading.leaf);
+    let ty = schema.leaves.get(leaf)?.ty;
+    Some(Update {
+        path: Some(extra_path(
+            schema,
+            subtree.key(reading.entry as usize),
+            leaf,
+        )),
+        val: Some(extra_value(&reading.value, ty, encoding)),
+        duplicates: 0,
+    })
+}
+
+/// Every extra update of `snapshot`, in order.
+pub(crate) fn extra_updates<'s>(
+    snapshot: &'s Snapshot<'_>,
+    encoding: ValueEncoding,
+) -> impl Iterator<Item = Update> + 's {
+    snapshot
+        .extras()
+        .iter()
+        .filter_map(move |r| extra_update(snapshot, r, encoding))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nl6_model::Decimal;
+
+    fn text(value: &Value, ty: LeafType, encoding: ValueEncoding) -> String {
+        match extra_value(value, ty, encoding).value {
+            Some(typed_value::Value::JsonVal(t) | typed_value::Value::JsonIetfVal(t)) => {
+                String::from_utf8(t).unwrap()
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn json_ietf_quotes_wide_numbers_and_json_does_not() {
+        let temp = Value::Decimal(Decimal {
+            digits: 415,
+            fraction_digits: 1,
+        });
+        let ty = LeafType::Decimal64 { fraction_digits: 1 };
+        assert_eq!(text(&temp, ty, ValueEncoding::JsonIetf), "\"41.5\"");
+        assert_eq!(text(&temp, ty, ValueEncoding::Json), "41.5");
+        assert_eq!(
+            text(&Value::Uint(7), LeafType::Uint64, ValueEncoding::JsonIetf),
+            "\"7\""
+        );
+        assert_eq!(
+            text(&Value::Uint(7), LeafType::Uint32, ValueEncoding::JsonIetf),
+            "7"
+        );
+        assert_eq!(
+            text(&Value::Bool(true), LeafType::Bool, ValueEncoding::JsonIetf),
+            "true"
+        );
+        let list = Value::List(vec!["a".into(), "b\"".into()]);
+        assert_eq!(
+            text(&list, LeafType::StringList, ValueEncoding::Json),
+            "[\"a\",\"b\\\"\"]"
+        );
+        assert_eq!(
+            extra_value(&temp, ty, ValueEncoding::Proto).value,
+            Some(typed_value::Value::DoubleVal(41.5))
+        );
+    }
+}
