@@ -4,7 +4,9 @@ use std::borrow::Cow;
 
 use nl6_gnmi::proto::gnmi::{GetRequest, GetResponse, Path, get_request::DataType};
 use nl6_ifstate::DeviceModel;
-use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, notification, subtree_updates};
+use nl6_resolver::{
+    LeafSet, Schema, Selection, Snapshot, ValueEncoding, notification, subtree_updates,
+};
 use tonic::Status;
 
 use crate::limits::{MAX_GET_LEAVES, MAX_PATHS_PER_GET, RequestLimitError, check_target};
@@ -53,7 +55,7 @@ pub(crate) fn get(
     let mut selections = Vec::with_capacity(paths.len());
     let mut leaves = 0;
     for path in paths.iter() {
-        let selection = Selection::compile_one(prefix, path, names)?.restrict(allowed);
+        let selection = Selection::compile_one(prefix, path, Schema::of(device))?.restrict(allowed);
         leaves += selection.leaf_count();
         if leaves > MAX_GET_LEAVES {
             return Err(RequestLimitError::TooManyLeaves {
@@ -78,11 +80,14 @@ pub(crate) fn get(
             let full = nl6_gnmi::path::join(prefix, path);
             match subtree_updates(&snapshot, &full, s, encoding) {
                 Some(updates) => {
-                    let mut n = notification(&snapshot, &[], encoding, target);
+                    let mut n = notification(&snapshot.narrowed(s), &[], encoding, target);
                     n.update = updates;
                     n
                 }
-                None => notification(&snapshot, s.masks(), encoding, target),
+                None if s.extras().is_empty() => {
+                    notification(&snapshot, s.masks(), encoding, target)
+                }
+                None => notification(&snapshot.narrowed(s), s.masks(), encoding, target),
             }
         })
         .collect();

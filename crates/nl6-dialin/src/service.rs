@@ -151,8 +151,8 @@ impl GNmi for Handlers {
         &self,
         request: Request<CapabilityRequest>,
     ) -> Result<Response<CapabilityResponse>, Status> {
-        self.ctx.device_of(request.extensions())?;
-        Ok(Response::new(crate::capabilities::capabilities()))
+        let (device, _) = self.ctx.device_of(request.extensions())?;
+        Ok(Response::new(crate::capabilities::capabilities(&device)))
     }
 
     async fn get(&self, request: Request<GetRequest>) -> Result<Response<GetResponse>, Status> {

@@ -55,7 +55,7 @@ impl Plan {
                     e.to_string(),
                 )
             })?;
-            let mut one = Selection::compile_one(None, &path, names)
+            let mut one = Selection::compile_one(None, &path, nl6_resolver::Schema::of(&model))
                 .map_err(|source| DialoutError::Path { index, source })?;
             if cfg.mode == Mode::OnChange {
                 one = one.restrict(on_change_leaves());

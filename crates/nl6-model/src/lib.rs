@@ -85,12 +85,19 @@ pub trait Subtree: Send + Sync + Debug {
 #[derive(Debug, Default)]
 pub struct Subtrees {
     items: Vec<Arc<dyn Subtree>>,
+    models: Vec<ModelInfo>,
 }
 
 impl Subtrees {
-    /// A set of `items`, in the order their updates are sent.
-    pub fn new(items: Vec<Arc<dyn Subtree>>) -> Subtrees {
-        Subtrees { items }
+    /// A set of `items`, in the order their updates are sent, from the YANG `models`
+    /// (what Capabilities advertises besides interfaces).
+    pub fn new(items: Vec<Arc<dyn Subtree>>, models: Vec<ModelInfo>) -> Subtrees {
+        Subtrees { items, models }
+    }
+
+    /// The models the subtrees come from.
+    pub fn models(&self) -> &[ModelInfo] {
+        &self.models
     }
 
     /// The subtrees in order.
@@ -106,17 +113,5 @@ impl Subtrees {
     /// Whether there is none.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
-    }
-
-    /// The YANG modules of the subtrees, each once, in order.
-    pub fn modules(&self) -> Vec<&'static str> {
-        let mut modules: Vec<&'static str> = Vec::new();
-        for item in &self.items {
-            let module = item.schema().module;
-            if !modules.contains(&module) {
-                modules.push(module);
-            }
-        }
-        modules
     }
 }

@@ -48,6 +48,13 @@ pub const PLATFORM_MODEL: ModelInfo = ModelInfo {
     version: "0.30.0",
 };
 
+/// The `openconfig-platform-transceiver` model, as advertised in Capabilities.
+pub const TRANSCEIVER_MODEL: ModelInfo = ModelInfo {
+    name: "openconfig-platform-transceiver",
+    organization: "OpenConfig working group",
+    version: "0.14.0",
+};
+
 /// The `openconfig-system` model, as advertised in Capabilities.
 pub const SYSTEM_MODEL: ModelInfo = ModelInfo {
     name: "openconfig-system",
@@ -64,5 +71,5 @@ pub fn subtrees(inventory: &Inventory) -> Subtrees {
         Arc::new(Cpus::new(inventory.cpus)),
         Arc::new(Memory::new(inventory.memory_bytes)),
     ];
-    Subtrees::new(items)
+    Subtrees::new(items, vec![PLATFORM_MODEL, TRANSCEIVER_MODEL, SYSTEM_MODEL])
 }

@@ -122,6 +122,50 @@ impl<'m> Snapshot<'m> {
         }
     }
 
+    /// The same instant with only the other-subtree leaves `selection` picks (for one
+    /// path of a request whose union was captured).
+    pub fn narrowed(&self, selection: &Selection) -> Snapshot<'m> {
+        let picks = selection.extras();
+        let extras = self
+            .extras
+            .iter()
+            .filter(|r| {
+                picks.iter().any(|p| {
+                    (p.subtree, p.entry) == (r.subtree, r.entry) && p.leaves & (1 << r.leaf) != 0
+                })
+            })
+            .cloned()
+            .collect();
+        Snapshot {
+            names: self.names,
+            timestamp_ns: self.timestamp_ns,
+            readings: self.readings.clone(),
+            subtrees: self.subtrees,
+            extras,
+        }
+    }
+
+    /// The same instant with only the other-subtree leaves whose value differs from
+    /// `before` (for `suppress_redundant`).
+    pub fn changed_since(&self, before: &Snapshot<'_>) -> Snapshot<'m> {
+        let extras = self
+            .extras
+            .iter()
+            .filter(|r| {
+                !before.extras.iter().any(|b| {
+                    (b.subtree, b.entry, b.leaf) == (r.subtree, r.entry, r.leaf)
+                        && b.value == r.value
+                })
+            })
+            .cloned()
+            .collect();
+        Snapshot {
+            extras,
+            readings: self.readings.clone(),
+            ..*self
+        }
+    }
+
     /// The leaves of the device's other subtrees read at this instant, in update order.
     pub fn extras(&self) -> &[ExtraReading] {
         &self.extras

@@ -33,7 +33,7 @@ impl Emitter {
     /// Queues one Notification with the leaves of `masks` read from `snapshot`; sends
     /// nothing when that is no leaf.
     pub(crate) fn send(&mut self, snapshot: &Snapshot<'_>, masks: &[LeafSet]) {
-        if masks.iter().all(|m| m.is_empty()) {
+        if masks.iter().all(|m| m.is_empty()) && snapshot.extras().is_empty() {
             return;
         }
         let mut out = Vec::with_capacity(256);

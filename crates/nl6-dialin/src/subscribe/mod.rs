@@ -59,7 +59,11 @@ async fn open(
     tracing::debug!("Subscribe from {} to device {}", info.peer, info.local);
     let mut requests = request.into_inner();
     let list = first_request(&ctx, &mut requests).await?;
-    let plan = Plan::compile(&list, device.names(), ctx.config.min_sample_interval)?;
+    let plan = Plan::compile(
+        &list,
+        nl6_resolver::Schema::of(&device),
+        ctx.config.min_sample_interval,
+    )?;
     let budgets = queue::Budgets {
         fleet: ctx.budget.clone(),
         connection: info.share.clone(),

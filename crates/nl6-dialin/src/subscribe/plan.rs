@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use nl6_gnmi::Excerpt;
 use nl6_gnmi::proto::gnmi::{Path, SubscriptionList, SubscriptionMode, subscription_list};
-use nl6_ifstate::InterfaceNames;
-use nl6_resolver::{LeafSet, ResolveError, Selection, ValueEncoding};
+
+use nl6_resolver::{LeafSet, ResolveError, Schema, Selection, ValueEncoding};
 use tonic::Status;
 
 use crate::config::MAX_ON_CHANGE_PER_STREAM;
@@ -60,12 +60,13 @@ pub(crate) struct Plan {
 }
 
 impl Plan {
-    /// Validates `list` for a device with `names`; `min_interval` is the SAMPLE floor.
+    /// Validates `list` for a device serving `schema`; `min_interval` is the SAMPLE floor.
     pub(crate) fn compile(
         list: &SubscriptionList,
-        names: &InterfaceNames,
+        schema: Schema<'_>,
         min_interval: Duration,
     ) -> Result<Plan, Status> {
+        let names = schema.names;
         let mode = subscription_list::Mode::try_from(list.mode).map_err(|_| {
             Status::invalid_argument(format!(
                 "SubscriptionList.mode {} is not STREAM, ONCE or POLL",
@@ -92,7 +93,7 @@ impl Plan {
         let compiled = list
             .subscription
             .iter()
-            .map(|s| compile_path(prefix, s.path.as_ref().unwrap_or(&Path::default()), names))
+            .map(|s| compile_path(prefix, s.path.as_ref().unwrap_or(&Path::default()), schema))
             .collect::<Result<Vec<_>, _>>()?;
         let union = || {
             compiled
@@ -143,9 +144,10 @@ impl Plan {
 fn compile_path(
     prefix: Option<&Path>,
     path: &Path,
-    names: &InterfaceNames,
+    schema: Schema<'_>,
 ) -> Result<(Selection, LeafSet), Status> {
-    match Selection::compile_one(prefix, path, names) {
+    let names = schema.names;
+    match Selection::compile_one(prefix, path, schema) {
         Ok(selection) => {
             let shape = selection.leaf_union();
             Ok((selection, shape))
@@ -218,21 +220,32 @@ fn stream_subs(
                     leaf.name()
                 )));
             }
+            let on_change = selection.restrict(non_counters);
+            if on_change.is_empty() && selection.extras_only_sampled() {
+                return Err(Status::invalid_argument(format!(
+                    "path {} selects only sampled leaves (temperatures, utilisation, \
+                     memory in use) under ON_CHANGE: they change continuously and never \
+                     fire on-change; use SAMPLE",
+                    text()
+                )));
+            }
             out.push(StreamSub {
-                selection: selection.restrict(non_counters),
+                selection: on_change,
                 trigger: Trigger::OnChange { heartbeat },
             });
         }
         SubscriptionMode::TargetDefined => {
-            if !shape.intersect(non_counters).is_empty() {
+            let on_change = selection.restrict(non_counters);
+            if !shape.intersect(non_counters).is_empty() || !on_change.extras().is_empty() {
                 out.push(StreamSub {
-                    selection: selection.restrict(non_counters),
+                    selection: on_change,
                     trigger: Trigger::OnChange { heartbeat },
                 });
             }
-            if !shape.intersect(LeafSet::COUNTERS).is_empty() {
+            let counters = selection.restrict(LeafSet::COUNTERS);
+            if !shape.intersect(LeafSet::COUNTERS).is_empty() || !counters.extras().is_empty() {
                 let interval = sample(TARGET_DEFINED_SAMPLE.max(min_interval))?;
-                out.push(sampled(selection.restrict(LeafSet::COUNTERS), interval));
+                out.push(sampled(counters, interval));
             }
         }
     }
@@ -262,6 +275,7 @@ mod tests {
     use super::*;
     use nl6_gnmi::parse_path;
     use nl6_gnmi::proto::gnmi::{Encoding, Subscription};
+    use nl6_ifstate::InterfaceNames;
 
     fn sub(path: &str, mode: SubscriptionMode, sample_ms: u64) -> Subscription {
         Subscription {
@@ -281,7 +295,11 @@ mod tests {
     }
 
     fn compile(list: &SubscriptionList) -> Result<Plan, Status> {
-        Plan::compile(list, &InterfaceNames::for_count(4), Duration::from_secs(1))
+        Plan::compile(
+            list,
+            (&InterfaceNames::for_count(4)).into(),
+            Duration::from_secs(1),
+        )
     }
 
     fn stream_subs_of(plan: Plan) -> Vec<StreamSub> {

@@ -53,7 +53,7 @@ impl<'m> SubState<'m> {
         match (&self.last, suppress && !full) {
             (Some(last), true) => {
                 let masks = changed(last, &snapshot, self.sub.selection.masks());
-                emit.send(&snapshot, &masks);
+                emit.send(&snapshot.changed_since(last), &masks);
             }
             _ => emit.send(&snapshot, self.sub.selection.masks()),
         }

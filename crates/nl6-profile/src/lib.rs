@@ -1,0 +1,206 @@
+//! Device profiles: what a vendor's device looks like, from a declarative TOML file.
+//!
+//! A profile names its interface naming style and, optionally, a hardware inventory;
+//! devices of a profile with an inventory serve the `openconfig-platform` components and
+//! `openconfig-system` subtrees of [`nl6_platform`] besides their interfaces, and
+//! advertise those models in Capabilities. The built-in profiles are embedded
+//! ([`ProfileRegistry::builtin`]); more are loaded from a directory of `*.toml` files
+//! ([`ProfileRegistry::load_dir`]), each checked with errors that name the file, line
+//! and field.
+//!
+//! ```
+//! use nl6_profile::ProfileRegistry;
+//!
+//! let registry = ProfileRegistry::builtin();
+//! let mx = registry.get("juniper-mx").unwrap();
+//! assert_eq!(mx.naming().as_str(), "junos");
+//! let subtrees = mx.subtrees_for(16).unwrap();
+//! assert!(subtrees.models().iter().any(|m| m.name == "openconfig-platform"));
+//! assert!(registry.get("generic").unwrap().subtrees_for(16).is_none());
+//!
+//! let err = ProfileRegistry::parse("bad.toml", "name = \"x\"\n[inventory]\nfans = \"many\"\n")
+//!     .unwrap_err();
+//! assert_eq!((err.line, err.field.as_str()), (Some(3), "inventory.fans"));
+//! ```
+
+mod file;
+
+pub use file::ProfileError;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use nl6_ifstate::InterfaceNaming;
+use nl6_model::Subtrees;
+use nl6_platform::Inventory;
+use parking_lot::Mutex;
+
+/// The profile a batch gets when it names none.
+pub const DEFAULT_PROFILE: &str = "generic";
+
+/// Most profiles one registry holds (built-ins and loaded ones together).
+pub const MAX_PROFILES: usize = 256;
+
+/// The built-in profile files, embedded in the binary.
+const BUILTIN: [(&str, &str); 6] = [
+    ("generic.toml", include_str!("../profiles/generic.toml")),
+    (
+        "arista-eos.toml",
+        include_str!("../profiles/arista-eos.toml"),
+    ),
+    ("cisco-xr.toml", include_str!("../profiles/cisco-xr.toml")),
+    (
+        "juniper-mx.toml",
+        include_str!("../profiles/juniper-mx.toml"),
+    ),
+    (
+        "nokia-sros.toml",
+        include_str!("../profiles/nokia-sros.toml"),
+    ),
+    ("sonic.toml", include_str!("../profiles/sonic.toml")),
+];
+
+/// One device profile.
+#[derive(Debug)]
+pub struct Profile {
+    name: String,
+    description: String,
+    naming: InterfaceNaming,
+    inventory: Option<Inventory>,
+    /// Subtrees per interface count (one transceiver per interface), built on first use
+    /// and shared by every device of that shape.
+    built: Mutex<HashMap<u32, Arc<Subtrees>>>,
+}
+
+impl Profile {
+    /// The profile's name (what a batch's `device_type` says).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// One line about it.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// How its interfaces are named.
+    pub fn naming(&self) -> InterfaceNaming {
+        self.naming
+    }
+
+    /// Its hardware, if it serves platform and system subtrees.
+    pub fn inventory(&self) -> Option<&Inventory> {
+        self.inventory.as_ref()
+    }
+
+    /// The subtrees a device of this profile with `interfaces` interfaces serves besides
+    /// them (one transceiver per interface); `None` for an interfaces-only profile.
+    pub fn subtrees_for(&self, interfaces: u32) -> Option<Arc<Subtrees>> {
+        let inventory = self.inventory.as_ref()?;
+        let mut built = self.built.lock();
+        let subtrees = built.entry(interfaces).or_insert_with(|| {
+            Arc::new(nl6_platform::subtrees(&Inventory {
+                transceivers: interfaces,
+                ..inventory.clone()
+            }))
+        });
+        Some(Arc::clone(subtrees))
+    }
+}
+
+/// The profiles a fleet knows, by name.
+#[derive(Debug)]
+pub struct ProfileRegistry {
+    profiles: Vec<Arc<Profile>>,
+}
+
+impl Default for ProfileRegistry {
+    fn default() -> Self {
+        ProfileRegistry::builtin()
+    }
+}
+
+impl ProfileRegistry {
+    /// The built-in profiles: `generic`, `arista-eos`, `cisco-xr`, `juniper-mx`,
+    /// `nokia-sros`, `sonic`.
+    pub fn builtin() -> ProfileRegistry {
+        let profiles = BUILTIN
+            .iter()
+            .map(|(file, text)| {
+                Arc::new(
+                    ProfileRegistry::parse(file, text)
+                        .unwrap_or_else(|e| panic!("built-in profile {file}: {e}")),
+                )
+            })
+            .collect();
+        ProfileRegistry { profiles }
+    }
+
+    /// Parses one profile file's `text`; `file` names it in errors.
+    pub fn parse(file: &str, text: &str) -> Result<Profile, ProfileError> {
+        let parsed = file::parse(file, text)?;
+        Ok(Profile {
+            name: parsed.name,
+            description: parsed.description,
+            naming: parsed.naming,
+            inventory: parsed.inventory,
+            built: Mutex::default(),
+        })
+    }
+
+    /// The built-ins plus every `*.toml` file of `dir` (in name order). A loaded profile
+    /// with a built-in's name replaces it; two files with one name are refused.
+    pub fn load_dir(dir: &Path) -> Result<ProfileRegistry, ProfileError> {
+        let mut registry = ProfileRegistry::builtin();
+        let shown = dir.display().to_string();
+        let read_err = |reason: String| ProfileError::file(&shown, reason);
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| read_err(format!("cannot read the directory: {e}")))?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        let mut loaded: Vec<String> = Vec::new();
+        for path in files {
+            let file = path.display().to_string();
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ProfileError::file(&file, format!("cannot read it: {e}")))?;
+            let profile = ProfileRegistry::parse(&file, &text)?;
+            if loaded.contains(&profile.name) {
+                return Err(ProfileError::at(
+                    &file,
+                    file::line_of(&text, None, "name"),
+                    "name",
+                    format!("profile {:?} is defined by another file too", profile.name),
+                ));
+            }
+            loaded.push(profile.name.clone());
+            registry.profiles.retain(|p| p.name != profile.name);
+            if registry.profiles.len() >= MAX_PROFILES {
+                return Err(ProfileError::file(
+                    &file,
+                    format!("more than {MAX_PROFILES} profiles"),
+                ));
+            }
+            registry.profiles.push(Arc::new(profile));
+        }
+        Ok(registry)
+    }
+
+    /// The profile called `name`.
+    pub fn get(&self, name: &str) -> Option<&Arc<Profile>> {
+        self.profiles.iter().find(|p| p.name == name)
+    }
+
+    /// Every profile's name, in registry order.
+    pub fn names(&self) -> Vec<&str> {
+        self.profiles.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    /// Every profile.
+    pub fn profiles(&self) -> &[Arc<Profile>] {
+        &self.profiles
+    }
+}
