@@ -14,6 +14,16 @@ const state = { samples: [], since: null, timer: null, device: null, needToken: 
 
 class AuthError extends Error {}
 
+/// JSON.parse reviver: integers beyond 2^53 (octet counters) become exact BigInts where the
+/// browser hands revivers the source text.
+function exact(_key, value, context) {
+  if (typeof value === "number" && !Number.isSafeInteger(value) && Number.isInteger(value)
+      && context && typeof context.source === "string" && /^\d+$/.test(context.source)) {
+    return BigInt(context.source);
+  }
+  return value;
+}
+
 async function api(path, options = {}) {
   const headers = Object.assign({}, options.headers || {});
   const token = sessionStorage.getItem(TOKEN_KEY);
@@ -22,7 +32,7 @@ async function api(path, options = {}) {
   if (reply.status === 401) throw new AuthError("the API needs a bearer token");
   const text = await reply.text();
   let body = text;
-  try { body = JSON.parse(text); } catch (_) { /* not JSON */ }
+  try { body = JSON.parse(text, exact); } catch (_) { /* not JSON */ }
   if (!reply.ok) {
     const why = (body && (body.message || body.error)) || reply.statusText;
     throw new Error(reply.status + ": " + why);
@@ -32,7 +42,10 @@ async function api(path, options = {}) {
 
 // ---- formatting ----------------------------------------------------------------------
 
-const int = (n) => (n === undefined || n === null ? "–" : Number(n).toLocaleString("en-US"));
+function int(n) {
+  if (n === undefined || n === null) return "–";
+  return (typeof n === "bigint" ? n : Number(n)).toLocaleString("en-US");
+}
 function rate(n) {
   if (n === undefined || n === null) return "–";
   if (n >= 100) return Math.round(n).toLocaleString("en-US");
@@ -119,6 +132,7 @@ function renderDestinations(dialout, mdt, latest) {
     if (c.last_error_at) err.title = c.last_error_at;
   }
   $("no-destinations").hidden = rows.length > 0;
+  $("destinations").hidden = rows.length === 0;
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -131,7 +145,8 @@ function svgEl(name, attrs) {
 /// Draws series [{label, value(sample)}] of the samples over the last 15 minutes.
 function chart(id, series) {
   const svg = $(id);
-  const W = 600, H = 180, L = 44, R = 8, T = 8, B = 34;
+  const box = svg.viewBox.baseVal;
+  const W = box.width, H = box.height, L = 44, R = 8, T = 10, B = 38;
   const now = Date.now(), from = now - WINDOW_MS;
   const points = state.samples.filter((s) => s.t >= from);
   let max = 0;
@@ -156,11 +171,12 @@ function chart(id, series) {
       const d = points.map((s) => x(s.t).toFixed(1) + "," + y(one.value(s)).toFixed(1)).join(" ");
       nodes.push(svgEl("polyline", { class: "s" + i, points: d }));
     }
-    const lx = L + i * 140;
-    nodes.push(svgEl("rect", { class: "s" + i, x: lx, y: H - 12, width: 10, height: 3 }));
-    const label = svgEl("text", { x: lx + 14, y: H - 8 });
+    const lx = 4 + i * (W / series.length);
+    nodes.push(svgEl("rect", { class: "s" + i, x: lx, y: H - 9, width: 10, height: 4 }));
+    const label = svgEl("text", { x: lx + 14, y: H - 4 });
     const last = points.length ? one.value(points[points.length - 1]) : 0;
     label.textContent = one.label + " " + short(last);
+    label.setAttribute("class", "legend");
     nodes.push(label);
   });
   svg.replaceChildren(...nodes);
@@ -178,10 +194,10 @@ function renderCharts() {
     { label: "failed opens", value: (s) => s.open_failures_per_sec },
   ]);
   chart("chart-streams", [
-    { label: "dial-in conns", value: (s) => s.dialin_connections },
-    { label: "dial-in subs", value: (s) => s.dialin_subscriptions },
-    { label: "gNMI streams", value: (s) => s.dialout_streams },
-    { label: "MDT streams", value: (s) => s.mdt_streams },
+    { label: "conns", value: (s) => s.dialin_connections },
+    { label: "subs", value: (s) => s.dialin_subscriptions },
+    { label: "gNMI out", value: (s) => s.dialout_streams },
+    { label: "MDT out", value: (s) => s.mdt_streams },
   ]);
 }
 
@@ -250,7 +266,7 @@ $("token-button").addEventListener("click", () => askToken(""));
 // ---- one device ----------------------------------------------------------------------
 
 const COUNTERS = ["in-octets", "out-octets", "in-unicast-pkts", "out-unicast-pkts",
-  "in-errors", "out-errors", "in-discards", "out-discards"];
+  "in-errors", "out-errors"];
 
 function configRows(prefix, value, out) {
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
@@ -263,7 +279,8 @@ function configRows(prefix, value, out) {
 
 function lastChange(ns) {
   if (!ns) return "never";
-  return new Date(ns / 1e6).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
+  const ms = typeof ns === "bigint" ? Number(ns / 1000000n) : ns / 1e6;
+  return new Date(ms).toISOString().replace("T", " ").replace(/\.\d+Z$/, "Z");
 }
 
 async function showDevice(ip, announce) {
