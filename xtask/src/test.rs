@@ -557,6 +557,7 @@ pub fn run(args: &[String]) -> Result<()> {
             Command::new(python)
                 .current_dir(&root)
                 .env("NL6_TARGET_DIR", target.join("debug"))
+                .env(SKIP_LOG_ENV, &skip_log)
                 .args(["-m", "pytest", "-q"])
                 .arg(root.join("tests/python")),
             |is_out, line| {
@@ -568,6 +569,8 @@ pub fn run(args: &[String]) -> Result<()> {
         let counts = counts.unwrap_or_default();
         let skipped = counts.skipped;
         run.suites.push(("python interop".to_owned(), counts));
+        // The suites' own SKIPPED lines (e.g. no Chromium) join the Rust tests' ones.
+        run.skips = read_lines(&skip_log);
         match outcome {
             Outcome::Passed if skipped > 0 && ci_as_root() => {
                 Outcome::Failed(format!("{skipped} skipped with CI=true as root"))

@@ -103,6 +103,13 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
             .await
             .context("starting the fleet")?,
     );
+    // The rates of the last 15 minutes, for the status page and GET /api/v1/history.
+    let history = nl6_rest::History::new();
+    let sampler = history.spawn_sampler(fleet.clone());
+    let rest_options = nl6_rest::ServeOptions {
+        history: Some(history),
+        ..rest_options
+    };
     let rest = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("REST API: cannot listen on {listen}"))?;
@@ -143,6 +150,7 @@ async fn run(plan: Plan) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     let _ = stop_rest.send(());
     let _ = rest_task.await;
+    drop(sampler);
     fleet.shutdown().await.context("shutting down")?;
     Ok(())
 }
@@ -201,13 +209,14 @@ fn print_ready(ready: &Ready) {
         .unwrap_or_default();
     let _ = writeln!(
         out,
-        "nl6d ready: {} devices ({range}), gNMI dial-in on <device-ip>:{port} ({}){dialout}, REST on http://{}",
+        "nl6d ready: {} devices ({range}), gNMI dial-in on <device-ip>:{port} ({}){dialout}, REST on http://{} (status page: http://{}/)",
         ready.devices,
         if ready.tls {
             "TLS, self-signed unless --gnmi-tls-cert"
         } else {
             "plaintext"
         },
+        ready.rest,
         ready.rest,
     );
     if let Some((first, _)) = ready.range {

@@ -7,14 +7,17 @@ use std::sync::Arc;
 
 use nl6_dialin::DeviceDirectory;
 use nl6_ifstate::DeviceModel;
-use parking_lot::RwLock;
+use parking_lot::{Mutex, RwLock};
 
+use crate::composition::Composition;
 use crate::device::Device;
 
-/// Devices by address, in address order (a page of the listing is a range of the map).
+/// Devices by address, in address order (a page of the listing is a range of the map),
+/// and their [`Composition`], updated under the map's write lock.
 #[derive(Default)]
 pub(crate) struct DeviceMap {
     devices: RwLock<BTreeMap<Ipv4Addr, Arc<Device>>>,
+    composition: Mutex<Composition>,
 }
 
 impl DeviceMap {
@@ -33,19 +36,33 @@ impl DeviceMap {
     /// Inserts every device at once (the batch becomes visible atomically).
     pub(crate) fn insert_all(&self, devices: Vec<Arc<Device>>) {
         let mut map = self.devices.write();
+        let mut composition = self.composition.lock();
         for device in devices {
-            map.insert(device.ip, device);
+            composition.add(&device);
+            if let Some(old) = map.insert(device.ip, device) {
+                composition.remove(&old);
+            }
         }
     }
 
     pub(crate) fn remove(&self, ip: Ipv4Addr) -> Option<Arc<Device>> {
-        self.devices.write().remove(&ip)
+        let mut map = self.devices.write();
+        let removed = map.remove(&ip);
+        if let Some(device) = &removed {
+            self.composition.lock().remove(device);
+        }
+        removed
     }
 
     pub(crate) fn drain(&self) -> Vec<Arc<Device>> {
-        std::mem::take(&mut *self.devices.write())
-            .into_values()
-            .collect()
+        let mut map = self.devices.write();
+        *self.composition.lock() = Composition::default();
+        std::mem::take(&mut *map).into_values().collect()
+    }
+
+    /// The devices by kind (a copy; never visits the devices).
+    pub(crate) fn composition(&self) -> Composition {
+        self.composition.lock().clone()
     }
 
     pub(crate) fn snapshot(&self) -> Vec<Arc<Device>> {

@@ -17,6 +17,7 @@ use nl6_tls::Identity;
 use parking_lot::Mutex;
 
 use crate::batch::{AddressPlan, plan};
+use crate::composition::Composition;
 use crate::device::{Batch, BatchSpec, Device, DeviceInfo, MdtSession, Page};
 use crate::dial::FleetConnector;
 use crate::directory::DeviceMap;
@@ -111,6 +112,8 @@ pub struct Fleet {
     creating: AtomicBool,
     seed: u64,
     started: Instant,
+    /// Whether devices live in a network namespace (else on loopback addresses).
+    netns: bool,
 }
 
 /// Clears the batch-in-progress flag when creation ends, however it ends.
@@ -126,6 +129,7 @@ impl Fleet {
     /// Sets up the network mode, starts the dial-in server and the flap scheduler.
     /// Must run inside a tokio runtime.
     pub async fn start(config: FleetConfig) -> Result<Fleet, FleetError> {
+        let netns = matches!(config.network, NetworkMode::Netns(_));
         let plane = AddressPlane::open(&config.network).await?;
         let dialer = match plane.dialer(config.dialer, config.resolver) {
             Ok(dialer) => dialer,
@@ -186,6 +190,7 @@ impl Fleet {
             creating: AtomicBool::new(false),
             seed: config.seed,
             started: Instant::now(),
+            netns,
         })
     }
 
@@ -451,6 +456,17 @@ impl Fleet {
             devices: devices.iter().map(|d| d.info()).collect(),
             next,
         }
+    }
+
+    /// The devices by interface naming, dial-out flavor and MDT flavor; O(1), never
+    /// visits the devices.
+    pub fn composition(&self) -> Composition {
+        self.devices.composition()
+    }
+
+    /// `"loopback"` or `"netns"`: where the devices' addresses live.
+    pub fn network_mode(&self) -> &'static str {
+        if self.netns { "netns" } else { "loopback" }
     }
 
     /// Number of devices.

@@ -16,6 +16,7 @@
 //! ```
 
 mod batch;
+mod composition;
 mod device;
 mod dial;
 mod directory;
@@ -26,6 +27,7 @@ mod plane;
 mod state;
 
 pub use batch::{AddressPlan, MAX_DEVICE_COUNT, NETMASKS, plan};
+pub use composition::Composition;
 pub use device::{BatchSpec, DeviceInfo, Page};
 pub use error::FleetError;
 pub use fleet::{BatchReport, DialStats, Fleet, FleetConfig};

@@ -263,3 +263,50 @@ async fn pages_follow_address_order_and_share_the_batch() {
     );
     fleet.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_composition_follows_creation_and_deletion() {
+    let fleet = Fleet::start(FleetConfig {
+        dialin: None,
+        ..FleetConfig::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(fleet.network_mode(), "loopback");
+    assert_eq!(fleet.composition(), nl6_fleet::Composition::default());
+    fleet
+        .create_batch(BatchSpec {
+            interfaces: 4,
+            interface_naming: nl6_ifstate::InterfaceNaming::Xr,
+            ..batch(Ipv4Addr::new(127, 88, 50, 1), 3)
+        })
+        .await
+        .unwrap();
+    let mut cfg = DialoutConfig::new("127.0.0.1:1");
+    cfg.tls = TlsSettings::plaintext();
+    cfg.flavor = "nokia".into();
+    fleet
+        .create_batch(BatchSpec {
+            dialout: Some(cfg),
+            ..batch(Ipv4Addr::new(127, 88, 51, 1), 2)
+        })
+        .await
+        .unwrap();
+    let c = fleet.composition();
+    assert_eq!(
+        (c.devices, c.interfaces, c.dialin_only),
+        (5, 3 * 4 + 2 * 10, 3)
+    );
+    assert_eq!(c.by_naming.get("xr"), Some(&3));
+    assert_eq!(c.by_naming.get("arista"), Some(&2));
+    assert_eq!(c.by_dialout_flavor.get("nokia"), Some(&2));
+    assert!(c.by_mdt_flavor.is_empty());
+    fleet.delete(Ipv4Addr::new(127, 88, 51, 1)).await.unwrap();
+    fleet.delete(Ipv4Addr::new(127, 88, 51, 2)).await.unwrap();
+    let c = fleet.composition();
+    assert_eq!((c.devices, c.interfaces), (3, 12));
+    assert!(c.by_dialout_flavor.is_empty() && !c.by_naming.contains_key("arista"));
+    fleet.delete_all().await;
+    assert_eq!(fleet.composition(), nl6_fleet::Composition::default());
+    fleet.shutdown().await.unwrap();
+}

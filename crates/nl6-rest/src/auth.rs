@@ -1,5 +1,6 @@
-//! Bearer-token authentication: required for every route but `/health` when a token is
-//! configured (nl6d requires one on any non-loopback listener).
+//! Bearer-token authentication: required for every route but `/health` and the status
+//! page's static files when a token is configured (nl6d requires one on any non-loopback
+//! listener). The page itself asks for the token and sends it with its API calls.
 
 use std::fmt;
 use std::path::Path;
@@ -85,16 +86,22 @@ impl BearerToken {
     }
 }
 
-/// Middleware: answers 401 unless the request carries the token (`/health` is open, for
-/// liveness probes).
+/// Whether `request` may go without a token: `/health` (for liveness probes) and a `GET`
+/// of the status page's files, which carry no data (a browser cannot send a bearer header
+/// when it navigates).
+fn open_route(request: &Request) -> bool {
+    let path = request.uri().path();
+    path == "/health"
+        || (request.method() == axum::http::Method::GET && crate::page::PAGE_PATHS.contains(&path))
+}
+
+/// Middleware: answers 401 unless the request carries the token or is an [`open_route`].
 pub(crate) async fn require(
     State(token): State<BearerToken>,
     request: Request,
     next: Next,
 ) -> Response {
-    if request.uri().path() == "/health"
-        || token.admits(request.headers().get(header::AUTHORIZATION))
-    {
+    if open_route(&request) || token.admits(request.headers().get(header::AUTHORIZATION)) {
         return next.run(request).await;
     }
     let body = ErrorBody {

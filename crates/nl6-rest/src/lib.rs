@@ -4,7 +4,8 @@
 //! and body types, so it cannot drift from the code).
 //!
 //! [`router`] builds the axum router over a [`Fleet`]; [`serve`] runs it on a listener
-//! until a shutdown future resolves.
+//! until a shutdown future resolves. `GET /` is a live status page (embedded, no CDN) fed
+//! by the status endpoints and a [`History`] of one-second rate samples.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -56,8 +57,10 @@ mod body_error;
 mod envelope;
 mod error;
 mod extract;
+mod history;
 mod metrics;
 mod openapi;
+mod page;
 mod routes;
 mod serve;
 mod state;
@@ -72,6 +75,10 @@ pub use envelope::Envelope;
 pub use error::{ApiError, ErrorBody, InterfaceErrorBody};
 /// How every JSON request body is decoded (exposed for the body fuzz target).
 pub use extract::parse_json;
+pub use history::{
+    DestinationRate, HISTORY_CAPACITY, History, HistoryDocument, MAX_SAMPLE_DESTINATIONS,
+    SAMPLE_INTERVAL, Sample, Sampler,
+};
 pub use serve::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_PEER, ServeOptions,
@@ -90,6 +97,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(devices::create, devices::list, devices::delete_all))
         .routes(routes!(devices::get, devices::delete))
         // Interface state.
+        .routes(routes!(interfaces::list))
         .routes(routes!(interfaces::set_oper_status))
         .routes(routes!(interfaces::set_admin_status))
         // Status.
@@ -98,6 +106,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(status::dialout))
         .routes(routes!(routes::mdt::status))
         .routes(routes!(routes::mdt::proto))
+        .routes(routes!(routes::history::history))
         .routes(routes!(status::health))
         .routes(routes!(routes::metrics::scrape))
         // This document.
@@ -112,21 +121,29 @@ pub fn openapi_json() -> String {
     openapi::render(&doc)
 }
 
-/// The API over `fleet`: every route, the JSON 404/405 fallbacks, the 64 KiB body limit
-/// and the request-metrics middleware; no authentication.
+/// The API over `fleet`: every route, the status page at `/`, the JSON 404/405 fallbacks,
+/// the 64 KiB body limit and the request-metrics middleware; no authentication and an
+/// empty rate history (see [`router_with`]).
 pub fn router(fleet: Arc<Fleet>) -> Router {
-    build(fleet, None, Arc::default())
+    build(fleet, None, History::new(), Arc::default())
 }
 
 /// [`router`], requiring `token` (as `Authorization: Bearer`) on every route but
-/// `/health`.
+/// `/health` and the status page's files.
 pub fn router_with_token(fleet: Arc<Fleet>, token: BearerToken) -> Router {
-    build(fleet, Some(token), Arc::default())
+    build(fleet, Some(token), History::new(), Arc::default())
+}
+
+/// [`router`] with an optional `token` and the rate `history` that `GET /api/v1/history`
+/// serves (fill it with [`History::spawn_sampler`]).
+pub fn router_with(fleet: Arc<Fleet>, token: Option<BearerToken>, history: History) -> Router {
+    build(fleet, token, history, Arc::default())
 }
 
 fn build(
     fleet: Arc<Fleet>,
     token: Option<BearerToken>,
+    history: History,
     listener: Arc<serve::ListenerStats>,
 ) -> Router {
     let (routes, mut doc) = api().split_for_parts();
@@ -135,9 +152,11 @@ fn build(
         fleet,
         metrics: metrics::Metrics::new(),
         listener,
+        history,
         openapi: openapi::render(&doc).into(),
     };
     let routes = routes
+        .merge(page::routes())
         .fallback(routes::no_route)
         .method_not_allowed_fallback(routes::wrong_method)
         .layer(middleware::from_fn_with_state(
@@ -162,7 +181,8 @@ pub async fn serve(
     serve_with(fleet, listener, ServeOptions::default(), shutdown).await
 }
 
-/// Serves the API on `listener` with `options` (connection limit, timeouts, token) until
+/// Serves the API on `listener` with `options` (connection limit, timeouts, token, rate
+/// history) until
 /// `shutdown` resolves, then finishes the requests in flight (at most 5 s).
 pub async fn serve_with(
     fleet: Arc<Fleet>,
@@ -171,7 +191,8 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
     let stats = Arc::<serve::ListenerStats>::default();
-    let router = build(fleet, options.token.clone(), stats.clone());
+    let history = options.history.clone().unwrap_or_default();
+    let router = build(fleet, options.token.clone(), history, stats.clone());
     serve::serve(router, stats, listener, options, shutdown).await
 }
 

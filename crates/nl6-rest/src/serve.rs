@@ -50,8 +50,12 @@ pub struct ServeOptions {
     pub header_read_timeout: Duration,
     /// A connection that moves no bytes for this long is closed.
     pub idle_timeout: Duration,
-    /// When set, every route but `/health` needs `Authorization: Bearer <token>`.
+    /// When set, every route but `/health` and the status page's files needs
+    /// `Authorization: Bearer <token>`.
     pub token: Option<BearerToken>,
+    /// The rate history `GET /api/v1/history` serves and the status page charts; `None`
+    /// serves an empty one.
+    pub history: Option<crate::History>,
 }
 
 impl Default for ServeOptions {
@@ -62,6 +66,7 @@ impl Default for ServeOptions {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             token: None,
+            history: None,
         }
     }
 }

@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use nl6_fleet::Fleet;
 
+use crate::history::History;
 use crate::metrics::Metrics;
 use crate::serve::ListenerStats;
 
-/// Shared by all handlers: the fleet, the metrics handle and the rendered OpenAPI document.
+/// Shared by all handlers: the fleet, the metrics handle, the rate history and the
+/// rendered OpenAPI document.
 #[derive(Clone)]
 pub(crate) struct ApiState {
     /// The devices the API manages.
@@ -16,6 +18,8 @@ pub(crate) struct ApiState {
     pub(crate) metrics: Arc<Metrics>,
     /// Counters of the listener serving this router.
     pub(crate) listener: Arc<ListenerStats>,
+    /// The rate history served at `GET /api/v1/history`.
+    pub(crate) history: History,
     /// `GET /api/v1/openapi.json`, rendered once.
     pub(crate) openapi: Arc<str>,
 }

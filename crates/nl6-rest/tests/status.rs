@@ -24,13 +24,19 @@ async fn server_status_and_health() {
         keys(&s),
         [
             "batch_in_progress",
+            "composition",
             "devices",
+            "network_mode",
             "rest",
             "uptime",
             "uptime_seconds",
             "version"
         ]
     );
+    assert_eq!(s["network_mode"], "loopback");
+    assert_eq!(s["composition"]["by_naming"], json!({"arista": 4}));
+    assert_eq!(s["composition"]["interfaces"], 40);
+    assert_eq!(s["composition"]["dialin_only"], 4);
     assert_eq!(s["devices"], 4);
     assert_eq!(s["batch_in_progress"], false);
     assert_eq!(s["version"], nl6_rest::VERSION);
@@ -410,6 +416,7 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         "DELETE /api/v1/devices",
         "GET /api/v1/devices/{ip}",
         "DELETE /api/v1/devices/{ip}",
+        "GET /api/v1/devices/{ip}/interfaces",
         "POST /api/v1/devices/{ip}/interfaces/{ifindex}/oper-status",
         "POST /api/v1/devices/{ip}/interfaces/{ifindex}/admin-status",
         "GET /api/v1/status",
@@ -417,6 +424,7 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         "GET /api/v1/gnmi/dialout/status",
         "GET /api/v1/mdt/status",
         "GET /api/v1/mdt/proto",
+        "GET /api/v1/history",
         "GET /health",
         "GET /metrics",
         "GET /api/v1/openapi.json",

@@ -5,6 +5,7 @@ use axum::http::{Method, Uri};
 use crate::error::ApiError;
 
 pub(crate) mod devices;
+pub(crate) mod history;
 pub(crate) mod interfaces;
 pub(crate) mod mdt;
 pub(crate) mod metrics;

@@ -1,5 +1,6 @@
 //! Status endpoints (bare JSON, no envelope): server, gNMI dial-in, gNMI dial-out, health.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering::Relaxed;
 
 use axum::Json;
@@ -28,6 +29,38 @@ pub struct ServerStatus {
     pub version: String,
     /// The REST listener's connections.
     pub rest: RestListenerStatus,
+    /// Where the devices' addresses live: `loopback` or `netns`.
+    #[schema(example = "loopback")]
+    pub network_mode: String,
+    /// The devices by kind (counted as devices come and go: never a list of devices).
+    pub composition: FleetComposition,
+}
+
+/// The devices of the fleet by interface naming, dial-out flavor and MDT flavor.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+pub struct FleetComposition {
+    /// Interfaces of all devices.
+    pub interfaces: u64,
+    /// Devices by interface naming (`arista`, `xr`, `junos`, `sros`, `sonic`).
+    pub by_naming: BTreeMap<String, u64>,
+    /// Devices by gNMI dial-out flavor.
+    pub by_dialout_flavor: BTreeMap<String, u64>,
+    /// Devices with an MDT dial-out session of a flavor (`mdt-<protocol>-<encoding>`).
+    pub by_mdt_flavor: BTreeMap<String, u64>,
+    /// Devices with no dial-out of either kind.
+    pub dialin_only: u64,
+}
+
+impl From<nl6_fleet::Composition> for FleetComposition {
+    fn from(c: nl6_fleet::Composition) -> Self {
+        FleetComposition {
+            interfaces: c.interfaces,
+            by_naming: c.by_naming,
+            by_dialout_flavor: c.by_dialout_flavor,
+            by_mdt_flavor: c.by_mdt_flavor,
+            dialin_only: c.dialin_only,
+        }
+    }
 }
 
 /// Connections of the REST listener.
@@ -49,7 +82,8 @@ pub struct Health {
     pub status: String,
 }
 
-/// Server status: devices, whether a batch is being created, uptime and version.
+/// Server status: devices, whether a batch is being created, uptime, version, network
+/// mode and the devices by kind.
 #[utoipa::path(
     get,
     path = "/api/v1/status",
@@ -71,6 +105,8 @@ pub(crate) async fn server(State(state): State<ApiState>) -> Json<ServerStatus> 
             connections_refused: state.listener.refused.load(Relaxed),
             connections_idle_closed: state.listener.idle_closed.load(Relaxed),
         },
+        network_mode: state.fleet.network_mode().to_string(),
+        composition: state.fleet.composition().into(),
     })
 }
 

@@ -85,13 +85,22 @@ impl Api {
     /// Starts a fleet configured as `config` and serves the router over it.
     pub async fn start_with(config: FleetConfig) -> Api {
         let fleet = Fleet::start(config).await.expect("fleet starts");
-        let fleet = Arc::new(fleet);
+        Api::serve(Arc::new(fleet), nl6_rest::ServeOptions::default()).await
+    }
+
+    /// Serves the router over `fleet` with `options` (token, history, limits).
+    pub async fn serve(fleet: Arc<Fleet>, options: nl6_rest::ServeOptions) -> Api {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(nl6_rest::serve(fleet.clone(), listener, async move {
-            let _ = stopped.await;
-        }));
+        let server = tokio::spawn(nl6_rest::serve_with(
+            fleet.clone(),
+            listener,
+            options,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(120))
