@@ -15,6 +15,8 @@ pub struct Composition {
     pub interfaces: u64,
     /// Devices by interface naming (`arista`, `xr`, `junos`, `sros`, `sonic`).
     pub by_naming: BTreeMap<String, u64>,
+    /// Devices by device profile (`generic`, `juniper-mx`, ...).
+    pub by_device_type: BTreeMap<String, u64>,
     /// Devices by gNMI dial-out flavor (`gnmireverse`, `nokia`, `sonic`, ...).
     pub by_dialout_flavor: BTreeMap<String, u64>,
     /// Devices with at least one MDT dial-out session of a flavor
@@ -48,6 +50,7 @@ impl Composition {
         };
         let spec = &device.batch.spec;
         bump(&mut self.by_naming, spec.interface_naming.as_str(), add);
+        bump(&mut self.by_device_type, &spec.device_type, add);
         if let Some(cfg) = &spec.dialout {
             bump(&mut self.by_dialout_flavor, cfg.flavor_name(), add);
         }

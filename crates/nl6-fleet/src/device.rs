@@ -36,6 +36,10 @@ pub struct BatchSpec {
     pub initial_state: InitialState,
     /// How interfaces are named (`Ethernet1`, `HundredGigE0/0/0/0`, ...).
     pub interface_naming: InterfaceNaming,
+    /// The device profile (`generic`, `juniper-mx`, ...; see [`nl6_profile`]): which
+    /// subtrees besides interfaces the devices serve. Its interface naming is a default
+    /// for callers to apply; `interface_naming` above is what is used.
+    pub device_type: String,
     /// Host names of the devices: a pattern with `{n}` (1-based index in the batch)
     /// and `{ip}` (the address in dashes), or a prefix followed by the index; `None` =
     /// derived from the address (`nl6-127-42-0-1`). See [`crate::hostname_for`].
@@ -59,6 +63,7 @@ impl Default for BatchSpec {
             flap_scenario: FlapScenario::Clean,
             initial_state: InitialState::AllUp,
             interface_naming: InterfaceNaming::Arista,
+            device_type: nl6_profile::DEFAULT_PROFILE.to_string(),
             hostname: None,
             dialout: None,
             mdt: None,
@@ -82,6 +87,8 @@ pub(crate) struct Batch {
     /// The MDT dial-out sessions of each device: settings and the flavor instance,
     /// shared by the batch.
     pub(crate) mdt_sessions: Vec<MdtSession>,
+    /// The profile's subtrees for this batch's interface count, shared by its devices.
+    pub(crate) subtrees: Option<Arc<nl6_model::Subtrees>>,
     pub(crate) created: SystemTime,
 }
 

@@ -12,7 +12,9 @@ use nl6_dialout::{
 };
 use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, FlapScheduler};
 use nl6_mdt::{MdtConfig, MdtFlavor};
+use nl6_model::Subtrees;
 use nl6_netns::{Dialer, DialerConfig, HostResolver};
+use nl6_profile::ProfileRegistry;
 use nl6_tls::Identity;
 use parking_lot::Mutex;
 
@@ -44,6 +46,8 @@ pub struct FleetConfig {
     /// The dial-out flavors devices may use (default: the built-ins `gnmireverse`,
     /// `nokia`, `sonic`); validation, the REST API and the exporter all use this one.
     pub flavors: FlavorRegistry,
+    /// The device profiles batches may name in `device_type` (default: the built-ins).
+    pub profiles: Arc<ProfileRegistry>,
 }
 
 impl Default for FleetConfig {
@@ -57,6 +61,7 @@ impl Default for FleetConfig {
             resolver: None,
             dialer: DialerConfig::default(),
             flavors: FlavorRegistry::default(),
+            profiles: Arc::new(ProfileRegistry::builtin()),
         }
     }
 }
@@ -106,6 +111,7 @@ pub struct Fleet {
     dial_limit: usize,
     identity: Option<Identity>,
     flavors: FlavorRegistry,
+    profiles: Arc<ProfileRegistry>,
     dialout_stats: Arc<DialoutStats>,
     flaps: FlapScheduler,
     events: Arc<EventCounters>,
@@ -180,6 +186,7 @@ impl Fleet {
             dial_limit: config.dialer.max_in_flight,
             identity: config.identity,
             flavors: config.flavors,
+            profiles: config.profiles,
             dialout_stats: DialoutStats::new(),
             mdt_exporter: OnceLock::new(),
             mdt_stats: DialoutStats::new(),
@@ -199,6 +206,15 @@ impl Fleet {
     pub async fn validate(&self, spec: &BatchSpec) -> Result<AddressPlan, FleetError> {
         let plan = plan(spec.start_ip, spec.device_count, spec.netmask)?;
         self.device_spec(spec, 0)?;
+        let subtrees = self.subtrees_of(spec)?;
+        let probe = || -> Result<Arc<DeviceModel>, FleetError> {
+            let model = DeviceModel::new(&self.device_spec(spec, 0)?)
+                .map_err(|e| FleetError::invalid("interfaces", e.to_string()))?;
+            Ok(Arc::new(match &subtrees {
+                Some(s) => model.with_subtrees(s.clone()),
+                None => model,
+            }))
+        };
         if let Some(pattern) = &spec.hostname {
             crate::hostname::check_pattern(pattern, spec.start_ip, spec.device_count)?;
         }
@@ -206,22 +222,15 @@ impl Fleet {
             cfg.validate_for(&self.flavors)
                 .map_err(|e| FleetError::invalid(format!("gnmi_dialout.{}", e.field), e.reason))?;
             // The same checks attach makes, against a device of this batch.
-            let probe = Arc::new(
-                DeviceModel::new(&self.device_spec(spec, 0)?)
-                    .map_err(|e| FleetError::invalid("interfaces", e.to_string()))?,
-            );
             self.exporter()
-                .check(spec.start_ip, probe, cfg)
+                .check(spec.start_ip, probe()?, cfg)
                 .map_err(|e| match e.config_error() {
                     Some(c) => FleetError::invalid(format!("gnmi_dialout.{}", c.field), c.reason),
                     None => FleetError::invalid("gnmi_dialout", e.to_string()),
                 })?;
         }
         if let Some(mdt) = &spec.mdt {
-            let probe = Arc::new(
-                DeviceModel::new(&self.device_spec(spec, 0)?)
-                    .map_err(|e| FleetError::invalid("interfaces", e.to_string()))?,
-            );
+            let probe = probe()?;
             for (cfg, flavor) in mdt_sessions(mdt, &self.mdt_counters)? {
                 self.mdt_exporter()
                     .check_flavor(spec.start_ip, probe.clone(), &cfg, flavor.as_ref())
@@ -266,7 +275,9 @@ impl Fleet {
             Some(mdt) => mdt_sessions(mdt, &self.mdt_counters)?,
             None => Vec::new(),
         };
+        let subtrees = self.subtrees_of(&spec)?;
         let batch = Arc::new(Batch {
+            subtrees,
             dialout: spec.dialout.clone().map(Arc::new),
             mdt: spec.mdt.clone().map(Arc::new),
             mdt_sessions,
@@ -305,6 +316,26 @@ impl Fleet {
         Ok(report)
     }
 
+    /// The device profiles batches may name.
+    pub fn profiles(&self) -> &Arc<ProfileRegistry> {
+        &self.profiles
+    }
+
+    /// The subtrees the batch's profile serves besides interfaces.
+    fn subtrees_of(&self, spec: &BatchSpec) -> Result<Option<Arc<Subtrees>>, FleetError> {
+        let profile = self.profiles.get(&spec.device_type).ok_or_else(|| {
+            FleetError::invalid(
+                "device_type",
+                format!(
+                    "unknown device type {:?}; known: {}",
+                    spec.device_type,
+                    self.profiles.names().join(", ")
+                ),
+            )
+        })?;
+        Ok(profile.subtrees_for(spec.interfaces))
+    }
+
     fn device_spec(&self, spec: &BatchSpec, ip: u32) -> Result<DeviceSpec, FleetError> {
         let device = DeviceSpec {
             seed: device_seed(self.seed, ip),
@@ -328,7 +359,10 @@ impl Fleet {
     ) -> Result<Arc<Device>, FleetError> {
         let spec = self.device_spec(&batch.spec, u32::from(ip))?;
         let model = DeviceModel::with_event_counters(&spec, self.events.clone())
-            .map(Arc::new)
+            .map(|model| match &batch.subtrees {
+                Some(subtrees) => Arc::new(model.with_subtrees(subtrees.clone())),
+                None => Arc::new(model),
+            })
             .map_err(|e| FleetError::DeviceSetup {
                 addr: ip,
                 reason: e.to_string(),

@@ -88,6 +88,7 @@ function renderFleet(status) {
   setText("fleet-mode", status.network_mode);
   setText("fleet-dialin-only", int(c.dialin_only));
   setText("fleet-batch", status.batch_in_progress ? "yes" : "no");
+  renderCounts("by-device-type", c.by_device_type, "no devices");
   renderCounts("by-naming", c.by_naming, "no devices");
   renderCounts("by-dialout", c.by_dialout_flavor, "none");
   renderCounts("by-mdt", c.by_mdt_flavor, "none");

@@ -62,8 +62,15 @@ pub struct CreateDevices {
     pub if_initial_state: Option<String>,
     /// How interfaces are named: `arista` (`Ethernet1`), `xr` (`HundredGigE0/0/0/0`),
     /// `junos` (`et-0/0/0`), `sros` (`1/1/c1/1`) or `sonic` (`Ethernet0`, `Ethernet4`).
+    /// Omitted = the device type's naming.
     #[schema(default = "arista", example = "xr")]
     pub interface_naming: Option<String>,
+    /// The device profile: `generic` (interfaces only), `arista-eos`, `cisco-xr`,
+    /// `juniper-mx`, `nokia-sros`, `sonic`, or one loaded with nl6d's `--profile-dir`.
+    /// A profile with an inventory adds `/components` and `/system`; its interface
+    /// naming applies unless `interface_naming` is given.
+    #[schema(default = "generic", example = "juniper-mx")]
+    pub device_type: Option<String>,
     /// Host names of the devices (Nokia's `system-name`): a pattern where `{n}` is the
     /// device's 1-based index in the batch and `{ip}` its address in dashes, or a prefix
     /// the index is appended to (`leaf` → `leaf1`, `leaf2`, ...); omitted = derived from
@@ -239,6 +246,10 @@ impl NetmaskValue {
     }
 }
 
+fn default_device_type() -> String {
+    nl6_profile::DEFAULT_PROFILE.to_string()
+}
+
 fn default_naming() -> String {
     InterfaceNaming::Arista.to_string()
 }
@@ -334,6 +345,11 @@ impl CreateDevices {
                 InterfaceNaming::Arista,
             )?,
             hostname,
+            device_type: self
+                .device_type
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| nl6_profile::DEFAULT_PROFILE.to_string()),
             dialout,
             mdt: self.mdt,
         })
@@ -483,6 +499,9 @@ pub struct BatchConfig {
     /// Interface naming style.
     #[serde(default = "default_naming")]
     pub interface_naming: String,
+    /// Device profile.
+    #[serde(default = "default_device_type")]
+    pub device_type: String,
     /// Host name pattern, if one was given.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub hostname: Option<String>,
@@ -562,6 +581,7 @@ impl From<&BatchSpec> for BatchConfig {
             if_flap_scenario: spec.flap_scenario.to_string(),
             if_initial_state: spec.initial_state.to_string(),
             interface_naming: spec.interface_naming.to_string(),
+            device_type: spec.device_type.clone(),
             hostname: spec.hostname.clone(),
             gnmi_dialout: spec.dialout.as_ref().map(DialoutEcho::from),
             mdt: spec.mdt.clone(),

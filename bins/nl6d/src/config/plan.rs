@@ -182,7 +182,12 @@ impl LoadedSettings {
         dialin
             .validate()
             .map_err(|e| self.invalid("gnmi_min_sample_interval", e))?;
-        let seed_batch = self.seed_batch()?;
+        let profiles = std::sync::Arc::new(match &s.profile_dir {
+            Some(dir) => nl6_profile::ProfileRegistry::load_dir(dir)
+                .map_err(|e| self.invalid("profile_dir", e))?,
+            None => nl6_profile::ProfileRegistry::builtin(),
+        });
+        let seed_batch = self.seed_batch(&profiles)?;
         let rest = self.rest_options()?;
         Ok(Plan {
             fleet: FleetConfig {
@@ -194,6 +199,7 @@ impl LoadedSettings {
                 resolver: None,
                 dialer: nl6_netns::DialerConfig::default(),
                 flavors: self.flavors.clone(),
+                profiles,
             },
             seed_batch,
             listen: s.listen,
@@ -258,10 +264,23 @@ impl LoadedSettings {
         }
     }
 
-    fn seed_batch(&self) -> Result<Option<BatchSpec>, SettingsError> {
+    fn seed_batch(
+        &self,
+        profiles: &nl6_profile::ProfileRegistry,
+    ) -> Result<Option<BatchSpec>, SettingsError> {
         let s = &self.settings;
         self.in_range("auto_count", s.auto_count, &AUTO_COUNT_RANGE)?;
         self.in_range("interfaces", s.interfaces, &INTERFACES_RANGE)?;
+        let profile = profiles.get(s.device_type.trim()).ok_or_else(|| {
+            self.invalid(
+                "device_type",
+                format!(
+                    "unknown device type {:?}; known: {}",
+                    s.device_type,
+                    profiles.names().join(", ")
+                ),
+            )
+        })?;
         if s.auto_count == 0 {
             return Ok(None);
         }
@@ -289,7 +308,11 @@ impl LoadedSettings {
                 .parsed::<ErrorScenario>("if_error_scenario", &s.if_error_scenario)?,
             flap_scenario: self.parsed::<FlapScenario>("if_flap_scenario", &s.if_flap_scenario)?,
             initial_state: self.parsed::<InitialState>("if_initial_state", &s.if_initial_state)?,
-            interface_naming: self.parsed("interface_naming", &s.interface_naming)?,
+            interface_naming: match s.interface_naming.trim() {
+                "" => profile.naming(),
+                text => self.parsed("interface_naming", text)?,
+            },
+            device_type: profile.name().to_string(),
             hostname: Some(s.hostname.trim().to_string()).filter(|h| !h.is_empty()),
             dialout,
             mdt: self.mdt()?,

@@ -186,8 +186,15 @@ settings! {
     /// Interface state at start: all-up, all-admin-down, oper-down or N%.
     if_initial_state: String = "all-up".into();
     /// Interface names of the start-up batch: arista (Ethernet1), xr (HundredGigE0/0/0/0),
-    /// junos (et-0/0/0), sros (1/1/c1/1) or sonic (Ethernet0, Ethernet4).
-    interface_naming: String = "arista".into();
+    /// junos (et-0/0/0), sros (1/1/c1/1) or sonic (Ethernet0, Ethernet4); empty = the
+    /// device type's naming (arista for generic).
+    interface_naming: String = String::new();
+    /// Device profile of the start-up batch: generic (interfaces only), arista-eos,
+    /// cisco-xr, juniper-mx, nokia-sros, sonic, or one from --profile-dir.
+    device_type: String = "generic".into();
+    /// Directory of extra device-profile files (*.toml, see docs/profiles.md), loaded at
+    /// start; a malformed file stops nl6d with its file, line and field.
+    profile_dir: Option<PathBuf>;
     /// Host names of the start-up batch: a pattern with {ip} (the address in dashes) and
     /// the 1-based index placeholder of docs/dialout-flavors.md, or a prefix the index is
     /// appended to (leaf -> leaf1, leaf2); empty = derived from the address, nl6-127-42-0-1.

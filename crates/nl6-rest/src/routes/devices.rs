@@ -79,7 +79,14 @@ pub(crate) async fn create(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<CreateDevices>,
 ) -> Result<(StatusCode, Json<Envelope<BatchCreated>>), ApiError> {
-    let spec = body.into_spec()?;
+    let naming_given = body
+        .interface_naming
+        .as_deref()
+        .is_some_and(|n| !n.trim().is_empty());
+    let mut spec = body.into_spec()?;
+    if !naming_given && let Some(profile) = state.fleet.profiles().get(&spec.device_type) {
+        spec.interface_naming = profile.naming();
+    }
     let report: BatchReport = detached(&state.fleet, |fleet| async move {
         fleet.create_batch(spec).await
     })

@@ -43,6 +43,8 @@ pub struct FleetComposition {
     pub interfaces: u64,
     /// Devices by interface naming (`arista`, `xr`, `junos`, `sros`, `sonic`).
     pub by_naming: BTreeMap<String, u64>,
+    /// Devices by device profile (`generic`, `juniper-mx`, ...).
+    pub by_device_type: BTreeMap<String, u64>,
     /// Devices by gNMI dial-out flavor.
     pub by_dialout_flavor: BTreeMap<String, u64>,
     /// Devices with an MDT dial-out session of a flavor (`mdt-<protocol>-<encoding>`).
@@ -56,6 +58,7 @@ impl From<nl6_fleet::Composition> for FleetComposition {
         FleetComposition {
             interfaces: c.interfaces,
             by_naming: c.by_naming,
+            by_device_type: c.by_device_type,
             by_dialout_flavor: c.by_dialout_flavor,
             by_mdt_flavor: c.by_mdt_flavor,
             dialin_only: c.dialin_only,
