@@ -16,7 +16,8 @@ tasks:
                   (--no-lint: skip fmt, clippy and doc)
   bench-dialin    gNMI dial-in fleet benchmark against a release nl6d: RSS per idle
                   device, batch creation time, Subscribe ONCE latency, STREAM SAMPLE
-                  throughput and CPU (--quick: small sizes, a smoke check)
+                  throughput and CPU (--quick: small sizes, a smoke check; --device-type NAME:
+                  the device profile of every fleet, default generic)
   bench-fleet     gNMI dial-out fleet benchmark against a release nl6d: leaves/s, CPU per
                   million leaves vs a raw TCP baseline, RSS per exporting device, drops,
                   on-change latency (--quick: 100 and 1,000 devices; --flavor NAME:

@@ -1,8 +1,10 @@
 //! Resolve + encode one device's full `/interfaces/interface[name=*]/state`
 //! (10 interfaces, 170 leaves) to `SubscribeResponse` bytes, in PROTO and JSON_IETF,
 //! on the fast wire path and on the typed (prost) path. Prints ns per device and
-//! ns per leaf (medians); then the cost of compiling pathological `...` paths (the
-//! matcher must stay linear in the path length); then runs the criterion groups.
+//! ns per leaf (medians); the same per subtree of a device with platform and system
+//! subtrees (components, CPUs, memory); then the cost of compiling pathological `...`
+//! paths (the matcher must stay linear in the path length); then runs the criterion
+//! groups.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use criterion::{Criterion, Throughput};
 use nl6_gnmi::parse_path;
 use nl6_gnmi::proto::gnmi::{Path, PathElem, SubscribeResponse, subscribe_response::Response};
 use nl6_ifstate::{DeviceModel, DeviceSpec, unix_now_ns};
-use nl6_resolver::{Selection, Snapshot, ValueEncoding, WireEncoder, notification};
+use nl6_resolver::{Schema, Selection, Snapshot, ValueEncoding, WireEncoder, notification};
 use prost::Message;
 
 struct Fixture {
@@ -24,6 +26,25 @@ fn fixture() -> Fixture {
     let device = Arc::new(DeviceModel::new(&DeviceSpec::default()).expect("default spec"));
     let path = parse_path("/interfaces/interface[name=*]/state").expect("path");
     let selection = Selection::compile(None, &[path], device.names()).expect("selection");
+    Fixture { device, selection }
+}
+
+/// A device with a modular router's components and system subtrees, and `path` on it.
+fn subtree_fixture(path: &str) -> Fixture {
+    let inventory = nl6_platform::Inventory {
+        linecards: 4,
+        fans: 6,
+        power_supplies: 6,
+        cpus: 16,
+        ..nl6_platform::Inventory::default()
+    };
+    let device = Arc::new(
+        DeviceModel::new(&DeviceSpec::default())
+            .expect("default spec")
+            .with_subtrees(Arc::new(nl6_platform::subtrees(&inventory))),
+    );
+    let path = parse_path(path).expect("path");
+    let selection = Selection::compile(None, &[path], Schema::of(&device)).expect("selection");
     Fixture { device, selection }
 }
 
@@ -58,12 +79,12 @@ fn median_ns(rounds: usize, iters: usize, mut f: impl FnMut()) -> f64 {
     samples[samples.len() / 2]
 }
 
-fn summary(f: &Fixture) {
+fn summary(label: &str, f: &Fixture) {
     let leaves = f.selection.leaf_count() as f64;
     let mut encoder = WireEncoder::new(f.device.names());
     let mut out = Vec::with_capacity(16 * 1024);
     println!(
-        "resolve+encode one device, {} leaves (median of 21 rounds)",
+        "resolve+encode one device's {label}, {} leaves (median of 21 rounds)",
         leaves
     );
     println!("{:<28} {:>12} {:>10}", "path", "ns/device", "ns/leaf");
@@ -146,7 +167,16 @@ fn pathological(f: &Fixture) {
 
 fn main() {
     let f = fixture();
-    summary(&f);
+    summary("/interfaces/interface[name=*]/state", &f);
+    for path in [
+        "/components/component[name=*]/state",
+        "/system/cpus/cpu[index=*]/state",
+        "/system/memory/state",
+    ] {
+        println!();
+        summary(path, &subtree_fixture(path));
+    }
+    println!();
     pathological(&f);
     let mut c = Criterion::default().configure_from_args();
     let mut group = c.benchmark_group("resolve_full_state_10_interfaces");
