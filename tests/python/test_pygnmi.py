@@ -4,7 +4,7 @@ import grpc
 import pytest
 from pygnmi.client import gNMIclient
 
-from conftest import free_port
+from conftest import call, free_port
 
 STATE = "/interfaces/interface[name=Ethernet1]/state"
 
@@ -148,3 +148,33 @@ def test_get_container_is_one_rfc7951_object_per_interface(nl6d):
     assert first["openconfig-interfaces:ifindex"] == 1, "uint32 is a JSON number"
     counters = first["openconfig-interfaces:counters"]
     assert len(counters) == 12 and isinstance(counters["in-octets"], str), "uint64 is a JSON string"
+
+
+def test_reboot_restarts_the_counters(nl6d):
+    rest = free_port()
+    _, port, ips = fleet(nl6d, "97.1", "--listen", f"127.0.0.1:{rest}", count=2)
+    api = f"http://127.0.0.1:{rest}"
+    leaves = [STATE + "/counters/in-octets", STATE + "/last-change"]
+
+    def read(gc):
+        result = gc.get(path=leaves, encoding="json_ietf")
+        return {u["path"].rsplit("/", 1)[-1]: int(u["val"]) for n in result["notification"] for u in n["update"]}
+
+    status, page = call(api, "GET", "/api/v1/devices")
+    assert status == 200, page
+    boots = {d["ip"]: d["boot_time"] for d in page["data"]["devices"]}
+    assert len(set(boots.values())) == 2, f"each device boots at its own time: {boots}"
+
+    with client(ips[0], port) as gc:
+        before = read(gc)
+        status, body = call(api, "POST", f"/api/v1/devices/{ips[0]}/reboot")
+        assert status == 200, body
+        boot_ns = body["data"]["boot_time_ns"]
+        after = read(gc)
+    assert after["in-octets"] < before["in-octets"], (before, after)
+    assert after["last-change"] == boot_ns
+    status, device = call(api, "GET", f"/api/v1/devices/{ips[0]}")
+    assert device["data"]["boot_time"] == body["data"]["boot_time"] != boots[ips[0]]
+
+    status, body = call(api, "POST", "/api/v1/devices/127.97.9.9/reboot")
+    assert status == 404 and body["success"] is False and "127.97.9.9" in body["message"]

@@ -140,6 +140,10 @@ pub struct DeviceInfo {
     pub batch: Arc<BatchSpec>,
     /// When its batch was created.
     pub created: SystemTime,
+    /// When the device (last) booted, whole seconds: its counters count from it. Seeded
+    /// 1–400 days before the fleet started, then the time of its last
+    /// [`crate::Fleet::reboot`].
+    pub boot_time: SystemTime,
 }
 
 impl Device {
@@ -155,8 +159,14 @@ impl Device {
             mdt_sessions: self.mdt_exports.lock().len(),
             batch: Arc::clone(&self.batch.spec),
             created: self.batch.created,
+            boot_time: unix_ns_time(self.model.boot_time_ns()),
         }
     }
+}
+
+/// A Unix ns instant as a `SystemTime`.
+pub(crate) fn unix_ns_time(ns: u64) -> SystemTime {
+    std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns)
 }
 
 /// One page of the device listing (see [`crate::Fleet::page`]).

@@ -10,7 +10,9 @@ use nl6_dialout::{
     DeviceIdentity, DialoutError, DialoutStats, DialoutStatus, Exporter, ExporterEnv, Flavor,
     FlavorRegistry,
 };
-use nl6_ifstate::{DeviceModel, DeviceSpec, EventCounters, FlapScheduler};
+use nl6_ifstate::{
+    DeviceModel, DeviceSpec, EventCounters, FlapScheduler, seeded_boot_s, unix_now_ns,
+};
 use nl6_mdt::{MdtConfig, MdtFlavor};
 use nl6_model::Subtrees;
 use nl6_netns::{Dialer, DialerConfig, HostResolver};
@@ -20,7 +22,7 @@ use parking_lot::Mutex;
 
 use crate::batch::{AddressPlan, plan};
 use crate::composition::Composition;
-use crate::device::{Batch, BatchSpec, Device, DeviceInfo, MdtSession, Page};
+use crate::device::{Batch, BatchSpec, Device, DeviceInfo, MdtSession, Page, unix_ns_time};
 use crate::dial::FleetConnector;
 use crate::directory::DeviceMap;
 use crate::error::FleetError;
@@ -37,7 +39,8 @@ pub struct FleetConfig {
     pub identity: Option<Identity>,
     /// Fleet-wide cap on link-flap events per second (0 = unlimited).
     pub flap_max_events_per_sec: u32,
-    /// Mixed into every device's counter seed (the same seed and address give the same values).
+    /// Mixed into every device's counter seed (the same seed and address give the same values,
+    /// counted from the same boot time relative to the fleet's start).
     pub seed: u64,
     /// Resolves collector host names for dial-out (default: the system resolver).
     pub resolver: Option<Arc<dyn HostResolver>>,
@@ -120,6 +123,9 @@ pub struct Fleet {
     started: Instant,
     /// Whether devices live in a network namespace (else on loopback addresses).
     netns: bool,
+    /// When the fleet started, Unix seconds: each device's seeded boot time is 1–400 days
+    /// before it.
+    started_unix_s: u32,
 }
 
 /// Clears the batch-in-progress flag when creation ends, however it ends.
@@ -198,6 +204,7 @@ impl Fleet {
             seed: config.seed,
             started: Instant::now(),
             netns,
+            started_unix_s: u32::try_from(unix_now_ns() / 1_000_000_000).unwrap_or(u32::MAX),
         })
     }
 
@@ -337,8 +344,10 @@ impl Fleet {
     }
 
     fn device_spec(&self, spec: &BatchSpec, ip: u32) -> Result<DeviceSpec, FleetError> {
+        let seed = device_seed(self.seed, ip);
         let device = DeviceSpec {
-            seed: device_seed(self.seed, ip),
+            seed,
+            boot_s: Some(seeded_boot_s(seed, self.started_unix_s)),
             interfaces: spec.interfaces,
             speed_bps: spec.speed_bps,
             errors: spec.error_scenario,
@@ -621,6 +630,18 @@ impl Fleet {
             timers.insert((ifindex, leaf), handle.abort_handle());
         }
         Ok(StateReply::of(device.model.state(idx), masked))
+    }
+
+    /// Reboots the device at `ip` now: its boot time becomes now (whole seconds), its
+    /// counters restart at 0 and every interface's `last-change` becomes the boot time
+    /// (ON_CHANGE subscribers of `last-change` get the update; link and admin status and
+    /// pending revert timers are kept). Dial-in and dial-out readers simply see the smaller
+    /// counter values from then on. Returns the new boot time.
+    pub fn reboot(&self, ip: Ipv4Addr) -> Result<SystemTime, FleetError> {
+        let device = self.devices.get(ip).ok_or(FleetError::NotFound(ip))?;
+        let boot_ns = device.model.reboot(unix_now_ns());
+        tracing::info!(device = %ip, boot_ns, "device rebooted");
+        Ok(unix_ns_time(boot_ns))
     }
 
     /// Stops everything: devices, dial-in, flaps, and the namespace set-up. Idempotent.

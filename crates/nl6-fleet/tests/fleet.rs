@@ -310,3 +310,70 @@ async fn the_composition_follows_creation_and_deletion() {
     assert_eq!(fleet.composition(), nl6_fleet::Composition::default());
     fleet.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn devices_boot_apart_and_reboot_one_at_a_time() {
+    let before = std::time::SystemTime::now();
+    let fleet = fleet().await;
+    fleet
+        .create_batch(batch(Ipv4Addr::new(127, 88, 9, 1), 50))
+        .await
+        .unwrap();
+    let devices = fleet.list();
+    let boots: std::collections::BTreeSet<_> = devices.iter().map(|d| d.boot_time).collect();
+    assert!(boots.len() >= 49, "{} distinct boot times", boots.len());
+    let day = Duration::from_secs(86_400);
+    for d in &devices {
+        let up = before.duration_since(d.boot_time).unwrap();
+        assert!(
+            up >= day - Duration::from_secs(1) && up <= 400 * day,
+            "{}: {up:?}",
+            d.ip
+        );
+    }
+    // Spread, not clustered: the oldest and newest are months apart.
+    let spread = boots
+        .last()
+        .unwrap()
+        .duration_since(*boots.first().unwrap())
+        .unwrap();
+    assert!(spread > 100 * day, "{spread:?}");
+
+    let ip = Ipv4Addr::new(127, 88, 9, 3);
+    let model = fleet.model(ip).unwrap();
+    let mut listener = model.subscribe();
+    let now = nl6_ifstate::unix_now_ns();
+    let octets = |t| model.counters_at(0, t).get(nl6_ifstate::Counter::InOctets);
+    let old = octets(now);
+    assert!(old > 0);
+    let boot = fleet.reboot(ip).unwrap();
+    let boot_ns = boot
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert_eq!(boot_ns, model.boot_time_ns());
+    assert_eq!(fleet.get(ip).unwrap().boot_time, boot);
+    assert_eq!(octets(boot_ns), 0);
+    let later = nl6_ifstate::unix_now_ns();
+    assert!(octets(later) < old);
+    for idx in 0..model.interface_count() {
+        assert_eq!(model.state(idx).last_change_ns, boot_ns);
+        let ev = listener.try_recv().expect("one event per interface");
+        assert_eq!(
+            (ev.ifindex, ev.after.last_change_ns),
+            (idx as u32 + 1, boot_ns)
+        );
+    }
+    // The neighbours did not reboot.
+    let other = fleet.get(Ipv4Addr::new(127, 88, 9, 4)).unwrap();
+    assert_eq!(
+        Some(other.boot_time),
+        devices
+            .iter()
+            .find(|d| d.ip == other.ip)
+            .map(|d| d.boot_time)
+    );
+    let missing = Ipv4Addr::new(127, 88, 9, 200);
+    assert!(matches!(fleet.reboot(missing), Err(FleetError::NotFound(a)) if a == missing));
+    fleet.shutdown().await.unwrap();
+}

@@ -10,7 +10,9 @@ use crate::status::{AdminStatus, IfState, LinkStatus};
 use crate::traffic::{self, mix};
 use nl6_model::{DeviceKey, Subtrees};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+
+const NS_PER_S: u64 = 1_000_000_000;
 
 /// Outcome of a `set_link`/`set_admin` call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +31,11 @@ impl Change {
 }
 
 /// One simulated device's interfaces. `Send + Sync`; share it as `Arc<DeviceModel>`.
+///
+/// Its counters count from its boot time, the one piece of per-device state a reboot
+/// changes: Unix seconds in an `AtomicU32` (enough until 2106), which fits in the padding
+/// after the small enum fields, so the model is no larger than without it. Whole seconds
+/// are plenty for a boot time and keep reads a single relaxed load.
 #[derive(Debug)]
 pub struct DeviceModel {
     names: Arc<InterfaceNames>,
@@ -36,6 +43,8 @@ pub struct DeviceModel {
     registry: Arc<Registry>,
     seed: u64,
     speed_bps: u64,
+    /// Boot time, Unix seconds; replaced by [`DeviceModel::reboot`] under the registry lock.
+    boot_s: AtomicU32,
     errors: ErrorScenario,
     initial: InitialState,
     naming: InterfaceNaming,
@@ -92,6 +101,11 @@ impl DeviceModel {
             registry: Arc::new(Registry::new(counters)),
             seed: spec.seed,
             speed_bps: spec.speed_bps,
+            boot_s: AtomicU32::new(
+                spec.boot_s.unwrap_or_else(|| {
+                    crate::seeded_boot_s(spec.seed, crate::DEFAULT_BOOT_BEFORE_S)
+                }),
+            ),
             errors: spec.errors,
             initial: spec.initial,
             naming: spec.naming,
@@ -114,11 +128,11 @@ impl DeviceModel {
     pub fn key(&self) -> DeviceKey {
         DeviceKey {
             seed: self.seed,
-            boot_ns: 0,
+            boot_ns: self.boot_time_ns(),
         }
     }
 
-    /// The spec this device was built from.
+    /// The spec this device was built from, with its current boot time.
     pub fn spec(&self) -> DeviceSpec {
         DeviceSpec {
             seed: self.seed,
@@ -127,7 +141,45 @@ impl DeviceModel {
             errors: self.errors,
             initial: self.initial,
             naming: self.naming,
+            boot_s: Some(self.boot_s.load(Ordering::Relaxed)),
         }
+    }
+
+    /// When the device booted, Unix ns (whole seconds): its counters are 0 then.
+    pub fn boot_time_ns(&self) -> u64 {
+        u64::from(self.boot_s.load(Ordering::Relaxed)) * NS_PER_S
+    }
+
+    /// Reboots the device at `now_ns` (Unix ns): its boot time becomes `now_ns` rounded down
+    /// to the second, its counters restart at 0 from there, and every interface's
+    /// `last-change` becomes the boot time, each emitting an event (link and admin status
+    /// are kept). Returns the new boot time in Unix ns.
+    ///
+    /// Readers see the counters drop: a discontinuity, as after a real reboot. An interface
+    /// whose `last-change` already was the boot time emits nothing.
+    pub fn reboot(&self, now_ns: u64) -> u64 {
+        let boot_s = u32::try_from(now_ns / NS_PER_S).unwrap_or(u32::MAX);
+        let boot_ns = u64::from(boot_s) * NS_PER_S;
+        let last_change_ns = stored_last_change(boot_ns);
+        let emitter = self.registry.lock();
+        self.boot_s.store(boot_s, Ordering::Relaxed);
+        for (idx, slot) in self.states.iter().enumerate() {
+            let before = unpack(slot.load(Ordering::Acquire));
+            let after = IfState {
+                last_change_ns,
+                ..before
+            };
+            if after == before {
+                continue;
+            }
+            slot.store(pack(after), Ordering::Release);
+            emitter.emit(StateEvent {
+                ifindex: idx as u32 + 1,
+                before,
+                after,
+            });
+        }
+        boot_ns
     }
 
     /// The shared interface name list.
@@ -147,13 +199,16 @@ impl DeviceModel {
 
     /// The 12 counters of interface `idx` at `unix_ns` (all zero for an invalid idx).
     ///
-    /// Pure function of (seed, speed, error scenario, idx, time): deterministic, non-decreasing
-    /// in time, allocation-free.
+    /// Traffic since the boot time ([`DeviceModel::boot_time_ns`]): all zero at boot and
+    /// before it. A function of (seed, speed, error scenario, idx, time since boot):
+    /// deterministic, non-decreasing in time until a [`DeviceModel::reboot`] restarts it,
+    /// allocation-free.
     pub fn counters_at(&self, idx: usize, unix_ns: u64) -> Counters {
         if idx >= self.states.len() {
             return Counters::default();
         }
-        traffic::counters(self.seed, self.speed_bps, self.errors, idx, unix_ns)
+        let since_boot = unix_ns.saturating_sub(self.boot_time_ns());
+        traffic::counters(self.seed, self.speed_bps, self.errors, idx, since_boot)
     }
 
     /// Current state of interface `idx` (one atomic load). An invalid idx reads as
@@ -595,6 +650,7 @@ mod tests {
             errors: ErrorScenario::Degraded,
             initial: InitialState::PercentOperDown(30),
             naming: InterfaceNaming::Arista,
+            boot_s: Some(1_750_000_000),
         };
         let d = DeviceModel::new(&spec).unwrap();
         assert_eq!(d.spec(), spec);
@@ -612,6 +668,9 @@ mod tests {
             + size_of::<EventCounters>();
         assert_eq!(bytes, expected);
         eprintln!("10-interface device: {bytes} B");
+        // The boot time sits in the padding after the small enum fields.
+        #[cfg(target_pointer_width = "64")]
+        assert_eq!(size_of::<DeviceModel>(), 56);
         assert!(bytes < 512, "device costs {bytes} B");
         assert!(matches!(
             DeviceModel::new(&DeviceSpec {
@@ -620,6 +679,91 @@ mod tests {
             }),
             Err(SpecError::Interfaces(0))
         ));
+    }
+
+    #[test]
+    fn counters_count_from_the_boot_time() {
+        let boot_s = 1_760_000_000u32;
+        let d = DeviceModel::new(&DeviceSpec {
+            seed: 3,
+            boot_s: Some(boot_s),
+            ..Default::default()
+        })
+        .unwrap();
+        let boot = u64::from(boot_s) * 1_000_000_000;
+        assert_eq!(d.boot_time_ns(), boot);
+        assert_eq!(d.spec().boot_s, Some(boot_s));
+        for i in 0..10 {
+            assert_eq!(d.counters_at(i, boot), Counters::default());
+            assert_eq!(d.counters_at(i, boot - 1), Counters::default());
+            assert_eq!(d.counters_at(i, 0), Counters::default());
+        }
+        let mut prev = Counters::default();
+        for dt_s in [1, 10, 3_600, 86_400, 30 * 86_400] {
+            let c = d.counters_at(0, boot + dt_s * 1_000_000_000);
+            assert!(c.get(crate::Counter::InOctets) > prev.get(crate::Counter::InOctets));
+            prev = c;
+        }
+        // One day after boot at 1 Gbit/s is one day of traffic at 80 % load, not years of it.
+        let day = d
+            .counters_at(0, boot + 86_400 * 1_000_000_000)
+            .get(crate::Counter::InOctets);
+        assert!((day as f64 / 8.64e12 - 1.0).abs() < 1e-6, "{day}");
+        // Without a boot time the model is still deterministic: seeded before 2023.
+        let d = dev(InitialState::AllUp);
+        let up = crate::DEFAULT_BOOT_BEFORE_S - d.spec().boot_s.unwrap();
+        assert!((crate::MIN_SEEDED_UPTIME_S..=crate::MAX_SEEDED_UPTIME_S).contains(&up));
+        assert_eq!(d.boot_time_ns(), dev(InitialState::AllUp).boot_time_ns());
+    }
+
+    #[test]
+    fn reboot_restarts_counters_and_sets_last_change_with_events() {
+        let d = dev(InitialState::AllUp);
+        d.set_admin(3, AdminStatus::Down, T0);
+        d.set_link(5, LinkStatus::Down, T0 + 1);
+        let before: Vec<Counters> = (0..10).map(|i| d.counters_at(i, T0 + 2)).collect();
+        assert!(before.iter().all(|c| c.get(crate::Counter::InOctets) > 0));
+        let mut l = d.subscribe_with_depth(64);
+        let emitted = d.event_counters().emitted();
+
+        let now = T0 + 10_000_000_123;
+        let boot = d.reboot(now);
+        assert_eq!(boot, now - now % 1_000_000_000);
+        assert_eq!(d.boot_time_ns(), boot);
+        for (i, old) in before.iter().enumerate() {
+            assert_eq!(d.counters_at(i, boot), Counters::default());
+            let after = d.counters_at(i, now);
+            assert!(
+                after.get(crate::Counter::InOctets) < old.get(crate::Counter::InOctets),
+                "counters restart from 0"
+            );
+            assert_eq!(d.state(i).last_change_ns, boot);
+        }
+        // Link and admin are kept; one event per interface, only last-change moved.
+        assert_eq!(d.state(3).admin, AdminStatus::Down);
+        assert_eq!(d.state(5).link, LinkStatus::Down);
+        let events: Vec<StateEvent> = std::iter::from_fn(|| l.try_recv()).collect();
+        assert_eq!(events.len(), 10);
+        for (i, ev) in events.iter().enumerate() {
+            assert_eq!(ev.ifindex, i as u32 + 1);
+            assert_eq!(ev.after.last_change_ns, boot);
+            assert!(!ev.oper_changed() && !ev.admin_changed());
+            assert_eq!(
+                (ev.before.link, ev.before.admin),
+                (ev.after.link, ev.after.admin)
+            );
+        }
+        assert_eq!(d.event_counters().emitted(), emitted + 10);
+        // Counters grow again from the new boot; a second reboot in the same second is no change.
+        assert!(
+            d.counters_at(0, now + 5_000_000_000)
+                .get(crate::Counter::InOctets)
+                > 0
+        );
+        assert_eq!(d.reboot(now + 1), boot);
+        assert!(l.try_recv().is_none());
+        assert!(d.reboot(now + 2_000_000_000) > boot);
+        assert_eq!(std::iter::from_fn(|| l.try_recv()).count(), 10);
     }
 
     fn assert_send_sync<T: Send + Sync>() {}

@@ -1,9 +1,11 @@
 //! Interface-state model of a simulated nl6 device (no gNMI here).
 //!
-//! * [`DeviceModel`]: N interfaces with analytic, seeded, monotonic [`Counters`]
-//!   ([`DeviceModel::counters_at`]), link/admin state packed in one `AtomicU64` per interface
-//!   with oper derived per RFC 2863 ([`IfState::oper`]), and on-change [`Listener`]s fed
-//!   through bounded drop-oldest queues.
+//! * [`DeviceModel`]: N interfaces with analytic, seeded [`Counters`]
+//!   ([`DeviceModel::counters_at`]) that count from the device's boot time (0 at boot,
+//!   non-decreasing until [`DeviceModel::reboot`] restarts them), link/admin state packed in
+//!   one `AtomicU64` per interface with oper derived per RFC 2863 ([`IfState::oper`]), and
+//!   on-change [`Listener`]s fed through bounded drop-oldest queues.
+//! * [`seeded_boot_s`]: a device's boot time, 1–400 days (from its seed) before an instant.
 //! * [`InterfaceNames`]: the interned `Ethernet1..EthernetN` list shared by all devices with N
 //!   interfaces.
 //! * [`FlapScheduler`]: one tokio task flapping links of a whole fleet, Poisson per interface,
@@ -23,6 +25,12 @@
 //! let now = nl6_ifstate::unix_now_ns();
 //! let c = dev.counters_at(0, now);
 //! assert!(dev.counters_at(0, now + 1_000_000_000).get(Counter::InOctets) > c.get(Counter::InOctets));
+//!
+//! // A reboot: counters restart at 0 from the new boot time (whole seconds).
+//! let boot = dev.reboot(now);
+//! assert_eq!(dev.boot_time_ns(), boot);
+//! assert_eq!(dev.counters_at(0, boot).get(Counter::InOctets), 0);
+//! assert!(dev.counters_at(0, now).get(Counter::InOctets) < c.get(Counter::InOctets));
 //!
 //! let mut listener = dev.subscribe();
 //! let change = dev.set_link(0, LinkStatus::Down, now);
@@ -56,9 +64,11 @@ pub use names::{InterfaceNames, InterfaceNaming};
 pub use packed::stored_last_change;
 pub use parse::ParseEnumError;
 pub use spec::{
-    DeviceSpec, ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES, MAX_SPEED_BPS, SpecError,
+    DEFAULT_BOOT_BEFORE_S, DeviceSpec, ErrorScenario, FlapScenario, InitialState, MAX_INTERFACES,
+    MAX_SPEED_BPS, SpecError,
 };
 pub use status::{AdminStatus, IfState, LinkStatus, OperStatus};
+pub use traffic::{MAX_SEEDED_UPTIME_S, MIN_SEEDED_UPTIME_S, seeded_boot_s};
 
 /// Compiles the README example as a doctest.
 #[doc = include_str!("../README.md")]

@@ -179,8 +179,8 @@ impl FromStr for InitialState {
 }
 
 /// The fastest interface speed (400 Gbit/s). Counters clamp at `u64::MAX` instead of
-/// wrapping; at this speed octet counters keep growing for about 14 years of counter
-/// time (58 years at 100 Gbit/s).
+/// wrapping; at this speed octet counters keep growing for about 14 years of uptime
+/// (58 years at 100 Gbit/s).
 pub const MAX_SPEED_BPS: u64 = 400_000_000_000;
 
 /// A bad [`DeviceSpec`] field.
@@ -229,7 +229,16 @@ pub struct DeviceSpec {
     pub initial: InitialState,
     /// How the interfaces are named.
     pub naming: InterfaceNaming,
+    /// When the device booted, Unix seconds: its counters are 0 then and count traffic from
+    /// it. `None`: [`seeded_boot_s`](crate::seeded_boot_s)`(seed, `[`DEFAULT_BOOT_BEFORE_S`]`)`,
+    /// so a model built without a boot time is still deterministic. A fleet passes each
+    /// device's seeded boot time before the fleet's start.
+    pub boot_s: Option<u32>,
 }
+
+/// The instant a [`DeviceSpec`] without `boot_s` counts its seeded boot time back from:
+/// 2023-01-01T00:00:00Z, in Unix seconds.
+pub const DEFAULT_BOOT_BEFORE_S: u32 = 1_672_531_200;
 
 impl Default for DeviceSpec {
     fn default() -> Self {
@@ -240,6 +249,7 @@ impl Default for DeviceSpec {
             errors: ErrorScenario::Clean,
             initial: InitialState::AllUp,
             naming: InterfaceNaming::Arista,
+            boot_s: None,
         }
     }
 }

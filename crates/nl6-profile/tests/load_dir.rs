@@ -36,7 +36,10 @@ const LAB: &str = "name = \"lab-box\"\n[interfaces]\nnaming = \"xr\"\n[inventory
 fn loaded_profiles_join_the_builtins_and_may_replace_one() {
     let dir = Dir::new("ok");
     dir.write("lab.toml", LAB);
-    dir.write("generic.toml", "name = \"generic\"\n[interfaces]\nnaming = \"sonic\"\n");
+    dir.write(
+        "generic.toml",
+        "name = \"generic\"\n[interfaces]\nnaming = \"sonic\"\n",
+    );
     dir.write("notes.txt", "not a profile");
     let registry = ProfileRegistry::load_dir(&dir.0).unwrap();
     let lab = registry.get("lab-box").unwrap();
@@ -53,8 +56,16 @@ fn a_bad_file_is_refused_with_its_path_line_and_field() {
     let bad = dir.write("b.toml", &LAB.replace("fans = 1", "fans = 5000"));
     let err = ProfileRegistry::load_dir(&dir.0).unwrap_err();
     assert_eq!(err.file, bad.display().to_string());
-    assert_eq!((err.line, err.field.as_str()), (Some(7), "inventory.fans"), "{err}");
-    assert!(err.to_string().contains("b.toml:7: inventory.fans: 5000 is more than"), "{err}");
+    assert_eq!(
+        (err.line, err.field.as_str()),
+        (Some(7), "inventory.fans"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("b.toml:7: inventory.fans: 5000 is more than"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -69,7 +80,11 @@ fn two_files_with_one_name_are_refused() {
 
 #[test]
 fn a_missing_directory_names_itself() {
-    let err = ProfileRegistry::load_dir(std::path::Path::new("/nonexistent/nl6-profiles"))
-        .unwrap_err();
-    assert!(err.to_string().starts_with("/nonexistent/nl6-profiles: cannot read"), "{err}");
+    let err =
+        ProfileRegistry::load_dir(std::path::Path::new("/nonexistent/nl6-profiles")).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("/nonexistent/nl6-profiles: cannot read"),
+        "{err}"
+    );
 }

@@ -657,6 +657,10 @@ pub struct DeviceView {
     pub dialout_collector: Option<String>,
     /// When its batch was created (RFC 3339, UTC).
     pub created: String,
+    /// When the device booted (RFC 3339, UTC): seeded 1–400 days before nl6 started, or
+    /// the time of its last reboot. Its counters count from it.
+    #[schema(example = "2026-03-02T17:41:09Z")]
+    pub boot_time: String,
     /// The settings of its batch.
     pub config: BatchConfig,
 }
@@ -671,6 +675,7 @@ impl From<&DeviceInfo> for DeviceView {
             dialout_error: info.dialout_error.clone(),
             dialout_collector: info.dialout_collector.clone(),
             created: humantime::format_rfc3339_seconds(info.created).to_string(),
+            boot_time: humantime::format_rfc3339_seconds(info.boot_time).to_string(),
             config: BatchConfig::from(&*info.batch),
         }
     }
@@ -711,7 +716,17 @@ struct DeviceItem<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     dialout_collector: Option<&'a str>,
     created: &'a str,
+    #[serde(serialize_with = "rfc3339_seconds")]
+    boot_time: std::time::SystemTime,
     config: &'a BatchConfig,
+}
+
+/// Serializes an instant as RFC 3339 (UTC, whole seconds) without an intermediate `String`.
+fn rfc3339_seconds<S: serde::Serializer>(
+    t: &std::time::SystemTime,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_rfc3339_seconds(*t))
 }
 
 /// The echo of each batch of a page, built once per batch.
@@ -774,6 +789,7 @@ impl BatchEchoes {
                     dialout_error: info.dialout_error.as_deref(),
                     dialout_collector: info.dialout_collector.as_deref(),
                     created,
+                    boot_time: info.boot_time,
                     config,
                 }
             })
@@ -811,6 +827,8 @@ mod tests {
             mdt_sessions: 0,
             batch: batch.clone(),
             created: std::time::SystemTime::UNIX_EPOCH,
+            boot_time: std::time::SystemTime::UNIX_EPOCH
+                + std::time::Duration::from_secs(1_700_000_000 + u64::from(n)),
         };
         let devices = [info(1, &spec), info(2, &spec), info(3, &other)];
         let echoes = BatchEchoes::of(&devices);

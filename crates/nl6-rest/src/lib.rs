@@ -1,5 +1,5 @@
-//! The nl6 REST API: create and delete batches of simulated devices, change interface
-//! state, read gNMI dial-in/dial-out status, scrape Prometheus metrics, and fetch the
+//! The nl6 REST API: create and delete batches of simulated devices, reboot a device,
+//! change interface state, read gNMI dial-in/dial-out status, scrape Prometheus metrics, and fetch the
 //! OpenAPI document of all of it (`GET /api/v1/openapi.json`, generated from the handlers
 //! and body types, so it cannot drift from the code).
 //!
@@ -79,6 +79,7 @@ pub use history::{
     DestinationRate, HISTORY_CAPACITY, History, HistoryDocument, MAX_SAMPLE_DESTINATIONS,
     SAMPLE_INTERVAL, Sample, Sampler,
 };
+pub use routes::reboot::Rebooted;
 pub use serve::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_PEER, ServeOptions,
@@ -96,6 +97,7 @@ fn api() -> OpenApiRouter<ApiState> {
         // Devices.
         .routes(routes!(devices::create, devices::list, devices::delete_all))
         .routes(routes!(devices::get, devices::delete))
+        .routes(routes!(routes::reboot::reboot))
         // Interface state.
         .routes(routes!(interfaces::list))
         .routes(routes!(interfaces::set_oper_status))

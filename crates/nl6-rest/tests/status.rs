@@ -417,6 +417,7 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         "GET /api/v1/devices/{ip}",
         "DELETE /api/v1/devices/{ip}",
         "GET /api/v1/devices/{ip}/interfaces",
+        "POST /api/v1/devices/{ip}/reboot",
         "POST /api/v1/devices/{ip}/interfaces/{ifindex}/oper-status",
         "POST /api/v1/devices/{ip}/interfaces/{ifindex}/admin-status",
         "GET /api/v1/status",

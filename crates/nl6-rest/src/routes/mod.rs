@@ -9,6 +9,7 @@ pub(crate) mod history;
 pub(crate) mod interfaces;
 pub(crate) mod mdt;
 pub(crate) mod metrics;
+pub(crate) mod reboot;
 pub(crate) mod status;
 
 /// No route matches: a JSON 404.
