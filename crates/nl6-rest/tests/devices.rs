@@ -51,7 +51,7 @@ async fn create_list_get_delete() {
             "start_ip": "127.81.1.1", "device_count": 3, "netmask": 24, "interfaces": 4,
             "if_speed_bps": 1_000_000_000u64, "if_error_scenario": "clean",
             "if_flap_scenario": "clean", "if_initial_state": "all-up",
-            "interface_naming": "arista"
+            "interface_naming": "arista", "device_type": "generic"
         })
     );
     assert!(one["data"]["created"].as_str().unwrap().ends_with('Z'));
