@@ -275,6 +275,25 @@ mod tests {
     }
 
     #[test]
+    fn every_component_of_a_device_has_its_own_serial() {
+        let c = Components::new(&Inventory {
+            linecards: 8,
+            fans: 8,
+            power_supplies: 8,
+            transceivers: 64,
+            ..Inventory::default()
+        });
+        for seed in 0..32 {
+            let mut serials: Vec<_> = (0..c.entry_count())
+                .map(|e| c.value(key(seed), e, 6, T).unwrap())
+                .collect();
+            serials.sort_by_key(|v| format!("{v:?}"));
+            serials.dedup();
+            assert_eq!(serials.len(), c.entry_count(), "seed {seed}");
+        }
+    }
+
+    #[test]
     fn leaves_an_entry_lacks_are_absent() {
         let c = Components::new(&Inventory::default());
         let fan = (0..c.entry_count()).find(|&e| c.key(e) == "Fan1").unwrap();

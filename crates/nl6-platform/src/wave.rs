@@ -11,9 +11,11 @@ pub(crate) fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A hash of the device seed and up to two small discriminators.
+/// A hash of the device seed and up to two small discriminators. Each discriminator is
+/// mixed on its own before they are combined, so no two small `(a, b)` pairs collide
+/// (`(k, 0)` and `(k + 1, 1)` did when they were combined arithmetically).
 pub(crate) fn hash(seed: u64, a: u64, b: u64) -> u64 {
-    mix(seed ^ mix(a.wrapping_add(0x9e37_79b9_7f4a_7c15).wrapping_mul(b | 1) ^ b))
+    mix(seed ^ mix(a ^ 0x9e37_79b9_7f4a_7c15) ^ mix(b ^ 0xd1b5_4a32_d192_ed03).rotate_left(29))
 }
 
 /// A uniform value in `[0, 1)` from a hash word.
@@ -55,6 +57,13 @@ mod tests {
             assert_eq!(w.avg, 40.0);
         }
         assert_ne!(hash(1, 2, 3), hash(2, 2, 3));
+        // Every pair of small discriminators gives its own hash.
+        let mut seen = std::collections::HashSet::new();
+        for a in 0..64 {
+            for b in 0..1_100 {
+                assert!(seen.insert(hash(7, a, b)), "({a}, {b}) collides");
+            }
+        }
         assert!((0.0..1.0).contains(&unit(u64::MAX)));
     }
 }
