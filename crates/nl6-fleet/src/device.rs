@@ -99,21 +99,29 @@ pub(crate) struct Device {
     pub(crate) model: Arc<DeviceModel>,
     pub(crate) batch: Arc<Batch>,
     /// The running dial-out exporter; dropping it stops the export and folds its counters.
-    pub(crate) export: Mutex<Option<DeviceExport>>,
+    /// Boxed: a dial-in-only device pays a pointer, not an exporter's ~120 bytes.
+    pub(crate) export: Mutex<Option<Box<DeviceExport>>>,
     /// The running MDT dial-out sessions, one per subscription and destination.
     pub(crate) mdt_exports: Mutex<Vec<DeviceExport>>,
-    /// Pending "revert after duration" timers of the REST state endpoints.
-    pub(crate) timers: Mutex<HashMap<(u32, StateLeaf), AbortHandle>>,
+    /// Pending "revert after duration" timers of the REST state endpoints, allocated on
+    /// the first one (most devices never have one).
+    pub(crate) timers: Mutex<Option<Box<Timers>>>,
 }
+
+/// Pending revert timers of one device, by interface and leaf.
+pub(crate) type Timers = HashMap<(u32, StateLeaf), AbortHandle>;
 
 impl Device {
     /// Stops the timers and hands out the exporters (gNMI and MDT): the caller stops them
     /// and waits (dropping them would stop them too; counters fold exactly once either way).
     pub(crate) fn stop_timers_take_exports(&self) -> Vec<DeviceExport> {
-        for (_, timer) in self.timers.lock().drain() {
-            timer.abort();
+        if let Some(timers) = self.timers.lock().take() {
+            for timer in timers.values() {
+                timer.abort();
+            }
         }
-        let mut exports: Vec<DeviceExport> = self.export.lock().take().into_iter().collect();
+        let mut exports: Vec<DeviceExport> =
+            self.export.lock().take().map(|e| *e).into_iter().collect();
         exports.append(&mut self.mdt_exports.lock());
         exports
     }
@@ -178,4 +186,18 @@ pub struct Page {
     pub devices: Vec<DeviceInfo>,
     /// The address the next page starts after; `None` on the last page.
     pub next: Option<Ipv4Addr>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every device of the fleet has one; a dial-in device uses none of the exporter or
+    /// timer state, so those are a pointer each until used.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_device_record_stays_small() {
+        let size = size_of::<Device>();
+        assert!(size <= 112, "Device is {size} B");
+    }
 }

@@ -413,9 +413,9 @@ impl Fleet {
             hostname,
             model,
             batch: batch.clone(),
-            export: Mutex::new(export),
+            export: Mutex::new(export.map(Box::new)),
             mdt_exports: Mutex::new(mdt_exports),
-            timers: Mutex::new(Default::default()),
+            timers: Mutex::new(None),
         }))
     }
 
@@ -613,6 +613,7 @@ impl Fleet {
         }
         let idx = (ifindex - 1) as usize;
         let mut timers = device.timers.lock();
+        let timers = timers.get_or_insert_with(Box::default);
         if let Some(old) = timers.remove(&(ifindex, leaf)) {
             old.abort();
         }
@@ -623,7 +624,9 @@ impl Fleet {
             let handle = tokio::spawn(async move {
                 tokio::time::sleep(d).await;
                 if let Some(device) = weak.upgrade() {
-                    device.timers.lock().remove(&(ifindex, leaf));
+                    if let Some(timers) = device.timers.lock().as_mut() {
+                        timers.remove(&(ifindex, leaf));
+                    }
                     previous.apply(&device.model, idx);
                 }
             });
