@@ -34,7 +34,7 @@ mod system;
 mod wave;
 
 pub use components::{COMPONENTS, ComponentKind, Components};
-pub use inventory::{Inventory, InventoryError};
+pub use inventory::{Inventory, InventoryError, MAX_PER_KIND};
 pub use system::{CPUS, Cpus, MEMORY, Memory, SYSTEM_STATE, SystemState};
 
 use std::sync::Arc;
