@@ -86,13 +86,26 @@ pub trait Subtree: Send + Sync + Debug {
 pub struct Subtrees {
     items: Vec<Arc<dyn Subtree>>,
     models: Vec<ModelInfo>,
+    /// What an encoder derives once from these subtrees (e.g. pre-encoded paths), kept
+    /// with them so it lives exactly as long as they do.
+    encoder_cache: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Subtrees {
     /// A set of `items`, in the order their updates are sent, from the YANG `models`
     /// (what Capabilities advertises besides interfaces).
     pub fn new(items: Vec<Arc<dyn Subtree>>, models: Vec<ModelInfo>) -> Subtrees {
-        Subtrees { items, models }
+        Subtrees {
+            items,
+            models,
+            encoder_cache: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A slot for what an encoder derives once from these subtrees; the first caller
+    /// fills it.
+    pub fn encoder_cache(&self) -> &std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>> {
+        &self.encoder_cache
     }
 
     /// The models the subtrees come from.

@@ -3,7 +3,9 @@
 
 use nl6_gnmi::proto::gnmi::{Path, PathElem, ScalarArray, TypedValue, Update, typed_value};
 use nl6_gnmi::value as json;
-use nl6_model::{LeafType, SubtreeSchema, Value};
+use std::sync::Arc;
+
+use nl6_model::{LeafType, SubtreeSchema, Subtrees, Value};
 
 use crate::encoding::ValueEncoding;
 use crate::snapshot::{ExtraReading, Snapshot};
@@ -114,6 +116,60 @@ pub(crate) fn extra_update(
         val: Some(extra_value(&reading.value, ty, encoding)),
         duplicates: 0,
     })
+}
+
+/// Encoded `Update.path` fields (tag, length, path) of every (subtree, entry, leaf) of a
+/// device's subtrees, built once per [`Subtrees`] and kept in its encoder cache.
+pub(crate) struct ExtraPathTable {
+    bytes: Vec<u8>,
+    /// Per subtree: where its spans start, and its leaf count.
+    subtrees: Vec<(usize, usize)>,
+    spans: Vec<(u32, u32)>,
+}
+
+impl ExtraPathTable {
+    fn build(subtrees: &Subtrees) -> ExtraPathTable {
+        let mut table = ExtraPathTable {
+            bytes: Vec::new(),
+            subtrees: Vec::new(),
+            spans: Vec::new(),
+        };
+        for subtree in subtrees.items() {
+            let schema = subtree.schema();
+            table.subtrees.push((table.spans.len(), schema.leaves.len()));
+            for entry in 0..subtree.entry_count() {
+                for leaf in 0..schema.leaves.len() {
+                    let path = extra_path(schema, subtree.key(entry), leaf);
+                    let start = table.bytes.len() as u32;
+                    prost::encoding::message::encode(1, &path, &mut table.bytes);
+                    table.spans.push((start, table.bytes.len() as u32 - start));
+                }
+            }
+        }
+        table
+    }
+
+    /// The table of `subtrees`, built on first use.
+    pub(crate) fn of(subtrees: &Subtrees) -> Option<Arc<ExtraPathTable>> {
+        let cached = subtrees
+            .encoder_cache()
+            .get_or_init(|| Arc::new(ExtraPathTable::build(subtrees)));
+        Arc::clone(cached).downcast::<ExtraPathTable>().ok()
+    }
+
+    /// The encoded `Update.path` field of one reading.
+    pub(crate) fn update_path(&self, reading: &ExtraReading) -> Option<&[u8]> {
+        let &(first, leaves) = self.subtrees.get(usize::from(reading.subtree))?;
+        let index = first + reading.entry as usize * leaves + usize::from(reading.leaf);
+        let &(start, len) = self.spans.get(index)?;
+        self.bytes.get(start as usize..(start + len) as usize)
+    }
+}
+
+/// The type of a reading's leaf, if the snapshot has its subtree.
+pub(crate) fn reading_type(snapshot: &Snapshot<'_>, reading: &ExtraReading) -> Option<LeafType> {
+    let subtree = snapshot.subtrees()?.get(usize::from(reading.subtree))?;
+    Some(subtree.schema().leaves.get(usize::from(reading.leaf))?.ty)
 }
 
 /// Every extra update of `snapshot`, in order.

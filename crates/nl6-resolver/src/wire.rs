@@ -211,11 +211,29 @@ impl WireEncoder {
                 updates += 1;
             }
         }
-        for update in crate::extra::extra_updates(snapshot, encoding) {
-            body.push(TAG_NOTIF_UPDATE);
-            encode_varint(update.encoded_len() as u64, body);
-            update.encode_raw(body);
-            updates += 1;
+        if let Some(subtrees) = snapshot.subtrees()
+            && !snapshot.extras().is_empty()
+            && let Some(paths) = crate::extra::ExtraPathTable::of(subtrees)
+        {
+            for reading in snapshot.extras() {
+                let (Some(path), Some(ty)) = (
+                    paths.update_path(reading),
+                    crate::extra::reading_type(snapshot, reading),
+                ) else {
+                    continue;
+                };
+                value.clear();
+                crate::extra::extra_value(&reading.value, ty, encoding).encode_raw(value);
+                let val_len = value.len();
+                let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
+                body.push(TAG_NOTIF_UPDATE);
+                encode_varint(update_len as u64, body);
+                body.extend_from_slice(path);
+                body.push(TAG_UPDATE_VAL);
+                encode_varint(val_len as u64, body);
+                body.extend_from_slice(value);
+                updates += 1;
+            }
         }
         write_notification(out, snapshot.timestamp_ns(), target, body);
         updates
