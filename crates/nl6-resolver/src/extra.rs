@@ -136,7 +136,9 @@ impl ExtraPathTable {
         };
         for subtree in subtrees.items() {
             let schema = subtree.schema();
-            table.subtrees.push((table.spans.len(), schema.leaves.len()));
+            table
+                .subtrees
+                .push((table.spans.len(), schema.leaves.len()));
             for entry in 0..subtree.entry_count() {
                 for leaf in 0..schema.leaves.len() {
                     let path = extra_path(schema, subtree.key(entry), leaf);
