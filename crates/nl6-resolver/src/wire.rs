@@ -200,14 +200,7 @@ impl WireEncoder {
                 };
                 write_value(value, json, encoding, leaf_value);
                 let path = self.table.update_path(idx, leaf);
-                let val_len = value.len();
-                let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
-                body.push(TAG_NOTIF_UPDATE);
-                encode_varint(update_len as u64, body);
-                body.extend_from_slice(path);
-                body.push(TAG_UPDATE_VAL);
-                encode_varint(val_len as u64, body);
-                body.extend_from_slice(value);
+                put_update(body, path, value);
                 updates += 1;
             }
         }
@@ -224,14 +217,7 @@ impl WireEncoder {
                 };
                 value.clear();
                 crate::extra::extra_value(&reading.value, ty, encoding).encode_raw(value);
-                let val_len = value.len();
-                let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
-                body.push(TAG_NOTIF_UPDATE);
-                encode_varint(update_len as u64, body);
-                body.extend_from_slice(path);
-                body.push(TAG_UPDATE_VAL);
-                encode_varint(val_len as u64, body);
-                body.extend_from_slice(value);
+                put_update(body, path, value);
                 updates += 1;
             }
         }
@@ -241,6 +227,19 @@ impl WireEncoder {
 }
 
 /// Fills `out` with the encoded `TypedValue` message of `value` (`json` is scratch).
+/// Appends one `Notification.update`: the pre-encoded `Update.path` field, then `val`
+/// holding the encoded `TypedValue` `value`.
+fn put_update(body: &mut Vec<u8>, path: &[u8], value: &[u8]) {
+    let val_len = value.len();
+    let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
+    body.push(TAG_NOTIF_UPDATE);
+    encode_varint(update_len as u64, body);
+    body.extend_from_slice(path);
+    body.push(TAG_UPDATE_VAL);
+    encode_varint(val_len as u64, body);
+    body.extend_from_slice(value);
+}
+
 fn write_value(
     out: &mut Vec<u8>,
     json: &mut Vec<u8>,
