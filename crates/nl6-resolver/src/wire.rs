@@ -198,9 +198,15 @@ impl WireEncoder {
                 let Some(leaf_value) = snapshot.value(idx, leaf) else {
                     continue;
                 };
-                write_value(value, json, encoding, leaf_value);
                 let path = self.table.update_path(idx, leaf);
-                put_update(body, path, value);
+                match (encoding, leaf_value) {
+                    // The common case (counters in PROTO): the value straight into the body.
+                    (ValueEncoding::Proto, LeafValue::U64(v)) => put_uint_update(body, path, v),
+                    _ => {
+                        write_value(value, json, encoding, leaf_value);
+                        put_update(body, path, value);
+                    }
+                }
                 updates += 1;
             }
         }
@@ -229,6 +235,7 @@ impl WireEncoder {
 /// Fills `out` with the encoded `TypedValue` message of `value` (`json` is scratch).
 /// Appends one `Notification.update`: the pre-encoded `Update.path` field, then `val`
 /// holding the encoded `TypedValue` `value`.
+#[inline]
 fn put_update(body: &mut Vec<u8>, path: &[u8], value: &[u8]) {
     let val_len = value.len();
     let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
@@ -238,6 +245,20 @@ fn put_update(body: &mut Vec<u8>, path: &[u8], value: &[u8]) {
     body.push(TAG_UPDATE_VAL);
     encode_varint(val_len as u64, body);
     body.extend_from_slice(value);
+}
+
+/// [`put_update`] of a `uint_val`, written without a scratch buffer.
+#[inline]
+fn put_uint_update(body: &mut Vec<u8>, path: &[u8], v: u64) {
+    let val_len = 1 + encoded_len_varint(v);
+    let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
+    body.push(TAG_NOTIF_UPDATE);
+    encode_varint(update_len as u64, body);
+    body.extend_from_slice(path);
+    body.push(TAG_UPDATE_VAL);
+    encode_varint(val_len as u64, body);
+    body.push(TAG_TV_UINT);
+    encode_varint(v, body);
 }
 
 fn write_value(
