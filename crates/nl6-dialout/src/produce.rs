@@ -8,7 +8,9 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use nl6_ifstate::{DeviceModel, Listener, StateEvent, unix_now_ns};
-use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, changed_leaves, event_time_ns};
+use nl6_resolver::{
+    ExtraReading, LeafSet, Selection, Snapshot, ValueEncoding, changed_leaves, event_time_ns,
+};
 use tokio::time::Instant;
 
 use crate::config::{DialoutConfig, Mode, Phase};
@@ -166,6 +168,9 @@ pub(crate) struct Producer<'s> {
     encoder: Box<dyn SampleEncoder>,
     trigger: Trigger<'s>,
     masks: Vec<LeafSet>,
+    /// On-change mode: the other-subtree leaves last sent, to send the ones an event
+    /// changed (a boot time after a reboot).
+    last_extras: Vec<ExtraReading>,
     /// What the last sample encoded to.
     out: Vec<WireMessage>,
 }
@@ -203,6 +208,7 @@ impl<'s> Producer<'s> {
         Producer {
             encoder,
             masks: vec![LeafSet::EMPTY; plan.selection.interface_count()],
+            last_extras: Vec::new(),
             plan,
             trigger,
             out: Vec::with_capacity(1),
@@ -248,6 +254,9 @@ impl<'s> Producer<'s> {
     fn snapshot(&mut self) {
         let plan = &self.plan;
         let snapshot = Snapshot::capture(&plan.model, unix_now_ns(), &plan.selection);
+        if matches!(self.trigger, Trigger::OnChange { .. }) {
+            self.last_extras = snapshot.extras().to_vec();
+        }
         let sample = Sample {
             kind: SampleKind::Snapshot,
             snapshot: &snapshot,
@@ -260,23 +269,42 @@ impl<'s> Producer<'s> {
         self.encoder.encode(&sample, &mut self.out);
     }
 
-    /// Only the leaves `event` changed that the paths select; false if there are none.
+    /// Only the leaves `event` changed that the paths select, and the other-subtree
+    /// leaves whose value differs from what was last sent; false if there are none.
     fn event(&mut self, event: &StateEvent) -> bool {
-        let Some(idx) = (event.ifindex as usize).checked_sub(1) else {
-            return false;
-        };
-        let leaves = changed_leaves(event).intersect(self.plan.selection.leaves(idx));
-        if leaves.is_empty() || idx >= self.masks.len() {
-            return false;
-        }
-        let plan = &self.plan;
         let at = event_time_ns(event);
-        let snapshot = Snapshot::of_state(&plan.model, at, idx, event.after);
-        self.masks.fill(LeafSet::EMPTY);
-        self.masks[idx] = leaves;
+        let mut sent = false;
+        // The snapshots borrow the model while the encoder needs `self`.
+        let plan = Arc::clone(&self.plan);
+        if let Some(idx) = (event.ifindex as usize).checked_sub(1) {
+            let leaves = changed_leaves(event).intersect(plan.selection.leaves(idx));
+            if !leaves.is_empty() && idx < self.masks.len() {
+                let snapshot = Snapshot::of_state(&plan.model, at, idx, event.after);
+                self.masks.fill(LeafSet::EMPTY);
+                self.masks[idx] = leaves;
+                self.encode_event(&snapshot);
+                sent = true;
+            }
+        }
+        if !plan.selection.extras().is_empty() {
+            let now = Snapshot::capture(&plan.model, at, &plan.selection.extras_only());
+            let fresh = now.changed_since_readings(&self.last_extras);
+            if !fresh.extras().is_empty() {
+                self.masks.fill(LeafSet::EMPTY);
+                self.encode_event(&fresh);
+                sent = true;
+            }
+            self.last_extras = now.extras().to_vec();
+        }
+        sent
+    }
+
+    /// Encodes an event sample: `snapshot` with the interface leaves of `self.masks`.
+    fn encode_event(&mut self, snapshot: &Snapshot<'_>) {
+        let plan = &self.plan;
         let sample = Sample {
             kind: SampleKind::Event,
-            snapshot: &snapshot,
+            snapshot,
             masks: &self.masks,
             paths: &plan.paths,
             encoding: plan.encoding,
@@ -284,7 +312,6 @@ impl<'s> Producer<'s> {
             model: &plan.model,
         };
         self.encoder.encode(&sample, &mut self.out);
-        true
     }
 }
 

@@ -203,6 +203,47 @@ async fn on_change_sends_a_snapshot_then_only_the_changed_leaves() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_change_sends_the_new_boot_time_after_a_reboot() {
+    let collector = plain_collector().await;
+    let mut rx = collector.subscribe();
+    let exporter = Exporter::new(fast_env(TestConnector::new()));
+    let port = collector.local_addr().port();
+    let inventory = nl6_platform::Inventory::default();
+    let device = std::sync::Arc::new(
+        nl6_ifstate::DeviceModel::new(&nl6_ifstate::DeviceSpec {
+            seed: 3,
+            interfaces: 2,
+            ..nl6_ifstate::DeviceSpec::default()
+        })
+        .unwrap()
+        .with_subtrees(std::sync::Arc::new(nl6_platform::subtrees(&inventory))),
+    );
+    let ip = device_ip(2, 9);
+    let cfg = nl6_dialout::DialoutConfig {
+        mode: Mode::OnChange,
+        encoding: Encoding::Proto,
+        paths: vec!["/system/state/boot-time".into()],
+        ..plain_config(port)
+    };
+    let export = exporter.attach(ip, device.clone(), &cfg).unwrap();
+    let target = ip.to_string();
+    let boot_time = |n: &nl6_gnmi::proto::gnmi::Notification| {
+        assert_eq!(update_paths(n), ["/system/state/boot-time"]);
+        match n.update[0].val.clone().unwrap().value.unwrap() {
+            Value::UintVal(v) => v,
+            other => panic!("boot-time is not a uint: {other:?}"),
+        }
+    };
+    let first = next_for(&mut rx, &target, WAIT).await;
+    assert_eq!(boot_time(&first), device.boot_time_ns());
+    let rebooted = device.reboot(unix_now_ns());
+    let event = next_for(&mut rx, &target, WAIT).await;
+    assert_eq!(boot_time(&event), rebooted);
+    assert!(rebooted > boot_time(&first));
+    drop(export);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_attaches_are_rejected_with_the_path_and_leave_nothing_behind() {
     let connector = TestConnector::new();
     let stats = DialoutStats::new();

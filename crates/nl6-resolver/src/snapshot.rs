@@ -146,13 +146,19 @@ impl<'m> Snapshot<'m> {
     }
 
     /// The same instant with only the other-subtree leaves whose value differs from
-    /// `before` (for `suppress_redundant`).
+    /// `before` (for `suppress_redundant` and on-change).
     pub fn changed_since(&self, before: &Snapshot<'_>) -> Snapshot<'m> {
+        self.changed_since_readings(&before.extras)
+    }
+
+    /// The same instant with only the other-subtree leaves whose value differs from
+    /// the readings `before` (what was last sent).
+    pub fn changed_since_readings(&self, before: &[ExtraReading]) -> Snapshot<'m> {
         let extras = self
             .extras
             .iter()
             .filter(|r| {
-                !before.extras.iter().any(|b| {
+                !before.iter().any(|b| {
                     (b.subtree, b.entry, b.leaf) == (r.subtree, r.entry, r.leaf)
                         && b.value == r.value
                 })

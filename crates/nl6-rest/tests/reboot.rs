@@ -223,3 +223,65 @@ async fn rebooting_an_unknown_device_is_404_and_a_bad_address_400() {
     r.assert_error(405, &["GET"]);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn an_on_change_subscriber_of_boot_time_sees_the_reboot() {
+    let api = Api::start().await;
+    let ip = dev(44, 1);
+    api.create(json!({"start_ip": ip.to_string(), "device_count": 1, "device_type": "juniper-mx"}))
+        .await;
+    let (tx, rx) = mpsc::channel(4);
+    tx.send(SubscribeRequest {
+        request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
+            mode: subscription_list::Mode::Stream as i32,
+            encoding: Encoding::Proto as i32,
+            subscription: vec![Subscription {
+                path: Some(parse_path("/system/state/boot-time").unwrap()),
+                mode: SubscriptionMode::OnChange as i32,
+                ..Subscription::default()
+            }],
+            ..SubscriptionList::default()
+        })),
+        extension: vec![],
+    })
+    .await
+    .unwrap();
+    let mut sub = connect(ip, api.dialin_port()).await;
+    let mut stream = within("subscribe", sub.subscribe(ReceiverStream::new(rx)))
+        .await
+        .unwrap()
+        .into_inner();
+    // The boot time as a subscriber reads it: one `uint_val` update per notification.
+    async fn next_boot_time(
+        stream: &mut tonic::Streaming<nl6_gnmi::proto::gnmi::SubscribeResponse>,
+    ) -> u64 {
+        loop {
+            match within("boot-time update", stream.message())
+                .await
+                .unwrap()
+                .unwrap()
+                .response
+            {
+                Some(subscribe_response::Response::Update(n)) => {
+                    assert_eq!(n.update.len(), 1, "{n:?}");
+                    match n.update[0].val.as_ref().and_then(|v| v.value.clone()) {
+                        Some(Tv::UintVal(v)) => return v,
+                        other => panic!("boot-time is not a uint: {other:?}"),
+                    }
+                }
+                Some(subscribe_response::Response::SyncResponse(true)) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    let view = api.get(&format!("/api/v1/devices/{ip}")).await.json();
+    let seeded = parse_time(&view["data"]["boot_time"]);
+    let first = next_boot_time(&mut stream).await;
+    assert_eq!(UNIX_EPOCH + Duration::from_nanos(first), seeded);
+
+    let r = api.post_raw(&reboot(ip), None, "").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let boot_ns = r.json()["data"]["boot_time_ns"].as_u64().unwrap();
+    assert!(boot_ns > first);
+    assert_eq!(next_boot_time(&mut stream).await, boot_ns);
+}

@@ -57,7 +57,9 @@ impl<'m> SubState<'m> {
             }
             _ => emit.send(&snapshot, self.sub.selection.masks()),
         }
-        if suppress {
+        // ON_CHANGE subscriptions of other-subtree leaves keep what they sent, so a
+        // device event can send the ones that changed (`on_event`).
+        if suppress || (self.is_on_change() && !self.sub.selection.extras().is_empty()) {
             self.last = Some(snapshot);
         }
     }
@@ -156,7 +158,7 @@ pub(crate) async fn run(
                         state.send(device, &mut emit, true);
                     }
                 } else {
-                    on_event(device, &states, event, &mut emit);
+                    on_event(device, &mut states, event, &mut emit);
                 }
             }
         }
@@ -171,12 +173,20 @@ async fn next_event(listener: &mut Option<Listener>) -> Option<StateEvent> {
     }
 }
 
-/// Sends the leaves an event changed that some ON_CHANGE subscription selected.
-fn on_event(device: &DeviceModel, states: &[SubState<'_>], event: StateEvent, emit: &mut Emitter) {
+/// Sends the leaves an event changed that some ON_CHANGE subscription selected: the
+/// interface leaves the event names, and the other-subtree leaves (a boot time after a
+/// reboot) whose value differs from what the subscription last sent.
+fn on_event<'m>(
+    device: &'m DeviceModel,
+    states: &mut [SubState<'m>],
+    event: StateEvent,
+    emit: &mut Emitter,
+) {
     let Some(idx) = (event.ifindex as usize).checked_sub(1) else {
         return;
     };
-    let after = Snapshot::of_state(device, event_time_ns(&event), idx, event.after);
+    let at = event_time_ns(&event);
+    let after = Snapshot::of_state(device, at, idx, event.after);
     let changed = changed_leaves(&event);
     let wanted = states
         .iter()
@@ -185,12 +195,25 @@ fn on_event(device: &DeviceModel, states: &[SubState<'_>], event: StateEvent, em
             acc.union(s.sub.selection.leaves(idx))
         });
     let mask = wanted.intersect(changed);
-    if mask.is_empty() {
-        return;
+    if !mask.is_empty() {
+        let mut masks = vec![LeafSet::EMPTY; device.interface_count()];
+        if let Some(slot) = masks.get_mut(idx) {
+            *slot = mask;
+            emit.send(&after, &masks);
+        }
     }
-    let mut masks = vec![LeafSet::EMPTY; device.interface_count()];
-    if let Some(slot) = masks.get_mut(idx) {
-        *slot = mask;
-        emit.send(&after, &masks);
+    for state in states
+        .iter_mut()
+        .filter(|s| s.is_on_change() && !s.sub.selection.extras().is_empty())
+    {
+        let now = Snapshot::capture(device, at, &state.sub.selection.extras_only());
+        let fresh = match &state.last {
+            Some(last) => now.changed_since(last),
+            None => now.clone(),
+        };
+        if !fresh.extras().is_empty() {
+            emit.send(&fresh, &[]);
+        }
+        state.last = Some(now);
     }
 }
