@@ -126,23 +126,11 @@ impl<'m> Snapshot<'m> {
     /// path of a request whose union was captured).
     pub fn narrowed(&self, selection: &Selection) -> Snapshot<'m> {
         let picks = selection.extras();
-        let extras = self
-            .extras
-            .iter()
-            .filter(|r| {
-                picks.iter().any(|p| {
-                    (p.subtree, p.entry) == (r.subtree, r.entry) && p.leaves & (1 << r.leaf) != 0
-                })
+        self.keeping_extras(|r| {
+            picks.iter().any(|p| {
+                (p.subtree, p.entry) == (r.subtree, r.entry) && p.leaves & (1 << r.leaf) != 0
             })
-            .cloned()
-            .collect();
-        Snapshot {
-            names: self.names,
-            timestamp_ns: self.timestamp_ns,
-            readings: self.readings.clone(),
-            subtrees: self.subtrees,
-            extras,
-        }
+        })
     }
 
     /// The same instant with only the other-subtree leaves whose value differs from
@@ -154,19 +142,14 @@ impl<'m> Snapshot<'m> {
     /// The same instant with only the other-subtree leaves whose value differs from
     /// the readings `before` (what was last sent).
     pub fn changed_since_readings(&self, before: &[ExtraReading]) -> Snapshot<'m> {
-        let extras = self
-            .extras
-            .iter()
-            .filter(|r| {
-                !before.iter().any(|b| {
-                    (b.subtree, b.entry, b.leaf) == (r.subtree, r.entry, r.leaf)
-                        && b.value == r.value
-                })
-            })
-            .cloned()
-            .collect();
+        self.keeping_extras(|r| !before.contains(r))
+    }
+
+    /// The same instant with the interface readings and the other-subtree readings
+    /// `keep` accepts.
+    fn keeping_extras(&self, keep: impl Fn(&ExtraReading) -> bool) -> Snapshot<'m> {
         Snapshot {
-            extras,
+            extras: self.extras.iter().filter(|r| keep(r)).cloned().collect(),
             readings: self.readings.clone(),
             ..*self
         }

@@ -232,35 +232,35 @@ impl WireEncoder {
     }
 }
 
-/// Fills `out` with the encoded `TypedValue` message of `value` (`json` is scratch).
-/// Appends one `Notification.update`: the pre-encoded `Update.path` field, then `val`
-/// holding the encoded `TypedValue` `value`.
+/// Appends the head of one `Notification.update` whose `TypedValue` is `val_len` bytes:
+/// tags and lengths, then the pre-encoded `Update.path` field. The value follows.
 #[inline]
-fn put_update(body: &mut Vec<u8>, path: &[u8], value: &[u8]) {
-    let val_len = value.len();
+fn put_update_head(body: &mut Vec<u8>, path: &[u8], val_len: usize) {
     let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
     body.push(TAG_NOTIF_UPDATE);
     encode_varint(update_len as u64, body);
     body.extend_from_slice(path);
     body.push(TAG_UPDATE_VAL);
     encode_varint(val_len as u64, body);
+}
+
+/// Appends one `Notification.update`: `path`, then `val` holding the encoded
+/// `TypedValue` `value`.
+#[inline]
+fn put_update(body: &mut Vec<u8>, path: &[u8], value: &[u8]) {
+    put_update_head(body, path, value.len());
     body.extend_from_slice(value);
 }
 
 /// [`put_update`] of a `uint_val`, written without a scratch buffer.
 #[inline]
 fn put_uint_update(body: &mut Vec<u8>, path: &[u8], v: u64) {
-    let val_len = 1 + encoded_len_varint(v);
-    let update_len = path.len() + 1 + encoded_len_varint(val_len as u64) + val_len;
-    body.push(TAG_NOTIF_UPDATE);
-    encode_varint(update_len as u64, body);
-    body.extend_from_slice(path);
-    body.push(TAG_UPDATE_VAL);
-    encode_varint(val_len as u64, body);
+    put_update_head(body, path, 1 + encoded_len_varint(v));
     body.push(TAG_TV_UINT);
     encode_varint(v, body);
 }
 
+/// Fills `out` with the encoded `TypedValue` message of `value` (`json` is scratch).
 fn write_value(
     out: &mut Vec<u8>,
     json: &mut Vec<u8>,
