@@ -287,7 +287,9 @@ impl<'s> Producer<'s> {
             }
         }
         if !plan.selection.extras().is_empty() {
-            let now = Snapshot::capture(&plan.model, at, &plan.selection.extras_only());
+            // On-change selections hold no counters: capturing all of it is cheap, and
+            // with empty masks only its other-subtree leaves are encoded.
+            let now = Snapshot::capture(&plan.model, at, &plan.selection);
             let fresh = now.changed_since_readings(&self.last_extras);
             if !fresh.extras().is_empty() {
                 self.masks.fill(LeafSet::EMPTY);

@@ -271,14 +271,6 @@ impl Selection {
         Selection { masks, extras }
     }
 
-    /// The same picks on the other subtrees, and no interface leaf.
-    pub fn extras_only(&self) -> Selection {
-        Selection {
-            masks: vec![LeafSet::EMPTY; self.masks.len()].into_boxed_slice(),
-            extras: self.extras.clone(),
-        }
-    }
-
     /// The picks on the device's other subtrees, ordered by subtree and entry.
     pub fn extras(&self) -> &[ExtraPick] {
         &self.extras

@@ -206,7 +206,9 @@ fn on_event<'m>(
         .iter_mut()
         .filter(|s| s.is_on_change() && !s.sub.selection.extras().is_empty())
     {
-        let now = Snapshot::capture(device, at, &state.sub.selection.extras_only());
+        // The whole selection (on-change: no counters, so cheap); only its
+        // other-subtree leaves are sent, the interface ones went out above.
+        let now = Snapshot::capture(device, at, &state.sub.selection);
         let fresh = match &state.last {
             Some(last) => now.changed_since(last),
             None => now.clone(),
