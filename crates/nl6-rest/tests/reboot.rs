@@ -62,6 +62,37 @@ async fn get_u64(
     out
 }
 
+/// A dial-in STREAM of one ON_CHANGE subscription to `path` on the device at `ip`.
+async fn on_change_stream(
+    ip: Ipv4Addr,
+    port: u16,
+    path: &str,
+    updates_only: bool,
+) -> tonic::Streaming<nl6_gnmi::proto::gnmi::SubscribeResponse> {
+    let (tx, rx) = mpsc::channel(4);
+    tx.send(SubscribeRequest {
+        request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
+            mode: subscription_list::Mode::Stream as i32,
+            encoding: Encoding::Proto as i32,
+            updates_only,
+            subscription: vec![Subscription {
+                path: Some(parse_path(path).unwrap()),
+                mode: SubscriptionMode::OnChange as i32,
+                ..Subscription::default()
+            }],
+            ..SubscriptionList::default()
+        })),
+        extension: vec![],
+    })
+    .await
+    .unwrap();
+    let mut client = connect(ip, port).await;
+    within("subscribe", client.subscribe(ReceiverStream::new(rx)))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 fn parse_time(v: &Value) -> SystemTime {
     humantime::parse_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}"))).unwrap()
 }
@@ -115,28 +146,13 @@ async fn devices_boot_apart_and_a_reboot_restarts_their_counters() {
     assert!((0.79..=0.81).contains(&mean_rate), "mean load {mean_rate}");
 
     // An ON_CHANGE subscriber of last-change, synced before the reboot.
-    let (tx, rx) = mpsc::channel(4);
-    tx.send(SubscribeRequest {
-        request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
-            mode: subscription_list::Mode::Stream as i32,
-            encoding: Encoding::Proto as i32,
-            updates_only: true,
-            subscription: vec![Subscription {
-                path: Some(parse_path("/interfaces/interface[name=*]/state/last-change").unwrap()),
-                mode: SubscriptionMode::OnChange as i32,
-                ..Subscription::default()
-            }],
-            ..SubscriptionList::default()
-        })),
-        extension: vec![],
-    })
-    .await
-    .unwrap();
-    let mut sub = connect(ip, api.dialin_port()).await;
-    let mut stream = within("subscribe", sub.subscribe(ReceiverStream::new(rx)))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = on_change_stream(
+        ip,
+        api.dialin_port(),
+        "/interfaces/interface[name=*]/state/last-change",
+        true,
+    )
+    .await;
     match within("sync", stream.message())
         .await
         .unwrap()
@@ -230,27 +246,8 @@ async fn an_on_change_subscriber_of_boot_time_sees_the_reboot() {
     let ip = dev(44, 1);
     api.create(json!({"start_ip": ip.to_string(), "device_count": 1, "device_type": "juniper-mx"}))
         .await;
-    let (tx, rx) = mpsc::channel(4);
-    tx.send(SubscribeRequest {
-        request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
-            mode: subscription_list::Mode::Stream as i32,
-            encoding: Encoding::Proto as i32,
-            subscription: vec![Subscription {
-                path: Some(parse_path("/system/state/boot-time").unwrap()),
-                mode: SubscriptionMode::OnChange as i32,
-                ..Subscription::default()
-            }],
-            ..SubscriptionList::default()
-        })),
-        extension: vec![],
-    })
-    .await
-    .unwrap();
-    let mut sub = connect(ip, api.dialin_port()).await;
-    let mut stream = within("subscribe", sub.subscribe(ReceiverStream::new(rx)))
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream =
+        on_change_stream(ip, api.dialin_port(), "/system/state/boot-time", false).await;
     // The boot time as a subscriber reads it: one `uint_val` update per notification.
     async fn next_boot_time(
         stream: &mut tonic::Streaming<nl6_gnmi::proto::gnmi::SubscribeResponse>,
