@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{ConfigError, ConfigKey};
+use crate::h2c::Http2Error;
 use crate::stats::DisconnectCause;
 
 /// Attach errors; each names the configuration field at fault.
@@ -121,7 +122,7 @@ pub enum FlavorError {
     Broken {
         /// What happened, with the source chain in words.
         message: String,
-        /// The transport error (e.g. a `hyper::Error` holding an `h2::Error`).
+        /// The transport error (e.g. an [`Http2Error`]).
         #[source]
         source: Option<Arc<dyn std::error::Error + Send + Sync>>,
     },
@@ -164,13 +165,10 @@ impl FlavorError {
     /// chain, a normal end by the collector, or anything else.
     pub fn cause(&self) -> DisconnectCause {
         let err: &(dyn std::error::Error + 'static) = self;
-        if let Some(h2) = find_source::<h2::Error>(err) {
-            if h2.is_go_away() && h2.is_remote() {
-                return DisconnectCause::GoAway;
-            }
-            if h2.is_reset() || h2.get_io().is_some_and(is_reset) {
-                return DisconnectCause::Reset;
-            }
+        match find_source::<Http2Error>(err) {
+            Some(Http2Error::GoAway { .. }) => return DisconnectCause::GoAway,
+            Some(Http2Error::Reset(_)) => return DisconnectCause::Reset,
+            _ => {}
         }
         if find_source::<std::io::Error>(err).is_some_and(is_reset) {
             return DisconnectCause::Reset;
@@ -198,6 +196,11 @@ pub(crate) fn find_source<'a, T: std::error::Error + 'static>(
     while let Some(e) = next {
         if let Some(found) = e.downcast_ref::<T>() {
             return Some(found);
+        }
+        // A shared source is looked into, not past (its own `source` skips it).
+        if let Some(shared) = e.downcast_ref::<Arc<dyn std::error::Error + Send + Sync>>() {
+            next = Some(&**shared);
+            continue;
         }
         if let Some(io) = e.downcast_ref::<Arc<std::io::Error>>() {
             return (io.as_ref() as &(dyn std::error::Error + 'static)).downcast_ref::<T>();

@@ -1,38 +1,32 @@
-//! A device's HTTP/2 connection and the streaming gRPC calls on it, straight on hyper:
-//! no tower buffer, no encode buffer — each message goes out as its 5-byte gRPC prefix
-//! chained to the already-encoded bytes. Response messages (SONiC's and Nokia's
-//! `PublishResponse`s) are counted, never decoded.
+//! A device's HTTP/2 connection and the streaming gRPC calls on it, on nl6's own
+//! HTTP/2 client ([`crate::h2c`]): each message goes out as its 5-byte gRPC prefix and
+//! the already-encoded bytes, written vectored by the task that sends it. Response
+//! messages (SONiC's and Nokia's `PublishResponse`s) are counted, never decoded.
 
-use std::convert::Infallible;
 use std::fmt;
-use std::future::{Future, poll_fn};
-use std::io::IoSlice;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use futures::future::BoxFuture;
-use http::header::{CONTENT_TYPE, HeaderName, HeaderValue, TE, USER_AGENT};
-use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderMap, Request, Response, StatusCode, Uri};
-use http_body::{Body, Frame, SizeHint};
-use hyper::body::Incoming;
-use hyper::client::conn::http2;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use tokio::sync::{mpsc, watch};
+use http::uri::{Authority, PathAndQuery};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use tokio::sync::watch;
 use tonic::{Code, Status};
 
 use crate::connector::{Io, Keepalive, error_chain};
-use crate::error::{FlavorError, find_source, is_reset};
+use crate::error::{FlavorError, find_source};
+use crate::h2c::{self, ConnectionEnd, Http2Error, Phase, Reason, StreamOutcome};
 use crate::session::{PushStream, ResponseCounter};
 use crate::stats::DisconnectCause;
+
+/// The user agent of every call.
+const USER_AGENT: &str = concat!("nl6-dialout/", env!("CARGO_PKG_VERSION"));
 
 /// The scheme and authority of every request on one connection.
 #[derive(Debug, Clone)]
 pub(crate) struct Origin {
-    scheme: Scheme,
+    https: bool,
     authority: Authority,
 }
 
@@ -41,7 +35,7 @@ impl Origin {
     pub(crate) fn new(tls: bool, host: &str, port: u16) -> Result<Origin, String> {
         let authority = format!("{host}:{port}");
         Ok(Origin {
-            scheme: if tls { Scheme::HTTPS } else { Scheme::HTTP },
+            https: tls,
             authority: Authority::try_from(authority.as_str())
                 .map_err(|e| format!("invalid collector address {authority}: {e}"))?,
         })
@@ -53,47 +47,13 @@ impl Origin {
 /// A flavor gets it from [`crate::DeviceNet::http2`] (TCP from the device address, TLS,
 /// HTTP/2 keepalive); it closes once it and every call on it are dropped.
 pub struct GrpcConnection {
-    send: http2::SendRequest<PublishBody>,
+    client: Arc<h2c::Client>,
     origin: Origin,
-    ended: ConnectionWatch,
 }
 
-/// How a device's HTTP/2 connection ended, as its driver saw it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ConnectionEnd {
-    /// Closed without an error.
-    Closed,
-    /// The collector sent GOAWAY with this error code.
-    GoAway(h2::Reason),
-    /// The TCP connection was reset.
-    Reset,
-    /// Any other failure.
-    Failed,
-}
-
-impl ConnectionEnd {
-    fn of(result: &Result<(), hyper::Error>) -> ConnectionEnd {
-        let Err(error) = result else {
-            return ConnectionEnd::Closed;
-        };
-        if let Some(h2) = find_source::<h2::Error>(error) {
-            if h2.is_go_away() && h2.is_remote() {
-                return ConnectionEnd::GoAway(h2.reason().unwrap_or(h2::Reason::NO_ERROR));
-            }
-            if h2.get_io().is_some_and(is_reset) {
-                return ConnectionEnd::Reset;
-            }
-        }
-        if find_source::<std::io::Error>(error).is_some_and(is_reset) {
-            return ConnectionEnd::Reset;
-        }
-        ConnectionEnd::Failed
-    }
-}
-
-/// Watches how a connection ends (its driver task reports it).
+/// Watches how a connection ends (its reader task reports it).
 #[derive(Debug, Clone)]
-pub(crate) struct ConnectionWatch(watch::Receiver<Option<ConnectionEnd>>);
+pub(crate) struct ConnectionWatch(watch::Receiver<Phase>);
 
 /// How long a broken stream waits for its connection's outcome before it is classified.
 const CONNECTION_END_GRACE: Duration = Duration::from_millis(200);
@@ -110,21 +70,30 @@ impl ConnectionWatch {
     /// Classifies the end of a stream on this connection from its error and, if it
     /// comes within a short grace period, the connection's own outcome.
     pub(crate) async fn classify(&mut self, error: &FlavorError) -> Disconnect {
-        let end = tokio::time::timeout(CONNECTION_END_GRACE, self.0.wait_for(Option::is_some))
+        let ended = |phase: &Phase| matches!(phase, Phase::Ended(..));
+        let end = tokio::time::timeout(CONNECTION_END_GRACE, self.0.wait_for(ended))
             .await
             .ok()
-            .and_then(|r| r.ok().and_then(|end| end.clone()));
+            .and_then(|r| match r.ok().as_deref() {
+                Some(Phase::Ended(end, _)) => Some(*end),
+                _ => None,
+            });
         if let Some(ConnectionEnd::GoAway(reason)) = end {
             return Disconnect {
                 cause: DisconnectCause::GoAway,
-                too_many_pings: reason == h2::Reason::ENHANCE_YOUR_CALM,
+                too_many_pings: reason == Reason::ENHANCE_YOUR_CALM,
             };
         }
         let cause = error.cause();
         let err: &(dyn std::error::Error + 'static) = error;
         let too_many_pings = cause == DisconnectCause::GoAway
-            && find_source::<h2::Error>(err)
-                .is_some_and(|h2| h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM));
+            && matches!(
+                find_source::<Http2Error>(err),
+                Some(Http2Error::GoAway {
+                    reason: Reason::ENHANCE_YOUR_CALM,
+                    ..
+                })
+            );
         let cause = match (cause, end) {
             (DisconnectCause::Error, Some(ConnectionEnd::Reset)) => DisconnectCause::Reset,
             (DisconnectCause::Error, Some(ConnectionEnd::Closed)) => DisconnectCause::Eof,
@@ -149,47 +118,42 @@ impl fmt::Debug for GrpcConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GrpcConnection")
             .field("origin", &self.origin)
-            .field("closed", &self.send.is_closed())
+            .field("closed", &self.client.is_closed())
             .finish()
     }
 }
 
 impl GrpcConnection {
-    /// Starts HTTP/2 on `io` and spawns the connection's driver task.
+    /// Starts HTTP/2 on `io` (our preface and SETTINGS) and spawns the connection's
+    /// reader task; [`GrpcConnection::ready`] tells when the collector answered.
     pub(crate) async fn handshake(
         io: Box<dyn Io>,
         origin: Origin,
         keepalive: Option<Keepalive>,
-    ) -> Result<GrpcConnection, hyper::Error> {
-        let mut builder = http2::Builder::new(TokioExecutor::new());
-        builder.timer(TokioTimer::new());
+    ) -> std::io::Result<GrpcConnection> {
         // No pings unless asked for: collectors enforce a minimum ping interval (grpc-go:
         // 5 minutes) and answer pings that come more often with GOAWAY too_many_pings.
-        if let Some(keepalive) = keepalive {
-            builder
-                .keep_alive_interval(keepalive.interval)
-                .keep_alive_timeout(keepalive.timeout)
-                .keep_alive_while_idle(true);
+        let client = h2c::Client::handshake(io, keepalive).await?;
+        Ok(GrpcConnection { client, origin })
+    }
+
+    /// Waits until the collector's SETTINGS arrived, or the connection ended before
+    /// (the error in words).
+    pub(crate) async fn ready(&self) -> Result<(), String> {
+        let mut phase = self.client.phase();
+        let phase = phase
+            .wait_for(|p| !matches!(p, Phase::Starting))
+            .await
+            .map_err(|_| "the connection was dropped".to_string())?;
+        match &*phase {
+            Phase::Ended(_, error) => Err(error_chain(&**error)),
+            _ => Ok(()),
         }
-        let (send, connection) = builder.handshake(TokioIo::new(io)).await?;
-        let (ended_tx, ended_rx) = watch::channel(None);
-        tokio::spawn(async move {
-            let result = connection.await;
-            if let Err(error) = &result {
-                tracing::debug!(%error, "dial-out connection ended");
-            }
-            ended_tx.send_replace(Some(ConnectionEnd::of(&result)));
-        });
-        Ok(GrpcConnection {
-            send,
-            origin,
-            ended: ConnectionWatch(ended_rx),
-        })
     }
 
     /// A watch on how this connection ends.
     pub(crate) fn watch(&self) -> ConnectionWatch {
-        self.ended.clone()
+        ConnectionWatch(self.client.phase())
     }
 
     /// Starts the client-streaming call `path` (a gRPC method, e.g.
@@ -201,45 +165,20 @@ impl GrpcConnection {
     /// Starts the streaming call `spec` describes: its method, extra metadata, and
     /// whether response messages are counted (bidi flavors).
     pub async fn call(&self, spec: CallSpec) -> Result<GrpcCall, FlavorError> {
-        let mut send = self.send.clone();
-        send.ready().await.map_err(|e| FlavorError::Broken {
-            message: format!("connection not ready: {}", error_chain(&e)),
-            source: Some(Arc::new(e)),
-        })?;
-        let uri = Uri::builder()
-            .scheme(self.origin.scheme.clone())
-            .authority(self.origin.authority.clone())
-            .path_and_query(spec.path)
-            .build()
-            .map_err(|e| FlavorError::Message(format!("invalid method path: {e}")))?;
-        // Capacity 1: a message waits here only while the HTTP/2 stream is blocked.
-        let (tx, rx) = mpsc::channel::<Bytes>(1);
-        let mut request = Request::new(PublishBody { rx });
-        *request.uri_mut() = uri;
-        *request.method_mut() = http::Method::POST;
-        let headers = request.headers_mut();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/grpc"));
-        headers.insert(TE, HeaderValue::from_static("trailers"));
-        headers.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("nl6-dialout/", env!("CARGO_PKG_VERSION"))),
-        );
-        for (name, value) in spec.metadata {
-            headers.append(name, value);
-        }
-        let responses = spec.responses;
-        let response = send.send_request(request);
-        let call = async move {
-            // Holding the sender keeps the connection open for as long as the call.
-            let _send = send;
-            match response.await {
-                Ok(response) => call_status(response, responses).await,
-                Err(e) => Err(hyper_error(e)),
-            }
+        let request = h2c::Request {
+            https: self.origin.https,
+            authority: self.origin.authority.as_str(),
+            path: spec.path.as_str(),
+            user_agent: USER_AGENT,
+            metadata: &spec.metadata,
         };
+        let stream = self
+            .client
+            .open(&request, spec.responses)
+            .await
+            .map_err(broken)?;
         Ok(GrpcCall {
-            tx: Some(tx),
-            call: Box::pin(call),
+            stream,
             outcome: None,
         })
     }
@@ -278,48 +217,39 @@ impl CallSpec {
     }
 }
 
-/// A broken connection or stream as an error (hyper's error stays its source).
-fn hyper_error(error: hyper::Error) -> FlavorError {
+/// A broken connection or stream as an error (the HTTP/2 error stays its source).
+fn broken(error: Arc<Http2Error>) -> FlavorError {
     FlavorError::Broken {
-        message: error_chain(&error),
-        source: Some(Arc::new(error)),
+        message: error_chain(&*error),
+        source: Some(error),
     }
 }
 
 /// How the collector ended the call: `grpc-status` from a trailers-only response or
-/// from the trailers. Response messages on the way are counted when asked.
-async fn call_status(
-    response: Response<Incoming>,
-    responses: Option<ResponseCounter>,
-) -> Result<(), FlavorError> {
-    let (parts, mut body) = response.into_parts();
-    if let Some(status) = Status::from_header_map(&parts.headers) {
-        return status_result(status);
-    }
-    if parts.status != StatusCode::OK {
-        return Err(http_status(parts.status));
-    }
-    let mut frames = MessageCounter::default();
-    loop {
-        match poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-            None => return Err(missing_status()),
-            Some(Err(e)) => return Err(hyper_error(e)),
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => {
-                    if let Some(counter) = &responses {
-                        let n = frames.feed(&data);
-                        if n > 0 {
-                            counter.add(n);
-                        }
-                    }
-                }
-                Err(frame) => {
-                    if let Ok(trailers) = frame.into_trailers() {
-                        return trailers_result(&trailers);
-                    }
-                }
-            },
+/// from the trailers, an HTTP answer that is not gRPC, or a broken stream.
+fn call_result(outcome: StreamOutcome) -> Result<(), FlavorError> {
+    match outcome {
+        StreamOutcome::Final {
+            fields,
+            trailers: true,
+        } => trailers_result(&fields.headers),
+        StreamOutcome::Final { fields, .. } => {
+            if let Some(status) = Status::from_header_map(&fields.headers) {
+                return status_result(status);
+            }
+            match fields.status {
+                Some(200) => Err(missing_status()),
+                Some(code) => Err(http_status(
+                    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                )),
+                None => Err(FlavorError::status(
+                    Code::Internal,
+                    "the collector answered without a :status",
+                )),
+            }
         }
+        StreamOutcome::NoTrailers => Err(missing_status()),
+        StreamOutcome::Failed(error) => Err(broken(error)),
     }
 }
 
@@ -400,127 +330,37 @@ fn http_status(status: StatusCode) -> FlavorError {
     FlavorError::status(code, format!("the collector answered HTTP {status}"))
 }
 
-/// The request body of a call: each queued message as one gRPC frame.
-pub(crate) struct PublishBody {
-    rx: mpsc::Receiver<Bytes>,
-}
-
-impl fmt::Debug for PublishBody {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PublishBody").finish_non_exhaustive()
-    }
-}
-
-impl Body for PublishBody {
-    type Data = GrpcFrame;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<GrpcFrame>, Infallible>>> {
-        self.rx
-            .poll_recv(cx)
-            .map(|message| message.map(|bytes| Ok(Frame::data(GrpcFrame::new(bytes)))))
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::default()
-    }
-}
-
-/// One gRPC message on the wire: the uncompressed 5-byte prefix, then the message bytes
-/// (not copied).
-pub(crate) struct GrpcFrame {
-    prefix: [u8; 5],
-    at: usize,
-    message: Bytes,
-}
-
-impl fmt::Debug for GrpcFrame {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("GrpcFrame")
-            .field("remaining", &self.remaining())
-            .finish()
-    }
-}
-
-impl GrpcFrame {
-    /// `message` behind its prefix; its length was checked to fit in 32 bits.
-    fn new(message: Bytes) -> GrpcFrame {
-        let len = u32::try_from(message.len())
-            .unwrap_or(u32::MAX)
-            .to_be_bytes();
-        GrpcFrame {
-            prefix: [0, len[0], len[1], len[2], len[3]],
-            at: 0,
-            message,
-        }
-    }
-}
-
-impl Buf for GrpcFrame {
-    fn remaining(&self) -> usize {
-        self.prefix.len() - self.at + self.message.len()
-    }
-
-    fn chunk(&self) -> &[u8] {
-        if self.at < self.prefix.len() {
-            &self.prefix[self.at..]
-        } else {
-            &self.message
-        }
-    }
-
-    fn advance(&mut self, cnt: usize) {
-        let in_prefix = cnt.min(self.prefix.len() - self.at);
-        self.at += in_prefix;
-        self.message.advance(cnt - in_prefix);
-    }
-
-    fn chunks_vectored<'a>(&'a self, dst: &mut [IoSlice<'a>]) -> usize {
-        let mut n = 0;
-        for chunk in [&self.prefix[self.at..], &self.message[..]] {
-            if n == dst.len() {
-                break;
-            }
-            if !chunk.is_empty() {
-                dst[n] = IoSlice::new(chunk);
-                n += 1;
-            }
-        }
-        n
-    }
-}
-
-type CallFuture = Pin<Box<dyn Future<Output = Result<(), FlavorError>> + Send>>;
-
 /// A streaming gRPC call sending already-encoded messages: the building block of every
 /// gRPC flavor (gnmireverse, SONiC and Nokia differ only in method, metadata and whether
 /// responses are counted). Started by [`GrpcConnection::call`]; it is a [`PushStream`].
 pub struct GrpcCall {
-    tx: Option<mpsc::Sender<Bytes>>,
-    call: CallFuture,
+    stream: h2c::Stream,
     outcome: Option<Result<(), FlavorError>>,
 }
 
 impl fmt::Debug for GrpcCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GrpcCall")
-            .field("open", &self.tx.is_some())
             .field("outcome", &self.outcome)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
 impl GrpcCall {
-    /// Polls the call to its end and remembers the outcome.
+    /// Remembers how the call ended and returns it.
+    fn ended_with(&mut self, outcome: StreamOutcome) -> Result<(), FlavorError> {
+        self.outcome
+            .get_or_insert_with(|| call_result(outcome))
+            .clone()
+    }
+
+    /// Waits for the collector to end the call.
     async fn finish(&mut self) -> Result<(), FlavorError> {
-        if self.outcome.is_none() {
-            let result = (&mut self.call).await;
-            self.outcome = Some(result);
+        if let Some(outcome) = &self.outcome {
+            return outcome.clone();
         }
-        self.outcome.clone().unwrap_or(Ok(()))
+        let outcome = self.stream.finished().await;
+        self.ended_with(outcome)
     }
 }
 
@@ -536,21 +376,10 @@ impl PushStream for GrpcCall {
                     message.len()
                 )));
             }
-            let Some(tx) = self.tx.clone() else {
-                return Err(FlavorError::Closed);
-            };
-            let sent = tokio::select! {
-                biased;
-                result = &mut self.call => {
-                    self.outcome = Some(result);
-                    None
-                }
-                sent = tx.send(message) => Some(sent.is_ok()),
-            };
-            match sent {
-                Some(true) => Ok(()),
-                // The body was dropped: the call is ending; report how it ended.
-                Some(false) | None => Err(self.finish().await.err().unwrap_or(FlavorError::Ended)),
+            match self.stream.send(&message).await {
+                Ok(()) => Ok(()),
+                // The call is ending: report how it ended.
+                Err(outcome) => Err(self.ended_with(outcome).err().unwrap_or(FlavorError::Ended)),
             }
         })
     }
@@ -561,8 +390,12 @@ impl PushStream for GrpcCall {
 
     fn close(mut self: Box<Self>) -> BoxFuture<'static, Result<(), FlavorError>> {
         Box::pin(async move {
-            // Dropping the sender ends the request body: the client half-close.
-            self.tx = None;
+            // END_STREAM on the request: the client half-close.
+            if self.outcome.is_none()
+                && let Err(outcome) = self.stream.end().await
+            {
+                self.ended_with(outcome).ok();
+            }
             match self.finish().await {
                 Err(error) if error.is_eof_close() => Ok(()),
                 other => other,
@@ -574,28 +407,6 @@ impl PushStream for GrpcCall {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_frame_is_the_prefix_then_the_message_uncopied() {
-        let message = Bytes::from_static(b"hello");
-        let mut frame = GrpcFrame::new(message.clone());
-        assert_eq!(frame.remaining(), 10);
-        assert_eq!(frame.chunk(), [0, 0, 0, 0, 5]);
-        let mut slices = [IoSlice::new(&[]); 4];
-        assert_eq!(frame.chunks_vectored(&mut slices), 2);
-        assert_eq!(&*slices[1], b"hello");
-        assert_eq!(slices[1].as_ptr(), message.as_ptr(), "no copy");
-
-        frame.advance(3);
-        assert_eq!(frame.chunk(), [0, 5]);
-        frame.advance(4);
-        assert_eq!(frame.chunk(), b"llo");
-        let mut slices = [IoSlice::new(&[]); 4];
-        assert_eq!(frame.chunks_vectored(&mut slices), 1);
-        frame.advance(3);
-        assert_eq!(frame.remaining(), 0);
-        assert_eq!(frame.copy_to_bytes(0).len(), 0);
-    }
 
     #[test]
     fn statuses_come_from_grpc_status_and_grpc_message() {

@@ -51,6 +51,7 @@ mod error;
 mod exporter;
 mod flavor;
 mod grpc;
+mod h2c;
 mod identity;
 mod net;
 mod preface;
@@ -74,6 +75,7 @@ pub use flavor::{
     Sonic, SubscribeResponseEncoder,
 };
 pub use grpc::{CallSpec, GrpcCall, GrpcConnection};
+pub use h2c::{Http2Error, Reason};
 pub use identity::{DeviceIdentity, default_hostname};
 pub use net::{DeviceNet, DeviceStream};
 pub use session::{
