@@ -68,6 +68,19 @@ impl ResponseCounter {
     }
 }
 
+#[cfg(test)]
+impl ResponseCounter {
+    /// A counter of its own, for tests.
+    pub(crate) fn detached() -> ResponseCounter {
+        ResponseCounter(Arc::new(DeviceCounters::default()))
+    }
+
+    /// What it counted.
+    pub(crate) fn get(&self) -> u64 {
+        self.0.responses_received.load(Relaxed)
+    }
+}
+
 /// An open session of one device.
 pub enum Session {
     /// The exporter produces, encodes with `encoder`, queues, sends and counts.

@@ -111,3 +111,6 @@ pub(crate) enum StreamOutcome {
     /// The stream or connection failed.
     Failed(Arc<Http2Error>),
 }
+
+#[cfg(test)]
+mod tests;
