@@ -154,7 +154,7 @@ impl DeviceDial {
     }
 }
 
-/// An error and its sources, `: `-separated (hyper's own message is terse).
+/// An error and its sources, `: `-separated.
 pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();

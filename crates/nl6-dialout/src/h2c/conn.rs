@@ -391,8 +391,8 @@ impl Stream {
     }
 
     /// Sends one gRPC message (its 5-byte prefix, then `message`, not copied) as DATA
-    /// frames within the flow-control windows. Cancelling it half-way ends the
-    /// connection.
+    /// frames within the flow-control windows. Cancelling it before it completes ends
+    /// the connection (the collector would see a torn message or frame).
     pub async fn send(&self, message: &Bytes) -> Result<(), StreamOutcome> {
         let shared = &*self.client.shared;
         let len = u32::try_from(message.len())
@@ -406,10 +406,9 @@ impl Stream {
             let (n, max_frame) = match self.grant(total - at).await {
                 Ok(grant) => grant,
                 Err(outcome) => {
-                    // Nothing of this round was written: the connection is intact.
-                    if at == 0 {
-                        interrupt.done();
-                    }
+                    // Whole frames went out before: the connection is intact, and the
+                    // stream is over anyway.
+                    interrupt.done();
                     return Err(outcome);
                 }
             };
