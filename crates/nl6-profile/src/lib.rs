@@ -3,7 +3,9 @@
 //! A profile names its interface naming style and, optionally, a hardware inventory;
 //! devices of a profile with an inventory serve the `openconfig-platform` components and
 //! `openconfig-system` subtrees of [`nl6_platform`] besides their interfaces, and
-//! advertise those models in Capabilities. The built-in profiles are embedded
+//! advertise those models in Capabilities. A profile also names its notification shape
+//! (`[telemetry] notification_shape`: `flat`, `prefixed` or `junos`). The built-in profiles
+//! are embedded
 //! ([`ProfileRegistry::builtin`]); more are loaded from a directory of `*.toml` files
 //! ([`ProfileRegistry::load_dir`]), each checked with errors that name the file, line
 //! and field.
