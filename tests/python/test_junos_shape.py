@@ -67,7 +67,9 @@ def subscribe_once(ip, port, path, mode="SAMPLE"):
     """Every SubscribeResponse of a ONCE subscription of `path` up to sync_response, raw."""
     request = gnmi_pb2.SubscribeRequest(
         subscribe=gnmi_pb2.SubscriptionList(
-            subscription=[gnmi_pb2.Subscription(path=gnmi_path_generator(path), mode=gnmi_pb2.SubscriptionMode.Value(mode))],
+            subscription=[
+                gnmi_pb2.Subscription(path=gnmi_path_generator(path), mode=gnmi_pb2.SubscriptionMode.Value(mode))
+            ],
             mode=gnmi_pb2.SubscriptionList.Mode.Value("ONCE"),
             encoding=gnmi_pb2.Encoding.Value("PROTO"),
         )
