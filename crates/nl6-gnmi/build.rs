@@ -1,10 +1,11 @@
-//! Compiles the gNMI, gnmi_ext, gNMIReverse, SONiC dial-out and Nokia SR OS dial-out protos with protox (pure Rust),
+//! Compiles the gNMI, gnmi_ext, Juniper telemetry header, gNMIReverse, SONiC dial-out and Nokia SR OS dial-out protos with protox (pure Rust),
 //! so building needs no system `protoc`.
 
 use std::path::PathBuf;
 
 const PROTOS: &[&str] = &[
     "gnmi_ext/gnmi_ext.proto",
+    "juniper/gnmi_juniper_header_ext.proto",
     "gnmi/gnmi.proto",
     "gnmireverse/gnmireverse.proto",
     "sonic/dial_out.proto",

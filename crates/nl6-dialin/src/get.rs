@@ -5,7 +5,8 @@ use std::borrow::Cow;
 use nl6_gnmi::proto::gnmi::{GetRequest, GetResponse, Path, get_request::DataType};
 use nl6_ifstate::DeviceModel;
 use nl6_resolver::{
-    LeafSet, Schema, Selection, Snapshot, ValueEncoding, notification, subtree_updates,
+    LeafSet, Schema, Selection, Snapshot, ValueEncoding, notification, shape_of, shaped,
+    subtree_updates,
 };
 use tonic::Status;
 
@@ -18,7 +19,8 @@ use crate::limits::{MAX_GET_LEAVES, MAX_PATHS_PER_GET, RequestLimitError, check_
 /// RPC with its code. In JSON and JSON_IETF a path ending at a container (list entry, `state`,
 /// `counters`) answers one Update per interface holding the subtree as one object. `type` CONFIG selects no leaf (every leaf served is state), so each
 /// notification is empty; ALL, STATE and OPERATIONAL select the state leaves. No path
-/// at all reads the prefix itself.
+/// at all reads the prefix itself. A device of a per-entry notification shape answers each
+/// path with one notification per list entry (the entry as prefix).
 pub(crate) fn get(
     device: &DeviceModel,
     request: &GetRequest,
@@ -84,13 +86,15 @@ pub(crate) fn get(
                     n.update = updates;
                     n
                 }
-                None if s.extras().is_empty() => {
+                // Only a union with other-subtree leaves needs narrowing to this path.
+                None if snapshot.extras().is_empty() => {
                     notification(&snapshot, s.masks(), encoding, target)
                 }
                 None => notification(&snapshot.narrowed(s), s.masks(), encoding, target),
             }
         })
         .collect();
+    let notification = shaped(notification, shape_of(device));
     Ok(GetResponse {
         notification,
         ..Default::default()

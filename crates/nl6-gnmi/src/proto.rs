@@ -18,6 +18,13 @@ pub mod gnmi_ext {
     tonic::include_proto!("gnmi_ext");
 }
 
+/// Juniper's gNMI telemetry header extension (package `juniper`), carried in a
+/// `gnmi_ext.RegisteredExtension` with id `EID_JUNIPER_TELEMETRY_HEADER`.
+#[allow(missing_docs, clippy::all, clippy::pedantic)]
+pub mod juniper {
+    tonic::include_proto!("juniper");
+}
+
 /// Arista gNMIReverse dial-out service (package `gnmireverse`).
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 pub mod gnmireverse {

@@ -43,9 +43,11 @@
 //! ```
 
 mod schema;
+mod shape;
 mod value;
 
 pub use schema::{LeafClass, LeafSchema, LeafType, MAX_LEAVES, ModelInfo, SubtreeSchema};
+pub use shape::{NotificationShape, ParseShapeError};
 pub use value::{Decimal, Value};
 
 use std::fmt::Debug;
@@ -86,6 +88,8 @@ pub trait Subtree: Send + Sync + Debug {
 pub struct Subtrees {
     items: Vec<Arc<dyn Subtree>>,
     models: Vec<ModelInfo>,
+    /// How the device groups values into notifications.
+    shape: NotificationShape,
     /// What an encoder derives once from these subtrees (e.g. pre-encoded paths), kept
     /// with them so it lives exactly as long as they do.
     encoder_cache: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
@@ -98,8 +102,20 @@ impl Subtrees {
         Subtrees {
             items,
             models,
+            shape: NotificationShape::Flat,
             encoder_cache: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The same subtrees, sent in notifications of `shape`.
+    pub fn with_shape(mut self, shape: NotificationShape) -> Subtrees {
+        self.shape = shape;
+        self
+    }
+
+    /// How the device groups values into notifications (default [`NotificationShape::Flat`]).
+    pub fn shape(&self) -> NotificationShape {
+        self.shape
     }
 
     /// A slot for what an encoder derives once from these subtrees; the first caller

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use nl6_ifstate::InterfaceNaming;
+use nl6_model::NotificationShape;
 use nl6_platform::Inventory;
 use serde::Deserialize;
 
@@ -62,6 +63,14 @@ struct ProfileFile {
     #[serde(default)]
     interfaces: InterfacesSection,
     inventory: Option<InventorySection>,
+    #[serde(default)]
+    telemetry: TelemetrySection,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TelemetrySection {
+    notification_shape: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -91,6 +100,7 @@ pub(crate) struct Parsed {
     pub(crate) description: String,
     pub(crate) naming: InterfaceNaming,
     pub(crate) inventory: Option<Inventory>,
+    pub(crate) shape: NotificationShape,
 }
 
 /// Most bytes of one profile file.
@@ -138,6 +148,17 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Parsed, ProfileError> {
                 )
             })?,
     };
+    let shape = match raw.telemetry.notification_shape.as_deref() {
+        None => NotificationShape::default(),
+        Some(value) => value.parse().map_err(|e: nl6_model::ParseShapeError| {
+            ProfileError::at(
+                file,
+                line_of(text, Some("telemetry"), "notification_shape"),
+                "telemetry.notification_shape",
+                e.to_string(),
+            )
+        })?,
+    };
     let inventory = match raw.inventory {
         None => None,
         Some(inv) => {
@@ -180,6 +201,7 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Parsed, ProfileError> {
         description: raw.description,
         naming,
         inventory,
+        shape,
     })
 }
 
@@ -274,6 +296,14 @@ mod tests {
             "{e}"
         );
         assert!(e.reason.contains("arista"), "{e}");
+
+        let e = err("name = \"a\"\n[telemetry]\nnotification_shape = \"nested\"\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(3), "telemetry.notification_shape"),
+            "{e}"
+        );
+        assert!(e.reason.contains("flat, prefixed, junos"), "{e}");
 
         let e = err("name = \"Not OK\"\n");
         assert_eq!((e.line, e.field.as_str()), (Some(1), "name"), "{e}");

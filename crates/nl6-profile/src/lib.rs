@@ -3,7 +3,9 @@
 //! A profile names its interface naming style and, optionally, a hardware inventory;
 //! devices of a profile with an inventory serve the `openconfig-platform` components and
 //! `openconfig-system` subtrees of [`nl6_platform`] besides their interfaces, and
-//! advertise those models in Capabilities. The built-in profiles are embedded
+//! advertise those models in Capabilities. A profile also names its notification shape
+//! (`[telemetry] notification_shape`: `flat`, `prefixed` or `junos`). The built-in profiles
+//! are embedded
 //! ([`ProfileRegistry::builtin`]); more are loaded from a directory of `*.toml` files
 //! ([`ProfileRegistry::load_dir`]), each checked with errors that name the file, line
 //! and field.
@@ -17,6 +19,7 @@
 //! let subtrees = mx.subtrees_for(16).unwrap();
 //! assert!(subtrees.models().iter().any(|m| m.name == "openconfig-platform"));
 //! assert!(registry.get("generic").unwrap().subtrees_for(16).is_none());
+//! assert_eq!(mx.notification_shape().as_str(), "junos");
 //!
 //! let err = ProfileRegistry::parse("bad.toml", "name = \"x\"\n[inventory]\nfans = \"many\"\n")
 //!     .unwrap_err();
@@ -32,7 +35,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use nl6_ifstate::InterfaceNaming;
-use nl6_model::Subtrees;
+use nl6_model::{NotificationShape, Subtrees};
 use nl6_platform::Inventory;
 use parking_lot::Mutex;
 
@@ -68,6 +71,8 @@ pub struct Profile {
     description: String,
     naming: InterfaceNaming,
     inventory: Option<Inventory>,
+    /// How its devices group values into notifications.
+    shape: NotificationShape,
     /// Subtrees per interface count (one transceiver per interface), built on first use
     /// and shared by every device of that shape.
     built: Mutex<HashMap<u32, Arc<Subtrees>>>,
@@ -94,16 +99,29 @@ impl Profile {
         self.inventory.as_ref()
     }
 
+    /// How its devices group values into notifications (`[telemetry]
+    /// notification_shape`).
+    pub fn notification_shape(&self) -> NotificationShape {
+        self.shape
+    }
+
     /// The subtrees a device of this profile with `interfaces` interfaces serves besides
-    /// them (one transceiver per interface); `None` for an interfaces-only profile.
+    /// them (one transceiver per interface), with the profile's notification shape;
+    /// `None` for an interfaces-only profile of the flat shape (a bare device).
     pub fn subtrees_for(&self, interfaces: u32) -> Option<Arc<Subtrees>> {
-        let inventory = self.inventory.as_ref()?;
+        if self.inventory.is_none() && self.shape == NotificationShape::Flat {
+            return None;
+        }
         let mut built = self.built.lock();
         let subtrees = built.entry(interfaces).or_insert_with(|| {
-            Arc::new(nl6_platform::subtrees(&Inventory {
-                transceivers: interfaces,
-                ..inventory.clone()
-            }))
+            let subtrees = match &self.inventory {
+                Some(inventory) => nl6_platform::subtrees(&Inventory {
+                    transceivers: interfaces,
+                    ..inventory.clone()
+                }),
+                None => Subtrees::default(),
+            };
+            Arc::new(subtrees.with_shape(self.shape))
         });
         Some(Arc::clone(subtrees))
     }
@@ -145,6 +163,7 @@ impl ProfileRegistry {
             description: parsed.description,
             naming: parsed.naming,
             inventory: parsed.inventory,
+            shape: parsed.shape,
             built: Mutex::default(),
         })
     }

@@ -2,7 +2,8 @@
 //! (10 interfaces, 170 leaves) to `SubscribeResponse` bytes, in PROTO and JSON_IETF,
 //! on the fast wire path and on the typed (prost) path. Prints ns per device and
 //! ns per leaf (medians); the same per subtree of a device with platform and system
-//! subtrees (components, CPUs, memory); then the cost of compiling pathological `...`
+//! subtrees (components, CPUs, memory); each also in the Junos notification shape (one
+//! response per list entry with Juniper's header); then the cost of compiling pathological `...`
 //! paths (the matcher must stay linear in the path length); then runs the criterion
 //! groups.
 
@@ -14,19 +15,38 @@ use criterion::{Criterion, Throughput};
 use nl6_gnmi::parse_path;
 use nl6_gnmi::proto::gnmi::{Path, PathElem, SubscribeResponse, subscribe_response::Response};
 use nl6_ifstate::{DeviceModel, DeviceSpec, unix_now_ns};
-use nl6_resolver::{Schema, Selection, Snapshot, ValueEncoding, WireEncoder, notification};
+use nl6_model::{NotificationShape, Subtrees};
+use nl6_resolver::{
+    ResponseEncoder, Schema, Selection, Snapshot, ValueEncoding, WireEncoder, notification,
+};
 use prost::Message;
 
 struct Fixture {
     device: Arc<DeviceModel>,
+    /// The same device in the Junos notification shape.
+    junos: Arc<DeviceModel>,
     selection: Selection,
+}
+
+/// `subtrees` in the Junos shape, on a default device.
+fn junos_device(subtrees: Subtrees) -> Arc<DeviceModel> {
+    Arc::new(
+        DeviceModel::new(&DeviceSpec::default())
+            .expect("default spec")
+            .with_subtrees(Arc::new(subtrees.with_shape(NotificationShape::Junos))),
+    )
 }
 
 fn fixture() -> Fixture {
     let device = Arc::new(DeviceModel::new(&DeviceSpec::default()).expect("default spec"));
     let path = parse_path("/interfaces/interface[name=*]/state").expect("path");
     let selection = Selection::compile(None, &[path], device.names()).expect("selection");
-    Fixture { device, selection }
+    let junos = junos_device(Subtrees::default());
+    Fixture {
+        device,
+        junos,
+        selection,
+    }
 }
 
 /// A device with a modular router's components and system subtrees, and `path` on it.
@@ -45,7 +65,26 @@ fn subtree_fixture(path: &str) -> Fixture {
     );
     let path = parse_path(path).expect("path");
     let selection = Selection::compile(None, &[path], Schema::of(&device)).expect("selection");
-    Fixture { device, selection }
+    let junos = junos_device(nl6_platform::subtrees(&inventory));
+    Fixture {
+        device,
+        junos,
+        selection,
+    }
+}
+
+/// The Junos shape: one `SubscribeResponse` per list entry, each with the header.
+fn junos(f: &Fixture, encoder: &mut ResponseEncoder, enc: ValueEncoding) -> usize {
+    let snapshot = Snapshot::capture(&f.junos, unix_now_ns(), &f.selection);
+    encoder.encode(
+        &snapshot,
+        f.selection.masks(),
+        enc,
+        Some("127.42.0.1"),
+        &mut |bytes, _| {
+            black_box(bytes);
+        },
+    )
 }
 
 fn fast(f: &Fixture, encoder: &mut WireEncoder, out: &mut Vec<u8>, enc: ValueEncoding) -> usize {
@@ -94,6 +133,16 @@ fn summary(label: &str, f: &Fixture) {
     ] {
         let ns = median_ns(21, 2_000, || {
             black_box(fast(f, &mut encoder, &mut out, enc));
+        });
+        println!("{:<28} {:>12.0} {:>10.1}", name, ns, ns / leaves);
+    }
+    let mut shaped = ResponseEncoder::new(&f.junos);
+    for (name, enc) in [
+        ("junos PROTO", ValueEncoding::Proto),
+        ("junos JSON_IETF", ValueEncoding::JsonIetf),
+    ] {
+        let ns = median_ns(11, 500, || {
+            black_box(junos(f, &mut shaped, enc));
         });
         println!("{:<28} {:>12.0} {:>10.1}", name, ns, ns / leaves);
     }

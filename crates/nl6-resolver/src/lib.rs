@@ -4,7 +4,9 @@
 //!
 //! The flow is: [`Selection::compile`] the request's paths once, [`Snapshot::capture`]
 //! the device at an instant, then encode — either typed ([`notification`]) or
-//! straight to `SubscribeResponse` wire bytes ([`WireEncoder`], the hot path).
+//! straight to `SubscribeResponse` wire bytes ([`WireEncoder`], the hot path). A
+//! device's [`NotificationShape`] (flat, or one notification per list entry as Junos
+//! sends) is applied by [`ResponseEncoder`] and [`shaped`].
 //!
 //! ```
 //! use std::sync::Arc;
@@ -39,6 +41,7 @@ mod event;
 mod extra;
 mod leaf;
 mod select;
+mod shape;
 mod snapshot;
 mod tree;
 mod typed;
@@ -49,7 +52,9 @@ pub use error::ResolveError;
 pub use event::{changed_leaves, event_time_ns};
 pub use extra::{extra_path, extra_value};
 pub use leaf::{LEAF_COUNT, Leaf, LeafClass, LeafSet};
+pub use nl6_model::NotificationShape;
 pub use select::{ExtraPick, Schema, Selection};
+pub use shape::{JUNOS_RE_COMPONENT_ID, ResponseEncoder, per_entry, shape_of, shaped};
 pub use snapshot::{ExtraReading, InterfaceReading, LeafValue, Snapshot};
 pub use tree::subtree_updates;
 pub use typed::{leaf_path, notification, prefix_for};

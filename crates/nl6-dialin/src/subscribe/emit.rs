@@ -1,52 +1,55 @@
 //! Encoding resolver snapshots straight into queued `SubscribeResponse` bytes.
 
 use nl6_ifstate::DeviceModel;
-use nl6_resolver::{LeafSet, Selection, Snapshot, ValueEncoding, WireEncoder};
+use nl6_resolver::{LeafSet, ResponseEncoder, Selection, Snapshot, ValueEncoding};
 use tonic::Status;
 
 use super::queue::QueueTx;
 
-/// Writes one stream's responses (the resolver's fast path) into its queue.
+/// Writes one stream's responses (the resolver's fast path, in the device's notification
+/// shape) into its queue.
 pub(crate) struct Emitter {
-    encoder: WireEncoder,
+    encoder: ResponseEncoder,
     encoding: ValueEncoding,
     target: Option<String>,
     tx: QueueTx,
 }
 
 impl Emitter {
-    /// An emitter for `device` writing into `tx`.
+    /// An emitter for `device` at address `system_id` writing into `tx`.
     pub(crate) fn new(
         device: &DeviceModel,
+        system_id: String,
         encoding: ValueEncoding,
         target: Option<String>,
         tx: QueueTx,
     ) -> Emitter {
         Emitter {
-            encoder: WireEncoder::new(device.names()),
+            encoder: ResponseEncoder::new(device).with_system_id(system_id),
             encoding,
             target,
             tx,
         }
     }
 
-    /// Queues one Notification with the leaves of `masks` read from `snapshot`; sends
-    /// nothing when that is no leaf.
+    /// Queues the leaves of `masks` read from `snapshot`: one Notification, or one per
+    /// list entry in a per-entry shape; sends nothing when that is no leaf.
     pub(crate) fn send(&mut self, snapshot: &Snapshot<'_>, masks: &[LeafSet]) {
         if masks.iter().all(|m| m.is_empty()) && snapshot.extras().is_empty() {
             return;
         }
-        let mut out = Vec::with_capacity(256);
-        let updates = self.encoder.encode_response(
+        let tx = &self.tx;
+        self.encoder.encode(
             snapshot,
             masks,
             self.encoding,
             self.target.as_deref(),
-            &mut out,
+            &mut |out, updates| {
+                if updates > 0 {
+                    tx.push_update(out, updates);
+                }
+            },
         );
-        if updates > 0 {
-            self.tx.push_update(out, updates);
-        }
     }
 
     /// Captures `selection` now and queues it.

@@ -75,7 +75,8 @@ async fn open(
         info.peer,
         info.local,
     );
-    let mut emit = Emitter::new(&device, plan.encoding, plan.target, tx);
+    let system_id = info.local.ip().to_string();
+    let mut emit = Emitter::new(&device, system_id, plan.encoding, plan.target, tx);
     let session = Session::new(ctx, info, requests);
     match plan.mode {
         Mode::Once(selection) => once::run(&device, &selection, plan.updates_only, &mut emit),

@@ -3,7 +3,7 @@
 
 use futures::future::BoxFuture;
 use http::uri::PathAndQuery;
-use nl6_resolver::{LeafSet, WireEncoder};
+use nl6_resolver::{LeafSet, ResponseEncoder};
 
 use super::Flavor;
 use crate::config::{ConfigError, ConfigKey, DialoutConfig, FlavorOption, Mode, Publish};
@@ -70,43 +70,49 @@ impl Flavor for GnmiReverse {
     }
 }
 
-/// Encodes a sample as ONE `gnmi.SubscribeResponse{update: Notification}` with every
-/// leaf of the sample: what gnmireverse, SONiC and Nokia send.
+/// Encodes a sample as `gnmi.SubscribeResponse{update: Notification}`s in the device's
+/// notification shape: ONE with every leaf of the sample when flat (what gnmireverse,
+/// SONiC and Nokia send), one per list entry otherwise (Junos: each with Juniper's
+/// telemetry header).
 #[derive(Debug, Clone, Default)]
 pub struct SubscribeResponseEncoder {
-    wire: Option<WireEncoder>,
+    wire: Option<ResponseEncoder>,
 }
 
 impl SubscribeResponseEncoder {
-    /// The device's wire encoder (its path table is looked up on first use).
-    fn wire(&mut self, sample: &Sample<'_>) -> &mut WireEncoder {
+    /// The device's response encoder (its path table is looked up on first use).
+    fn wire(&mut self, sample: &Sample<'_>) -> &mut ResponseEncoder {
         self.wire
-            .get_or_insert_with(|| WireEncoder::new(sample.model.names()))
+            .get_or_insert_with(|| ResponseEncoder::new(sample.model))
     }
 }
 
 impl SampleEncoder for SubscribeResponseEncoder {
     fn encode(&mut self, sample: &Sample<'_>, out: &mut Vec<WireMessage>) {
-        let mut bytes = Vec::new();
         let (snapshot, masks, encoding, target) = (
             sample.snapshot,
             sample.masks,
             sample.encoding,
             sample.target,
         );
-        let updates =
-            self.wire(sample)
-                .encode_response(snapshot, masks, encoding, Some(target), &mut bytes);
-        out.push(WireMessage {
-            bytes: bytes.into(),
-            updates: updates as u64,
-        });
+        self.wire(sample).encode(
+            snapshot,
+            masks,
+            encoding,
+            Some(target),
+            &mut |bytes, updates| {
+                out.push(WireMessage {
+                    bytes: bytes.into(),
+                    updates: updates as u64,
+                })
+            },
+        );
     }
 }
 
 /// Encodes a SAMPLE tick as the `gnmi.GetResponse` a Get of the configured paths
-/// answers: one notification per path, in configuration order, all read at the tick's
-/// instant. (A `GetResponse{notification: [n]}` and a `SubscribeResponse{update: n}`
+/// answers: one notification per path (per path and list entry in a per-entry shape), in
+/// configuration order, all read at the tick's instant. (A `GetResponse{notification: [n]}` and a `SubscribeResponse{update: n}`
 /// are the same bytes, so each path's notification comes from the same wire encoder.)
 #[derive(Debug, Clone)]
 pub struct GetResponseEncoder(pub SubscribeResponseEncoder);
@@ -121,8 +127,16 @@ impl SampleEncoder for GetResponseEncoder {
                 let wanted = sample.masks.get(idx).copied().unwrap_or(LeafSet::EMPTY);
                 *mask = path.leaves(idx).intersect(wanted);
             }
-            let (snapshot, encoding, target) = (sample.snapshot, sample.encoding, sample.target);
-            updates += self.0.wire(sample).encode_response(
+            let (encoding, target) = (sample.encoding, sample.target);
+            // Each path's notification holds only its own other-subtree leaves.
+            let narrowed;
+            let snapshot = if sample.snapshot.extras().is_empty() {
+                sample.snapshot
+            } else {
+                narrowed = sample.snapshot.narrowed(path);
+                &narrowed
+            };
+            updates += self.0.wire(sample).encode_notifications(
                 snapshot,
                 &masks,
                 encoding,
