@@ -55,6 +55,7 @@ mod identity;
 mod net;
 mod preface;
 mod produce;
+mod run;
 mod session;
 mod stats;
 mod tls;
@@ -76,6 +77,7 @@ pub use flavor::{
 pub use grpc::{CallSpec, GrpcCall, GrpcConnection};
 pub use identity::{DeviceIdentity, default_hostname};
 pub use net::{DeviceNet, DeviceStream};
+pub use run::{RunLedger, RunSlot, RunWindow, SliceTally, Tally};
 pub use session::{
     PushSession, PushStream, ResponseCounter, Sample, SampleEncoder, SampleKind, ServeSession,
     Session, SessionContext, StopSignal, WireMessage,
