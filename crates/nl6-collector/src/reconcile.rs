@@ -395,8 +395,6 @@ impl Reconciliation {
     }
 }
 
-const HEADER: &str = "      sent  received   missing  duplicated  not_sent  skipped";
-
 fn line(out: &mut String, label: &str, r: &Row) {
     let _ = writeln!(
         out,
@@ -417,7 +415,11 @@ impl fmt::Display for Reconciliation {
             self.devices.len(),
             self.per_slice.len()
         );
-        let _ = writeln!(out, "{:<22}{HEADER}", "");
+        let _ = writeln!(
+            out,
+            "{:<22}{:>6}{:>10}{:>10}{:>12}{:>10}{:>9}",
+            "", "sent", "received", "missing", "duplicated", "not_sent", "skipped"
+        );
         line(&mut out, "total", &self.totals);
         for (i, row) in self.per_slice.iter().enumerate() {
             line(&mut out, &format!("slice {i}"), row);
@@ -463,5 +465,83 @@ impl fmt::Display for Reconciliation {
             );
         }
         f.write_str(&out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> RunView {
+        serde_json::from_str(
+            r#"{"success": true, "message": "", "data": {"id": "4", "state": "finished",
+            "tag": "t", "t0_ns": 1000, "t1_ns": 3000, "slices": 2, "devices": [
+              {"device": "127.0.0.1", "slices": [{"sent": {"messages": 2, "updates": 4}},
+                                                 {"sent": {"messages": 1, "updates": 2},
+                                                  "dropped": {"messages": 1, "updates": 2}}]},
+              {"device": "127.0.0.2", "slices": [{"sent": {"messages": 1, "updates": 2}},
+                                                 {"sent": {"messages": 1, "updates": 2}}]}]}}"#,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn messages_are_attributed_by_tag_target_and_timestamp() {
+        let report = report();
+        let mut r = Received::default();
+        for (tag, target, ts) in [
+            (Some("t"), "127.0.0.1", 1000),
+            (Some("t"), "127.0.0.1", 1500),
+            (Some("t"), "127.0.0.1", 1500), // a duplicate
+            (Some("t"), "127.0.0.1", 2999),
+            (Some("t"), "127.0.0.2", 1200),
+            (Some("t"), "127.0.0.2", 3000), // outside
+            (Some("other"), "127.0.0.2", 2500),
+            (None, "127.0.0.2", 2500),
+        ] {
+            r.record(tag, target, ts, 2).unwrap();
+        }
+        let c = r.reconcile(&report);
+        let d1 = &c.devices[0].slices;
+        assert_eq!((d1[0].received, d1[0].duplicated, d1[0].missing), (2, 1, 0));
+        assert_eq!((d1[1].received, d1[1].not_sent), (1, 1));
+        let d2 = &c.devices[1].slices;
+        assert_eq!((d2[0].missing, d2[1].missing), (0, 1));
+        assert_eq!(c.outside_window, 1);
+        assert_eq!(c.untagged, 1);
+        assert!(c.loss());
+        let text = c.to_string();
+        assert!(text.contains("devices with loss (2 of 2)"), "{text}");
+        assert!(
+            text.contains("LOSS: 1 missing, 1 duplicated, 1 not sent"),
+            "{text}"
+        );
+        let header = text.lines().nth(1).unwrap();
+        let total = text.lines().nth(2).unwrap();
+        assert_eq!(header.len(), total.len(), "columns line up:\n{text}");
+    }
+
+    #[test]
+    fn a_complete_run_is_exact() {
+        let report: RunView = serde_json::from_str(
+            r#"{"id": "1", "state": "finished", "tag": "t", "t0_ns": 0, "t1_ns": 10,
+            "slices": 1, "devices": [{"device": "127.0.0.1", "slices": [{"sent": {"messages": 1, "updates": 1}}]}]}"#,
+        )
+        .unwrap();
+        let mut r = Received::default();
+        r.record(Some("t"), "127.0.0.1", 5, 1).unwrap();
+        let c = r.reconcile(&report);
+        assert!(!c.loss());
+        assert!(
+            c.to_string()
+                .contains("EXACT: every one of 1 messages received once")
+        );
+    }
+
+    #[test]
+    fn inconsistent_reports_are_refused() {
+        let bad = r#"{"id": "1", "state": "finished", "tag": "t", "t0_ns": 5, "t1_ns": 5,
+            "slices": 1, "devices": []}"#;
+        assert!(serde_json::from_str::<RunView>(bad).is_err());
     }
 }
