@@ -61,7 +61,11 @@ async fn bad_runs_are_refused_naming_the_field_and_nothing_is_armed() {
             400,
             "not supported yet",
         ),
-        (json!({"devices": all, "ramp": {}}), 400, "ramp"),
+        (
+            json!({"devices": all, "ramp": {"steps": [1, 2]}}),
+            400,
+            "invalid ramp: the ceiling search is not supported yet",
+        ),
         // Dial-in-only devices cannot take part.
         (
             json!({"devices": all}),

@@ -38,4 +38,4 @@ pub use request::{
     MAX_DRAIN, MAX_PRE_ROLL, MAX_SLICES, MAX_TAG_LEN, MAX_WINDOW, MIN_WINDOW, PROTOCOLS,
     RunRequest,
 };
-pub use runs::{KEEP_REPORTS, Runs};
+pub use runs::{KEEP_REPORTS, MAX_KEPT_CELLS, Runs};

@@ -84,6 +84,9 @@ pub struct RunRequest {
     /// How long after T1 the run waits for its queued messages to be sent (default
     /// `5s`, up to 5 min); what is still queued then is reported as `unsettled`.
     pub drain: Option<String>,
+    /// The ceiling search: not supported yet (a 400 says so).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub ramp: Option<serde_json::Value>,
 }
 
 /// A validated request.
@@ -176,6 +179,12 @@ impl DevicesBody {
 impl RunRequest {
     /// Checks every field; the first error names its field.
     pub(crate) fn plan(&self) -> Result<RunPlan, RunError> {
+        if self.ramp.is_some() {
+            return Err(RunError::invalid(
+                "ramp",
+                "the ceiling search is not supported yet; arm one run per load step instead",
+            ));
+        }
         let selection = self.devices.selection()?;
         match self.protocol.as_deref().map(str::trim) {
             None | Some("gnmi-dialout") => {}

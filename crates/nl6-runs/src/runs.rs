@@ -13,8 +13,12 @@ use crate::error::RunError;
 use crate::report::{Counts, DeviceReport, RunReport, RunState};
 use crate::request::{MAX_CELLS, RunPlan, RunRequest};
 
-/// Finished reports kept (older ones are forgotten).
-pub const KEEP_REPORTS: usize = 16;
+/// Finished reports kept at most (older ones are forgotten).
+pub const KEEP_REPORTS: usize = 8;
+
+/// Ledger cells (participants × slices) of all kept reports at most: older reports are
+/// forgotten first, the newest is always kept.
+pub const MAX_KEPT_CELLS: usize = 2 * MAX_CELLS;
 
 /// How often the drain looks whether every message settled.
 const SETTLE_POLL: Duration = Duration::from_millis(20);
@@ -263,7 +267,11 @@ impl Runs {
         let mut state = self.inner.lock();
         state.active = None;
         state.finished.push_back(Arc::new(report));
-        while state.finished.len() > KEEP_REPORTS {
+        let cells = |r: &RunReport| r.participants * r.slices as usize;
+        while state.finished.len() > 1
+            && (state.finished.len() > KEEP_REPORTS
+                || state.finished.iter().map(|r| cells(r)).sum::<usize>() > MAX_KEPT_CELLS)
+        {
             state.finished.pop_front();
         }
     }
