@@ -31,7 +31,11 @@ pub(crate) async fn arm(
     State(state): State<ApiState>,
     ApiJson(body): ApiJson<RunRequest>,
 ) -> Result<(StatusCode, Json<Envelope<RunReport>>), ApiError> {
-    let report = state.runs.arm(&state.fleet, body)?;
+    // Selecting visits every selected device: off the async workers.
+    let (runs, fleet) = (state.runs.clone(), state.fleet.clone());
+    let report = tokio::task::spawn_blocking(move || runs.arm(&fleet, body))
+        .await
+        .map_err(|e| ApiError::Internal(format!("run task failed: {e}")))??;
     let message = format!(
         "run {} armed: {} devices, window {} .. {}, tag {}",
         report.id, report.participants, report.t0, report.t1, report.tag
