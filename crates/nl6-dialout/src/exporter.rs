@@ -704,7 +704,7 @@ impl DeviceTask {
                     _ = &mut pause => break,
                     missed = next_tick(&mut sampler) => {
                         counters.samples_skipped.fetch_add(1 + missed, Relaxed);
-                            self.run.skipped(1 + missed);
+                        self.run.skipped(1 + missed);
                     }
                 }
             }
