@@ -1,6 +1,7 @@
 //! `nl6-collector`: a gNMIReverse (gNMI dial-out) collector for nl6 devices.
 
 mod output;
+mod reconcile;
 
 use std::error::Error;
 use std::net::SocketAddr;
@@ -59,8 +60,26 @@ struct Cli {
 
     /// Print one stats line per second instead of notifications: streams,
     /// notifications/s, leaves/s, distinct targets, latency p50/p99 in ms.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "reconcile")]
     stats: bool,
+
+    /// Receive an nl6 run and reconcile it: wait until this file holds the run's
+    /// finished report (GET /api/v1/runs/{id}), then until every message it says was
+    /// sent arrived or --quiet-secs passed without one, print sent, received,
+    /// missing and duplicated per slice and per device with loss (JSON with --json),
+    /// and exit 1 on any loss.
+    #[arg(long, value_name = "REPORT.json")]
+    reconcile: Option<PathBuf>,
+
+    /// With --reconcile: seconds without a message of the run after which the run is
+    /// taken as over once the report is final.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 2.0,
+        requires = "reconcile"
+    )]
+    quiet_secs: f64,
 }
 
 fn main() -> ExitCode {
@@ -80,8 +99,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(()) => ExitCode::SUCCESS,
+    let result = match cli.reconcile.clone() {
+        Some(report) => runtime.block_on(reconcile::run(cli, report)),
+        None => runtime.block_on(run(cli)).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
         Err(e) => {
             let mut text = e.to_string();
             let mut source = e.source();
@@ -95,11 +118,16 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
-    let mut cfg = match tls_config(&cli)? {
+/// The collector configuration the flags ask for.
+fn collector_config(cli: &Cli) -> Result<CollectorConfig, Box<dyn Error>> {
+    Ok(match tls_config(cli)? {
         Some(tls) => CollectorConfig::tls(cli.listen, tls),
         None => CollectorConfig::plaintext(cli.listen),
-    };
+    })
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn Error>> {
+    let mut cfg = collector_config(&cli)?;
     let printer = if cli.stats {
         None
     } else {

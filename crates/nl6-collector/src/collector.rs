@@ -61,6 +61,8 @@ pub struct Received {
     pub received_at: SystemTime,
     /// The notification, unchanged.
     pub notification: Notification,
+    /// The run tag of the message that carried it (see [`nl6_gnmi::run_tag`]).
+    pub tag: Option<Arc<str>>,
 }
 
 /// How to run a collector.
@@ -303,10 +305,16 @@ enum Item {
 
 /// Messages a gNMIReverse stream carries.
 trait Inbound: Send + 'static {
+    /// The message's run tag, if it carries one.
+    fn tag(&self) -> Option<Arc<str>>;
     fn into_item(self) -> Item;
 }
 
 impl Inbound for SubscribeResponse {
+    fn tag(&self) -> Option<Arc<str>> {
+        nl6_gnmi::run_tag::run_tag(&self.extension).map(Arc::from)
+    }
+
     fn into_item(self) -> Item {
         match self.response {
             Some(SubscribeKind::Update(n)) => Item::One(n),
@@ -317,6 +325,10 @@ impl Inbound for SubscribeResponse {
 }
 
 impl Inbound for GetResponse {
+    fn tag(&self) -> Option<Arc<str>> {
+        nl6_gnmi::run_tag::run_tag(&self.extension).map(Arc::from)
+    }
+
     #[allow(deprecated)] // `error` is deprecated in gNMI but still worth honouring
     fn into_item(self) -> Item {
         if self.notification.is_empty() && self.error.is_some() {
@@ -373,17 +385,17 @@ impl Service {
                 message = stream.message() => message,
             };
             match message {
-                Ok(Some(message)) => match message.into_item() {
-                    Item::One(n) => self.observe(n, peer, &mut last_target).await,
-                    Item::Many(list) => {
+                Ok(Some(message)) => match (message.tag(), message.into_item()) {
+                    (tag, Item::One(n)) => self.observe(n, peer, tag, &mut last_target).await,
+                    (tag, Item::Many(list)) => {
                         for n in list {
-                            self.observe(n, peer, &mut last_target).await;
+                            self.observe(n, peer, tag.clone(), &mut last_target).await;
                         }
                     }
-                    Item::Sync => {
+                    (_, Item::Sync) => {
                         self.counters.sync_responses.fetch_add(1, Relaxed);
                     }
-                    Item::Malformed => {
+                    (_, Item::Malformed) => {
                         self.counters.malformed.fetch_add(1, Relaxed);
                     }
                 },
@@ -403,7 +415,13 @@ impl Service {
         }
     }
 
-    async fn observe(&self, n: Notification, peer: Option<SocketAddr>, last_target: &mut String) {
+    async fn observe(
+        &self,
+        n: Notification,
+        peer: Option<SocketAddr>,
+        tag: Option<Arc<str>>,
+        last_target: &mut String,
+    ) {
         let c = &self.counters;
         c.notifications.fetch_add(1, Relaxed);
         c.leaves.fetch_add(n.update.len() as u64, Relaxed);
@@ -427,6 +445,7 @@ impl Service {
             peer,
             received_at,
             notification: n,
+            tag,
         });
         let _ = self.broadcast.send(received.clone());
         if let Some(sink) = &self.sink {

@@ -493,6 +493,7 @@ mod tests {
             peer: None,
             received_at: std::time::SystemTime::UNIX_EPOCH,
             notification: bare,
+            tag: None,
         };
         let mut out = String::new();
         push_json(&mut out, &received);
@@ -507,6 +508,7 @@ mod tests {
             peer: Some("127.0.0.1:5000".parse().unwrap()),
             received_at: std::time::SystemTime::UNIX_EPOCH,
             notification: notification(),
+            tag: None,
         };
         let mut out = String::new();
         push_json(&mut out, &received);

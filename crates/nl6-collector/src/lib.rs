@@ -24,6 +24,7 @@
 mod collector;
 mod conn;
 pub mod format;
+pub mod reconcile;
 mod stats;
 
 pub use collector::{

@@ -23,7 +23,8 @@ use crate::flavor::{Flavor, FlavorRegistry};
 use crate::grpc::{Disconnect, classify_plain};
 use crate::identity::DeviceIdentity;
 use crate::net::DeviceNet;
-use crate::produce::{Plan, Producer, Sampler, SendQueue};
+use crate::produce::{Plan, Producer, Queued, Sampler, SendQueue};
+use crate::run::RunSlot;
 use crate::session::{PushSession, PushStream, ServeSession, Session, SessionContext, StopSignal};
 use crate::stats::{DeviceCounters, DialoutStats, ExportCounters, Registration};
 use crate::tls::TlsCache;
@@ -365,7 +366,9 @@ impl Exporter {
             failback,
             backoff: env.backoff,
             tuning: env.tuning,
+            run: RunSlot::default(),
         };
+        let run = task.run.clone();
         let (stop_tx, stop_rx) = oneshot::channel();
         let handle = runtime.spawn(task.run(stop_rx));
         Ok(DeviceExport {
@@ -376,6 +379,7 @@ impl Exporter {
             counters,
             stop: Some(stop_tx),
             task: Some(handle),
+            run,
         })
     }
 
@@ -409,9 +413,16 @@ pub struct DeviceExport {
     counters: Vec<Arc<DeviceCounters>>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), FlavorError>>>,
+    /// The run the device takes part in, shared with its task.
+    run: RunSlot,
 }
 
 impl DeviceExport {
+    /// Where to put the device into a measured run (see [`RunSlot::join`]).
+    pub fn run_slot(&self) -> &RunSlot {
+        &self.run
+    }
+
     /// The device's address (source address and `Prefix.target`).
     pub fn device_ip(&self) -> Ipv4Addr {
         self.device.ip
@@ -524,6 +535,8 @@ struct DeviceTask {
     tuning: Tuning,
     /// The configured keepalive ping interval (`None`: no pings).
     keepalive: Option<Duration>,
+    /// The run the device takes part in (none most of the time).
+    run: RunSlot,
 }
 
 /// The next SAMPLE tick, or never without a sampler (on-change mode).
@@ -576,6 +589,7 @@ impl DeviceTask {
                         opened = &mut open => break opened,
                         missed = next_tick(&mut sampler) => {
                             counters.samples_skipped.fetch_add(1 + missed, Relaxed);
+                            self.run.skipped(1 + missed);
                         }
                     }
                 }
@@ -690,6 +704,7 @@ impl DeviceTask {
                     _ = &mut pause => break,
                     missed = next_tick(&mut sampler) => {
                         counters.samples_skipped.fetch_add(1 + missed, Relaxed);
+                        self.run.skipped(1 + missed);
                     }
                 }
             }
@@ -732,12 +747,19 @@ impl DeviceTask {
                 counters
                     .samples_skipped
                     .fetch_add(produced.ticks_missed, Relaxed);
+                self.run.skipped(produced.ticks_missed);
             }
+            let run = self.run.ledger();
             for message in produced.messages {
+                let Some((message, mark)) =
+                    crate::run::admit(run.as_ref(), message, produced.at_ns)
+                else {
+                    continue;
+                };
                 counters
                     .updates_produced
                     .fetch_add(message.updates, Relaxed);
-                queue.push(message, counters);
+                queue.push(message, mark, counters);
             }
         };
         let discard = |updates: u64| counters.updates_discarded.fetch_add(updates, Relaxed);
@@ -749,7 +771,7 @@ impl DeviceTask {
         };
         tokio::pin!(failback);
         loop {
-            let Some(message) = queue.pop() else {
+            let Some(Queued { message, mark }) = queue.pop() else {
                 tokio::select! {
                     biased;
                     _ = &mut *stop => {
@@ -783,10 +805,16 @@ impl DeviceTask {
             };
             match sent {
                 None => {
+                    if let Some(mark) = mark {
+                        mark.discarded(updates);
+                    }
                     discard(updates + queue.discard());
                     return StreamEnd::Stopped(self.close(stream).await);
                 }
                 Some(Ok(())) => {
+                    if let Some(mark) = mark {
+                        mark.sent(updates);
+                    }
                     counters.updates_sent.fetch_add(updates, Relaxed);
                     if !*healthy {
                         *healthy = true;
@@ -794,6 +822,9 @@ impl DeviceTask {
                     }
                 }
                 Some(Err(error)) => {
+                    if let Some(mark) = mark {
+                        mark.failed(updates);
+                    }
                     counters.send_failures.fetch_add(1, Relaxed);
                     discard(updates + queue.discard());
                     let disconnect = self.disconnect(net, &error).await;

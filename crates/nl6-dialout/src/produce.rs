@@ -15,6 +15,7 @@ use tokio::time::Instant;
 
 use crate::config::{DialoutConfig, Mode, Phase};
 use crate::error::DialoutError;
+use crate::run::Mark;
 use crate::session::{Sample, SampleEncoder, SampleKind, WireMessage};
 use crate::stats::DeviceCounters;
 
@@ -173,6 +174,8 @@ pub(crate) struct Producer<'s> {
     last_extras: Vec<ExtraReading>,
     /// What the last sample encoded to.
     out: Vec<WireMessage>,
+    /// When the last sample was read (Unix ns: its messages' timestamp).
+    at_ns: u64,
 }
 
 enum Trigger<'s> {
@@ -188,6 +191,8 @@ enum Trigger<'s> {
 pub(crate) struct Produced<'p> {
     pub messages: std::vec::Drain<'p, WireMessage>,
     pub ticks_missed: u64,
+    /// When the sample was read (Unix ns).
+    pub at_ns: u64,
 }
 
 impl<'s> Producer<'s> {
@@ -212,6 +217,7 @@ impl<'s> Producer<'s> {
             plan,
             trigger,
             out: Vec::with_capacity(1),
+            at_ns: 0,
         }
     }
 
@@ -247,13 +253,15 @@ impl<'s> Producer<'s> {
         Produced {
             messages: self.out.drain(..),
             ticks_missed,
+            at_ns: self.at_ns,
         }
     }
 
     /// All selected leaves at one instant.
     fn snapshot(&mut self) {
         let plan = &self.plan;
-        let snapshot = Snapshot::capture(&plan.model, unix_now_ns(), &plan.selection);
+        self.at_ns = unix_now_ns();
+        let snapshot = Snapshot::capture(&plan.model, self.at_ns, &plan.selection);
         if matches!(self.trigger, Trigger::OnChange { .. }) {
             self.last_extras = snapshot.extras().to_vec();
         }
@@ -273,6 +281,7 @@ impl<'s> Producer<'s> {
     /// leaves whose value differs from what was last sent; false if there are none.
     fn event(&mut self, event: &StateEvent) -> bool {
         let at = event_time_ns(event);
+        self.at_ns = at;
         let mut sent = false;
         // The snapshots borrow the model while the encoder needs `self`.
         let plan = Arc::clone(&self.plan);
@@ -317,9 +326,15 @@ impl<'s> Producer<'s> {
     }
 }
 
+/// A queued message and, if it belongs to a run, its place in the run's ledger.
+pub(crate) struct Queued {
+    pub message: WireMessage,
+    pub mark: Option<Mark>,
+}
+
 /// The bounded send queue: when full, the oldest message is dropped and counted.
 pub(crate) struct SendQueue {
-    messages: VecDeque<WireMessage>,
+    messages: VecDeque<Queued>,
     depth: usize,
 }
 
@@ -331,22 +346,40 @@ impl SendQueue {
         }
     }
 
-    pub(crate) fn push(&mut self, message: WireMessage, counters: &DeviceCounters) {
+    pub(crate) fn push(
+        &mut self,
+        message: WireMessage,
+        mark: Option<Mark>,
+        counters: &DeviceCounters,
+    ) {
         if self.messages.len() >= self.depth
             && let Some(old) = self.messages.pop_front()
         {
-            counters.updates_dropped.fetch_add(old.updates, Relaxed);
+            let updates = old.message.updates;
+            counters.updates_dropped.fetch_add(updates, Relaxed);
+            if let Some(mark) = old.mark {
+                mark.dropped(updates);
+            }
         }
-        self.messages.push_back(message);
+        self.messages.push_back(Queued { message, mark });
     }
 
-    pub(crate) fn pop(&mut self) -> Option<WireMessage> {
+    pub(crate) fn pop(&mut self) -> Option<Queued> {
         self.messages.pop_front()
     }
 
     /// Empties the queue (its stream is gone) and returns the updates it held.
     pub(crate) fn discard(&mut self) -> u64 {
-        self.messages.drain(..).map(|m| m.updates).sum()
+        self.messages
+            .drain(..)
+            .map(|q| {
+                let updates = q.message.updates;
+                if let Some(mark) = q.mark {
+                    mark.discarded(updates);
+                }
+                updates
+            })
+            .sum()
     }
 }
 
@@ -482,10 +515,10 @@ mod tests {
         let mut q = SendQueue::new(2);
         for updates in [1, 2, 3] {
             let bytes = bytes::Bytes::from(vec![updates as u8]);
-            q.push(WireMessage { bytes, updates }, &counters);
+            q.push(WireMessage { bytes, updates }, None, &counters);
         }
         assert_eq!(counters.updates_dropped.load(Relaxed), 1);
-        assert_eq!(q.pop().unwrap().updates, 2);
+        assert_eq!(q.pop().unwrap().message.updates, 2);
         assert_eq!(q.discard(), 3);
         assert!(q.pop().is_none());
     }

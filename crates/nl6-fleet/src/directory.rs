@@ -65,6 +65,15 @@ impl DeviceMap {
         self.composition.lock().clone()
     }
 
+    /// The devices with an address in `first..=last`, by address.
+    pub(crate) fn range(&self, first: Ipv4Addr, last: Ipv4Addr) -> Vec<Arc<Device>> {
+        self.devices
+            .read()
+            .range(first..=last)
+            .map(|(_, d)| d.clone())
+            .collect()
+    }
+
     pub(crate) fn snapshot(&self) -> Vec<Arc<Device>> {
         self.devices.read().values().cloned().collect()
     }

@@ -463,6 +463,11 @@ impl Fleet {
         })
     }
 
+    /// The device map.
+    pub(crate) fn devices(&self) -> &DeviceMap {
+        &self.devices
+    }
+
     /// The dial-out flavors the fleet knows.
     pub fn flavors(&self) -> &FlavorRegistry {
         &self.flavors

@@ -24,6 +24,7 @@ mod error;
 mod fleet;
 mod hostname;
 mod plane;
+mod select;
 mod state;
 
 pub use batch::{AddressPlan, MAX_DEVICE_COUNT, NETMASKS, plan};
@@ -33,4 +34,5 @@ pub use error::FleetError;
 pub use fleet::{BatchReport, DialStats, Fleet, FleetConfig};
 pub use hostname::hostname_for;
 pub use plane::NetworkMode;
+pub use select::{DeviceSelection, DialoutMember, Selected};
 pub use state::{MAX_STATE_DURATION, StateLeaf, StateReply};

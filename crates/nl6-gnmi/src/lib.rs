@@ -28,6 +28,7 @@ pub mod codec;
 mod excerpt;
 pub mod path;
 pub mod proto;
+pub mod run_tag;
 pub mod value;
 
 pub use excerpt::{Excerpt, QUOTE_LIMIT, quote_truncated};

@@ -52,6 +52,12 @@ pub enum ApiError {
         /// Request path.
         path: String,
     },
+    /// A run could not be armed.
+    #[error(transparent)]
+    Run(#[from] nl6_runs::RunError),
+    /// No run has that id (404).
+    #[error("no run {0} (only the last {keep} finished runs are kept)", keep = nl6_runs::KEEP_REPORTS)]
+    NoRun(String),
     /// A background task failed (500).
     #[error("internal error: {0}")]
     Internal(String),
@@ -74,6 +80,13 @@ impl ApiError {
             ApiError::Fleet(e) => fleet_status(e),
             ApiError::NoRoute { .. } => StatusCode::NOT_FOUND,
             ApiError::Method { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Run(e) => match e {
+                nl6_runs::RunError::Invalid { .. } => StatusCode::BAD_REQUEST,
+                nl6_runs::RunError::Busy { .. } => StatusCode::CONFLICT,
+                nl6_runs::RunError::Fleet(e) => fleet_status(e),
+                nl6_runs::RunError::NoRuntime => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            ApiError::NoRun(_) => StatusCode::NOT_FOUND,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

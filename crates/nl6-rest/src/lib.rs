@@ -98,6 +98,9 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(devices::create, devices::list, devices::delete_all))
         .routes(routes!(devices::get, devices::delete))
         .routes(routes!(routes::reboot::reboot))
+        // Measured runs.
+        .routes(routes!(routes::runs::arm))
+        .routes(routes!(routes::runs::get))
         // Interface state.
         .routes(routes!(interfaces::list))
         .routes(routes!(interfaces::set_oper_status))
@@ -155,6 +158,7 @@ fn build(
         metrics: metrics::Metrics::new(),
         listener,
         history,
+        runs: nl6_runs::Runs::new(),
         openapi: openapi::render(&doc).into(),
     };
     let routes = routes

@@ -22,6 +22,7 @@ use crate::state::ApiState;
         (name = "interfaces", description = "Interface state changes"),
         (name = "status", description = "Status, health and metrics"),
         (name = "mdt", description = "Cisco model-driven telemetry"),
+        (name = "runs", description = "Measured load-test runs with an exact ledger"),
         (name = "meta", description = "This document"),
     )
 )]

@@ -20,6 +20,8 @@ pub(crate) struct ApiState {
     pub(crate) listener: Arc<ListenerStats>,
     /// The rate history served at `GET /api/v1/history`.
     pub(crate) history: History,
+    /// The measured runs (`/api/v1/runs`).
+    pub(crate) runs: nl6_runs::Runs,
     /// `GET /api/v1/openapi.json`, rendered once.
     pub(crate) openapi: Arc<str>,
 }

@@ -418,6 +418,8 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         "DELETE /api/v1/devices/{ip}",
         "GET /api/v1/devices/{ip}/interfaces",
         "POST /api/v1/devices/{ip}/reboot",
+        "POST /api/v1/runs",
+        "GET /api/v1/runs/{id}",
         "POST /api/v1/devices/{ip}/interfaces/{ifindex}/oper-status",
         "POST /api/v1/devices/{ip}/interfaces/{ifindex}/admin-status",
         "GET /api/v1/status",
@@ -450,6 +452,8 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         "DialoutBody",
         "TlsBody",
         "InterfaceStateBody",
+        "RunRequest",
+        "DevicesBody",
     ] {
         assert_eq!(
             schemas[name]["additionalProperties"], false,

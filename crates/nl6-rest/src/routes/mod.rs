@@ -10,6 +10,7 @@ pub(crate) mod interfaces;
 pub(crate) mod mdt;
 pub(crate) mod metrics;
 pub(crate) mod reboot;
+pub(crate) mod runs;
 pub(crate) mod status;
 
 /// No route matches: a JSON 404.

@@ -1,0 +1,41 @@
+//! Measured load-test runs over nl6 devices.
+//!
+//! [`Runs::arm`] takes a [`RunRequest`] (which devices, how long, how many slices), puts
+//! every selected gNMI dial-out device into the run at once — from then on it emits only
+//! the samples it takes inside the window `[T0, T1)`, each tagged with the run's tag —
+//! and, once the window closed and every message of the run was settled, keeps an
+//! immutable [`RunReport`]: per device and per slice of the window, the messages and
+//! updates `sent` (the reconciliation denominator), `dropped`, `discarded` and
+//! `send_failures`, and the SAMPLE ticks skipped. One run at a time; reports are kept in
+//! memory, the last [`KEEP_REPORTS`] of them.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use nl6_fleet::{Fleet, FleetConfig};
+//! use nl6_runs::{RunRequest, Runs};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let fleet = Arc::new(Fleet::start(FleetConfig::default()).await?);
+//! let runs = Runs::new();
+//! let request: RunRequest = serde_json::from_str(
+//!     r#"{"devices": {"all": true}, "window": "10s", "slices": 10, "seed": 7}"#,
+//! )?;
+//! let armed = runs.arm(&fleet, request)?;
+//! println!("run {} from {} to {}", armed.id, armed.t0, armed.t1);
+//! // ... later: runs.get(&armed.id) is the report, `state: finished` once final.
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod report;
+mod request;
+mod runs;
+
+pub use error::RunError;
+pub use report::{Counts, DeviceReport, RunReport, RunState, TallyBody};
+pub use request::{
+    DEFAULT_DRAIN, DEFAULT_PRE_ROLL, DEFAULT_SLICES, DEFAULT_WINDOW, DevicesBody, MAX_CELLS,
+    MAX_DRAIN, MAX_PRE_ROLL, MAX_SLICES, MAX_TAG_LEN, MAX_WINDOW, MIN_WINDOW, PROTOCOLS,
+    RunRequest,
+};
+pub use runs::{KEEP_REPORTS, MAX_KEPT_CELLS, Runs};

@@ -1,0 +1,304 @@
+//! The run manager: arms one run at a time, finalises it, keeps the last reports.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use nl6_dialout::{Publish, RunLedger, RunWindow};
+use nl6_fleet::{DialoutMember, Fleet};
+use parking_lot::Mutex;
+
+use crate::error::RunError;
+use crate::report::{Counts, DeviceReport, RunReport, RunState};
+use crate::request::{MAX_CELLS, RunPlan, RunRequest};
+
+/// Finished reports kept at most (older ones are forgotten).
+pub const KEEP_REPORTS: usize = 8;
+
+/// Ledger cells (participants × slices) of all kept reports at most: older reports are
+/// forgotten first, the newest is always kept.
+pub const MAX_KEPT_CELLS: usize = 2 * MAX_CELLS;
+
+/// How often the drain looks whether every message settled.
+const SETTLE_POLL: Duration = Duration::from_millis(20);
+
+/// The flavors whose messages are `gnmi.SubscribeResponse`s (the tag goes in field 999).
+const GNMI_FLAVORS: &[&str] = &["gnmireverse", "sonic", "nokia"];
+
+/// Arms runs and keeps their reports; cheap to clone.
+#[derive(Clone, Default)]
+pub struct Runs {
+    inner: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for Runs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let state = self.inner.lock();
+        f.debug_struct("Runs")
+            .field(
+                "active",
+                &state.active.as_ref().map(|a| a.header.id.clone()),
+            )
+            .field("finished", &state.finished.len())
+            .finish()
+    }
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    active: Option<Arc<Active>>,
+    finished: VecDeque<Arc<RunReport>>,
+}
+
+/// The run in progress.
+struct Active {
+    header: RunReport,
+    members: Vec<(DialoutMember, Arc<RunLedger>)>,
+    state: Mutex<RunState>,
+}
+
+fn unix_ns(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+fn rfc3339_ns(ns: u64) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_nanos(ns)).to_string()
+}
+
+impl Active {
+    /// The report as of now.
+    fn report(&self, state: RunState) -> RunReport {
+        let slices = self.header.slices;
+        let mut report = self.header.clone();
+        report.state = state;
+        report.per_slice = vec![Counts::default(); slices as usize];
+        report.devices = self
+            .members
+            .iter()
+            .map(|(member, ledger)| {
+                let mut totals = Counts::default();
+                let per: Vec<Counts> = (0..slices)
+                    .map(|i| {
+                        let counts = Counts::from(ledger.slice(i));
+                        totals.add(&counts);
+                        report.per_slice[i as usize].add(&counts);
+                        counts
+                    })
+                    .collect();
+                report.totals.add(&totals);
+                report.unsettled += ledger.pending();
+                DeviceReport {
+                    device: member.ip.to_string(),
+                    flavor: member.flavor.clone(),
+                    collector: member
+                        .config
+                        .destinations()
+                        .ok()
+                        .and_then(|d| d.first().map(|c| c.to_string()))
+                        .unwrap_or_default(),
+                    totals,
+                    slices: per,
+                    pending: ledger.pending(),
+                    suppressed: ledger.suppressed(),
+                }
+            })
+            .collect();
+        report
+    }
+
+    fn settled(&self) -> bool {
+        self.members.iter().all(|(_, l)| l.pending() == 0)
+    }
+}
+
+impl Runs {
+    /// No run yet.
+    pub fn new() -> Runs {
+        Runs::default()
+    }
+
+    /// Validates `request`, selects its devices in `fleet` and arms the run: every
+    /// participant is silent from now on and emits only inside the window. Returns the
+    /// report as armed. Nothing is armed on error. Must run inside a tokio runtime.
+    pub fn arm(&self, fleet: &Fleet, request: RunRequest) -> Result<RunReport, RunError> {
+        let plan: RunPlan = request.plan()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| RunError::NoRuntime)?;
+        let mut state = self.inner.lock();
+        if let Some(active) = &state.active {
+            return Err(RunError::Busy {
+                id: active.header.id.clone(),
+                state: active.state.lock().as_str(),
+            });
+        }
+        let selected = fleet.dialout_members(&plan.selection)?;
+        let mut members = Vec::with_capacity(selected.dialout.len());
+        for member in selected.dialout {
+            if !GNMI_FLAVORS.contains(&member.flavor.as_str()) {
+                continue;
+            }
+            if member.config.publish == Publish::Get {
+                return Err(RunError::invalid(
+                    "devices",
+                    format!(
+                        "device {} publishes Get responses (publish \"get\"), which runs do not measure yet; select devices with publish \"subscribe\"",
+                        member.ip
+                    ),
+                ));
+            }
+            members.push(member);
+        }
+        if let Some(limit) = plan.limit
+            && limit < members.len()
+        {
+            let mut rng = fastrand::Rng::with_seed(plan.seed);
+            rng.shuffle(&mut members);
+            members.truncate(limit);
+            members.sort_by_key(|m| m.ip);
+        }
+        if members.is_empty() {
+            return Err(RunError::invalid(
+                "devices",
+                format!(
+                    "none of the {} selected devices streams gNMI dial-out ({})",
+                    selected.devices,
+                    GNMI_FLAVORS.join(", ")
+                ),
+            ));
+        }
+        let cells = members.len().saturating_mul(plan.slices as usize);
+        if cells > MAX_CELLS {
+            return Err(RunError::invalid(
+                "slices",
+                format!(
+                    "{} participants × {} slices = {cells} ledger cells, above the limit of {MAX_CELLS}; select fewer devices (or a limit) or fewer slices",
+                    members.len(),
+                    plan.slices
+                ),
+            ));
+        }
+        state.next_id += 1;
+        let id = state.next_id.to_string();
+        let tag = plan
+            .tag
+            .clone()
+            .unwrap_or_else(|| format!("run-{id}-{:016x}", plan.seed));
+        let armed_at = SystemTime::now();
+        // T0 on a whole second: SAMPLE ticks of whole-second periods then fall at the
+        // same offsets into the window in every run.
+        let earliest = unix_ns(armed_at + plan.pre_roll);
+        let t0_ns = earliest.div_ceil(1_000_000_000) * 1_000_000_000;
+        let window_ns = u64::try_from(plan.window.as_nanos()).unwrap_or(u64::MAX);
+        let t1_ns = t0_ns + window_ns;
+        let window = RunWindow {
+            start_ns: t0_ns,
+            end_ns: t1_ns,
+            slices: plan.slices,
+        };
+        let suffix = Bytes::from(nl6_gnmi::run_tag::subscribe_response_suffix(&tag));
+        let members: Vec<_> = members
+            .into_iter()
+            .map(|m| (m, Arc::new(RunLedger::new(window, suffix.clone()))))
+            .collect();
+        let header = RunReport {
+            id: id.clone(),
+            state: RunState::PreRoll,
+            protocol: "gnmi-dialout".into(),
+            tag,
+            seed: plan.seed,
+            armed_at: humantime::format_rfc3339_millis(armed_at).to_string(),
+            t0: rfc3339_ns(t0_ns),
+            t1: rfc3339_ns(t1_ns),
+            t0_ns,
+            t1_ns,
+            slices: plan.slices,
+            finished_at: None,
+            selected_devices: selected.devices,
+            participants: members.len(),
+            totals: Counts::default(),
+            per_slice: Vec::new(),
+            unsettled: 0,
+            devices: Vec::new(),
+        };
+        for (member, ledger) in &members {
+            member.run.join(ledger.clone());
+        }
+        let active = Arc::new(Active {
+            header,
+            members,
+            state: Mutex::new(RunState::PreRoll),
+        });
+        state.active = Some(active.clone());
+        let armed = active.report(RunState::PreRoll);
+        tracing::info!(run = %id, participants = active.members.len(), t0 = %armed.t0, t1 = %armed.t1, "run armed");
+        let runs = self.clone();
+        runtime.spawn(async move { runs.drive(active, plan.drain).await });
+        Ok(armed)
+    }
+
+    /// Pre-roll → window → drain → final report.
+    async fn drive(self, active: Arc<Active>, drain: Duration) {
+        let until = |ns: u64| {
+            let now = unix_ns(SystemTime::now());
+            Duration::from_nanos(ns.saturating_sub(now))
+        };
+        tokio::time::sleep(until(active.header.t0_ns)).await;
+        *active.state.lock() = RunState::Window;
+        tokio::time::sleep(until(active.header.t1_ns)).await;
+        *active.state.lock() = RunState::Draining;
+        let deadline = tokio::time::Instant::now() + drain;
+        while !active.settled() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(SETTLE_POLL).await;
+        }
+        for (member, _) in &active.members {
+            member.run.leave();
+        }
+        let mut report = active.report(RunState::Finished);
+        report.finished_at = Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string());
+        tracing::info!(
+            run = %report.id,
+            sent = report.totals.sent.messages,
+            dropped = report.totals.dropped.messages,
+            unsettled = report.unsettled,
+            "run finished"
+        );
+        let mut state = self.inner.lock();
+        state.active = None;
+        state.finished.push_back(Arc::new(report));
+        let cells = |r: &RunReport| r.participants * r.slices as usize;
+        while state.finished.len() > 1
+            && (state.finished.len() > KEEP_REPORTS
+                || state.finished.iter().map(|r| cells(r)).sum::<usize>() > MAX_KEPT_CELLS)
+        {
+            state.finished.pop_front();
+        }
+    }
+
+    /// The run `id`: live while it runs, final once finished; `None` if unknown (or
+    /// forgotten: only the last [`KEEP_REPORTS`] are kept).
+    pub fn get(&self, id: &str) -> Option<RunReport> {
+        let state = self.inner.lock();
+        if let Some(active) = &state.active
+            && active.header.id == id
+        {
+            let now = *active.state.lock();
+            return Some(active.report(now));
+        }
+        state
+            .finished
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| RunReport::clone(r))
+    }
+
+    /// The id of the run in progress, if any.
+    pub fn active(&self) -> Option<String> {
+        self.inner
+            .lock()
+            .active
+            .as_ref()
+            .map(|a| a.header.id.clone())
+    }
+}
