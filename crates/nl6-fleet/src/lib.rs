@@ -25,6 +25,7 @@ mod fleet;
 mod hostname;
 mod plane;
 mod state;
+mod topology;
 
 pub use batch::{AddressPlan, MAX_DEVICE_COUNT, NETMASKS, plan};
 pub use composition::Composition;
@@ -34,3 +35,4 @@ pub use fleet::{BatchReport, DialStats, Fleet, FleetConfig};
 pub use hostname::hostname_for;
 pub use plane::NetworkMode;
 pub use state::{MAX_STATE_DURATION, StateLeaf, StateReply};
+pub use topology::{Link, LinkEnd, MAX_LINKS, MAX_LINKS_PER_REQUEST};

@@ -62,6 +62,13 @@ struct ProfileFile {
     #[serde(default)]
     interfaces: InterfacesSection,
     inventory: Option<InventorySection>,
+    lldp: Option<LldpSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LldpSection {
+    enabled: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -91,6 +98,7 @@ pub(crate) struct Parsed {
     pub(crate) description: String,
     pub(crate) naming: InterfaceNaming,
     pub(crate) inventory: Option<Inventory>,
+    pub(crate) lldp: bool,
 }
 
 /// Most bytes of one profile file.
@@ -180,6 +188,7 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Parsed, ProfileError> {
         description: raw.description,
         naming,
         inventory,
+        lldp: raw.lldp.is_some_and(|l| l.enabled),
     })
 }
 
@@ -283,5 +292,25 @@ mod tests {
 
         let e = err("name = \"a\"\nthis is not toml\n");
         assert_eq!(e.line, Some(2), "{e}");
+
+        let e = err("name = \"a\"\n[lldp]\nenabled = \"yes\"\n");
+        assert_eq!((e.line, e.field.as_str()), (Some(3), "lldp.enabled"), "{e}");
+    }
+
+    #[test]
+    fn lldp_is_served_only_when_enabled() {
+        let lldp = |text: &str| parse("p.toml", text).unwrap().lldp;
+        assert!(!lldp("name = \"a\"\n"));
+        assert!(!lldp("name = \"a\"\n[lldp]\nenabled = false\n"));
+        assert!(lldp("name = \"a\"\n[lldp]\nenabled = true\n"));
+        let builtin = |name: &str| {
+            let (file, text) = crate::BUILTIN
+                .iter()
+                .find(|(f, _)| *f == format!("{name}.toml"))
+                .unwrap();
+            parse(file, text).unwrap().lldp
+        };
+        assert!(!builtin("generic"));
+        assert!(builtin("juniper-mx") && builtin("arista-eos") && builtin("sonic"));
     }
 }

@@ -6,7 +6,8 @@
 //! advertise those models in Capabilities. The built-in profiles are embedded
 //! ([`ProfileRegistry::builtin`]); more are loaded from a directory of `*.toml` files
 //! ([`ProfileRegistry::load_dir`]), each checked with errors that name the file, line
-//! and field.
+//! and field. A profile with `[lldp] enabled = true` also serves `openconfig-lldp`
+//! neighbours (the fleet adds that subtree, since neighbours come from its topology).
 //!
 //! ```
 //! use nl6_profile::ProfileRegistry;
@@ -68,6 +69,8 @@ pub struct Profile {
     description: String,
     naming: InterfaceNaming,
     inventory: Option<Inventory>,
+    /// Whether its devices serve `openconfig-lldp` neighbours.
+    lldp: bool,
     /// Subtrees per interface count (one transceiver per interface), built on first use
     /// and shared by every device of that shape.
     built: Mutex<HashMap<u32, Arc<Subtrees>>>,
@@ -92,6 +95,12 @@ impl Profile {
     /// Its hardware, if it serves platform and system subtrees.
     pub fn inventory(&self) -> Option<&Inventory> {
         self.inventory.as_ref()
+    }
+
+    /// Whether its devices serve `openconfig-lldp` neighbours (`[lldp] enabled = true`):
+    /// what they hear from the devices linked to them in the fleet's topology.
+    pub fn serves_lldp(&self) -> bool {
+        self.lldp
     }
 
     /// The subtrees a device of this profile with `interfaces` interfaces serves besides
@@ -145,6 +154,7 @@ impl ProfileRegistry {
             description: parsed.description,
             naming: parsed.naming,
             inventory: parsed.inventory,
+            lldp: parsed.lldp,
             built: Mutex::default(),
         })
     }
