@@ -328,14 +328,21 @@ fn compile_extras(
 ) -> Result<Vec<ExtraPick>, ResolveError> {
     let mut picks = Vec::new();
     let mut full: Vec<&str> = Vec::with_capacity(16);
-    // Key values the pattern asks for, by key name (`*` asks for none).
-    let wanted: Vec<(&str, &str)> = pattern
-        .iter()
-        .filter(|e| e.name != ANY_DEPTH)
-        .flat_map(|e| e.key.iter())
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .filter(|(_, v)| *v != ANY_ONE)
-        .collect();
+    // Key values the pattern asks for (`*` asks for none): the depth of the element
+    // they sit on (unknown after a `...`), the key name and the value.
+    let mut wanted: Vec<(Option<usize>, &str, &str)> = Vec::new();
+    let mut aligned = true;
+    for (depth, elem) in pattern.iter().enumerate() {
+        if elem.name == ANY_DEPTH {
+            aligned = false;
+            continue;
+        }
+        for (k, v) in &elem.key {
+            if v != ANY_ONE {
+                wanted.push((aligned.then_some(depth), k.as_str(), v.as_str()));
+            }
+        }
+    }
     for (index, subtree) in subtrees.items().iter().enumerate() {
         let schema = subtree.schema();
         let parents = if subtree.entry_count() > 0 {
@@ -371,18 +378,18 @@ fn compile_extras(
             sampled,
             on_change,
         };
-        // Per key of this subtree (its own, then its parents'): the list it is on, its
-        // name, and the value the pattern asks for.
-        let own = schema
-            .key
-            .map(|key| (schema.list[schema.list.len() - 1], key));
-        let named = parents
-            .iter()
-            .map(|p| (schema.list[p.depth], p.name))
-            .chain(own);
+        // Per key of this subtree (its parents', then its own): the list it is on, its
+        // name, and the value the pattern asks for on that list (by depth; by name alone
+        // after a `...`).
+        let own = schema.key.map(|key| (schema.list.len() - 1, key));
+        let named = parents.iter().map(|p| (p.depth, p.name)).chain(own);
         let mut asked = Vec::new();
-        for (list, key) in named {
-            if let Some(&(_, value)) = wanted.iter().find(|(k, _)| *k == key) {
+        for (depth, key) in named {
+            let list = schema.list[depth];
+            let found = wanted
+                .iter()
+                .find(|&&(d, k, _)| k == key && d.is_none_or(|d| d == depth));
+            if let Some(&(_, _, value)) = found {
                 if value.is_empty() {
                     return Err(ResolveError::EmptyKey {
                         list,
@@ -390,30 +397,32 @@ fn compile_extras(
                         path: text(),
                     });
                 }
-                asked.push((list, key, value));
+                asked.push((list, depth, key, value));
             }
         }
-        let key_of = |entry: usize, key: &str| -> Option<&str> {
-            if schema.key == Some(key) {
+        let own_depth = schema.list.len() - 1;
+        let key_of = |entry: usize, depth: usize, key: &str| -> Option<&str> {
+            if depth == own_depth && schema.key == Some(key) {
                 return Some(subtree.key(entry));
             }
             subtree
                 .parent_keys(entry)
                 .iter()
-                .find(|p| p.name == key)
+                .find(|p| p.depth == depth && p.name == key)
                 .map(|p| p.value.as_str())
         };
+        let has = |e: usize, &(_, d, k, v): &(&str, usize, &str, &str)| key_of(e, d, k) == Some(v);
         let before = picks.len();
         picks.extend(
             (0..subtree.entry_count())
-                .filter(|&e| asked.iter().all(|&(_, k, v)| key_of(e, k) == Some(v)))
+                .filter(|&e| asked.iter().all(|a| has(e, a)))
                 .map(pick),
         );
         if picks.len() == before && subtree.entry_count() > 0 {
             // Name the first key whose value no entry has.
-            if let Some(&(list, key, value)) = asked
+            if let Some(&(list, _, key, value)) = asked
                 .iter()
-                .find(|&&(_, k, v)| !(0..subtree.entry_count()).any(|e| key_of(e, k) == Some(v)))
+                .find(|a| !(0..subtree.entry_count()).any(|e| has(e, a)))
             {
                 return Err(ResolveError::NoSuchEntry {
                     list,

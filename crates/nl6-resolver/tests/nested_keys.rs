@@ -194,3 +194,112 @@ fn a_neighbor_that_goes_away_is_one_delete_of_its_entry() {
     );
     assert_eq!(n.prefix.unwrap().target, "r1");
 }
+
+/// Neighbours of a protocol of a network instance: keys on three lists, two of them
+/// called `name`.
+#[derive(Debug)]
+struct Peers {
+    parents: [nl6_model::ParentKey; 3],
+}
+
+static PEERS: nl6_model::SubtreeSchema = nl6_model::SubtreeSchema {
+    module: "example-instances",
+    list: &[
+        "instances",
+        "instance",
+        "protocols",
+        "protocol",
+        "peers",
+        "peer",
+    ],
+    key: Some("address"),
+    leaves: &[nl6_model::LeafSchema {
+        path: &["state", "as"],
+        ty: nl6_model::LeafType::Uint32,
+        class: nl6_model::LeafClass::Static,
+    }],
+};
+
+impl Subtree for Peers {
+    fn schema(&self) -> &'static nl6_model::SubtreeSchema {
+        &PEERS
+    }
+    fn entry_count(&self) -> usize {
+        2
+    }
+    fn key(&self, entry: usize) -> &str {
+        ["10.0.0.1", "10.0.0.2"][entry]
+    }
+    fn value(
+        &self,
+        _: nl6_model::DeviceKey,
+        entry: usize,
+        _: usize,
+        _: u64,
+    ) -> Option<nl6_model::Value> {
+        Some(nl6_model::Value::Uint(65_000 + entry as u64))
+    }
+    fn parent_keys(&self, _entry: usize) -> &[nl6_model::ParentKey] {
+        &self.parents
+    }
+}
+
+#[test]
+fn keys_of_the_same_name_on_different_lists_are_told_apart_by_depth() {
+    let key = |depth, name, value: &str| nl6_model::ParentKey {
+        depth,
+        name,
+        value: value.to_string(),
+    };
+    let peers: Arc<dyn Subtree> = Arc::new(Peers {
+        parents: [
+            key(1, "name", "default"),
+            key(3, "identifier", "BGP"),
+            key(3, "name", "bgp-1"),
+        ],
+    });
+    let device = DeviceModel::new(&DeviceSpec::default())
+        .unwrap()
+        .with_subtrees(Arc::new(Subtrees::new(vec![peers], vec![])));
+    let full = "/instances/instance[name=default]/protocols/protocol[identifier=BGP][name=bgp-1]/peers/peer[address=10.0.0.2]/state/as";
+    let one = select(&device, full).unwrap();
+    assert_eq!(one.leaf_count(), 1);
+    let snapshot = Snapshot::capture(&device, T, &one);
+    assert_eq!(paths(&snapshot, &one), [full]);
+    let err = select(
+        &device,
+        "/instances/instance[name=bgp-1]/protocols/protocol/peers",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ResolveError::NoSuchEntry {
+                list: "instance",
+                key: "name",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = select(
+        &device,
+        "/instances/instance/protocols/protocol[name=default]/peers",
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ResolveError::NoSuchEntry {
+                list: "protocol",
+                key: "name",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // After a `...` a key is matched by its name alone.
+    let any = select(&device, "/instances/.../peer[address=10.0.0.1]").unwrap();
+    assert_eq!(any.leaf_count(), 1);
+    assert_eq!(select(&device, "/instances").unwrap().leaf_count(), 2);
+}
