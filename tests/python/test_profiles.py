@@ -22,6 +22,7 @@ DEADLINE = 20.0
 
 IFACE_MODEL = "openconfig-interfaces"
 LLDP_MODEL = "openconfig-lldp"
+BGP_MODEL = "openconfig-network-instance"
 PLATFORM_MODELS = {"openconfig-platform", "openconfig-platform-transceiver", "openconfig-system"}
 
 
@@ -46,8 +47,8 @@ class Profile:
         return self.name != "generic"
 
     def models(self):
-        lldp = {LLDP_MODEL} if self.serves_lldp else set()
-        return {IFACE_MODEL} | (PLATFORM_MODELS if self.has_platform else set()) | lldp
+        vendor = {LLDP_MODEL, BGP_MODEL} if self.serves_lldp else set()
+        return {IFACE_MODEL} | (PLATFORM_MODELS if self.has_platform else set()) | vendor
 
     def hot_components(self):
         """The components with a temperature sensor: every one but the fans."""

@@ -7,7 +7,8 @@
 //! ([`ProfileRegistry::builtin`]); more are loaded from a directory of `*.toml` files
 //! ([`ProfileRegistry::load_dir`]), each checked with errors that name the file, line
 //! and field. A profile with `[lldp] enabled = true` also serves `openconfig-lldp`
-//! neighbours (the fleet adds that subtree, since neighbours come from its topology).
+//! neighbours (the fleet adds that subtree, since neighbours come from its topology), and
+//! one with `[bgp] neighbors = N` serves N BGP neighbours of [`nl6_bgp`].
 //!
 //! ```
 //! use nl6_profile::ProfileRegistry;
@@ -17,6 +18,8 @@
 //! assert_eq!(mx.naming().as_str(), "junos");
 //! let subtrees = mx.subtrees_for(16).unwrap();
 //! assert!(subtrees.models().iter().any(|m| m.name == "openconfig-platform"));
+//! assert!(subtrees.models().iter().any(|m| m.name == "openconfig-network-instance"));
+//! assert_eq!(mx.bgp_neighbors(), 16);
 //! assert!(registry.get("generic").unwrap().subtrees_for(16).is_none());
 //!
 //! let err = ProfileRegistry::parse("bad.toml", "name = \"x\"\n[inventory]\nfans = \"many\"\n")
@@ -71,6 +74,8 @@ pub struct Profile {
     inventory: Option<Inventory>,
     /// Whether its devices serve `openconfig-lldp` neighbours.
     lldp: bool,
+    /// BGP neighbours per device (0 = no BGP).
+    bgp_neighbors: u32,
     /// Subtrees per interface count (one transceiver per interface), built on first use
     /// and shared by every device of that shape.
     built: Mutex<HashMap<u32, Arc<Subtrees>>>,
@@ -103,16 +108,36 @@ impl Profile {
         self.lldp
     }
 
+    /// BGP neighbours per device (`[bgp] neighbors`; 0 = no BGP).
+    pub fn bgp_neighbors(&self) -> u32 {
+        self.bgp_neighbors
+    }
+
     /// The subtrees a device of this profile with `interfaces` interfaces serves besides
-    /// them (one transceiver per interface); `None` for an interfaces-only profile.
+    /// them: the platform and system subtrees of its inventory (one transceiver per
+    /// interface), then its BGP neighbours; `None` for an interfaces-only profile.
     pub fn subtrees_for(&self, interfaces: u32) -> Option<Arc<Subtrees>> {
-        let inventory = self.inventory.as_ref()?;
+        if self.inventory.is_none() && self.bgp_neighbors == 0 {
+            return None;
+        }
         let mut built = self.built.lock();
         let subtrees = built.entry(interfaces).or_insert_with(|| {
-            Arc::new(nl6_platform::subtrees(&Inventory {
-                transceivers: interfaces,
-                ..inventory.clone()
-            }))
+            let (mut items, mut models) = match &self.inventory {
+                Some(inventory) => {
+                    let platform = nl6_platform::subtrees(&Inventory {
+                        transceivers: interfaces,
+                        ..inventory.clone()
+                    });
+                    (platform.items().to_vec(), platform.models().to_vec())
+                }
+                None => (Vec::new(), Vec::new()),
+            };
+            if self.bgp_neighbors > 0 {
+                items.push(Arc::new(nl6_bgp::BgpNeighbors::new(self.bgp_neighbors)));
+                items.push(Arc::new(nl6_bgp::BgpAfiSafis::new(self.bgp_neighbors)));
+                models.push(nl6_bgp::NETWORK_INSTANCE_MODEL);
+            }
+            Arc::new(Subtrees::new(items, models))
         });
         Some(Arc::clone(subtrees))
     }
@@ -155,6 +180,7 @@ impl ProfileRegistry {
             naming: parsed.naming,
             inventory: parsed.inventory,
             lldp: parsed.lldp,
+            bgp_neighbors: parsed.bgp_neighbors,
             built: Mutex::default(),
         })
     }

@@ -81,6 +81,7 @@ async fn a_device_type_brings_its_interface_naming_and_models() {
         [
             "openconfig-interfaces",
             "openconfig-lldp",
+            "openconfig-network-instance",
             "openconfig-platform",
             "openconfig-platform-transceiver",
             "openconfig-system"

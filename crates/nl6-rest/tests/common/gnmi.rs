@@ -31,6 +31,18 @@ pub async fn on_change_stream(
     path: &str,
     updates_only: bool,
 ) -> tonic::Streaming<SubscribeResponse> {
+    try_on_change_stream(ip, port, path, updates_only)
+        .await
+        .unwrap()
+}
+
+/// [`on_change_stream`], or the status the device refused it with.
+pub async fn try_on_change_stream(
+    ip: Ipv4Addr,
+    port: u16,
+    path: &str,
+    updates_only: bool,
+) -> Result<tonic::Streaming<SubscribeResponse>, tonic::Status> {
     let (tx, rx) = mpsc::channel(4);
     tx.send(SubscribeRequest {
         request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
@@ -51,6 +63,5 @@ pub async fn on_change_stream(
     let mut client = connect(ip, port).await;
     within("subscribe", client.subscribe(ReceiverStream::new(rx)))
         .await
-        .unwrap()
-        .into_inner()
+        .map(tonic::Response::into_inner)
 }
