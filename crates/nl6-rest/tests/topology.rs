@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 
 use common::gnmi::{connect, on_change_stream};
 use common::{Api, dev, within};
+use nl6_collector::CollectorConfig;
 use nl6_gnmi::proto::gnmi::typed_value::Value as Tv;
 use nl6_gnmi::proto::gnmi::{
     CapabilityRequest, Encoding, GetRequest, Notification, SubscribeResponse, subscribe_response,
@@ -362,4 +363,56 @@ async fn links_are_deleted_one_at_a_time_or_all_together() {
     assert_eq!(topology(&api).await, json!([]));
     assert!(get(&api, r1, "/lldp").await.is_empty());
     api.stop().await;
+}
+
+#[tokio::test]
+async fn an_on_change_dialout_stream_sends_a_new_neighbor() {
+    let (sink, mut received) = tokio::sync::mpsc::channel(256);
+    let collector = nl6_collector::start(
+        CollectorConfig::plaintext("127.0.0.1:0".parse().unwrap()).with_sink(sink),
+    )
+    .await
+    .unwrap();
+    let api = Api::start().await;
+    let (r1, r2) = (dev(99, 1), dev(99, 2));
+    api.create(json!({
+        "start_ip": r1.to_string(), "interfaces": 2, "device_type": "arista-eos",
+        "gnmi_dialout": {"collector": collector.local_addr().to_string(), "mode": "on-change",
+                         "encoding": "proto", "paths": ["/lldp"], "tls": {"enabled": false}}
+    }))
+    .await;
+    api.create(json!({"start_ip": r2.to_string(), "interfaces": 2, "device_type": "arista-eos"}))
+        .await;
+    collector
+        .wait_until(common::DEADLINE, |s| s.streams_active == 1)
+        .await
+        .expect("the dial-out stream");
+    let reply = api
+        .post(
+            "/api/v1/topology",
+            &json!({"links": [link(r1, "Ethernet2", r2, "Ethernet1")]}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let want = neighbor("Ethernet2", "system-name");
+    let peer = hostname(&api, r2).await;
+    within("the new neighbour over dial-out", async {
+        loop {
+            let got = received.recv().await.expect("the collector's sink");
+            let n = &got.notification;
+            let hit = n
+                .update
+                .iter()
+                .find(|u| format_path(u.path.as_ref().unwrap()) == want);
+            if let Some(update) = hit {
+                assert_eq!(n.prefix.as_ref().unwrap().target, r1.to_string());
+                let value = update.val.as_ref().unwrap().value.clone();
+                assert_eq!(value, Some(Tv::StringVal(peer.clone())));
+                return;
+            }
+        }
+    })
+    .await;
+    api.stop().await;
+    collector.shutdown().await.unwrap();
 }
