@@ -1,7 +1,7 @@
 //! The fleet's topology: links between two devices' interfaces, which each end hears as
 //! an LLDP neighbour (`openconfig-lldp`, see [`nl6_lldp`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
@@ -278,6 +278,7 @@ impl Topology {
         if peers.is_empty() {
             return;
         }
+        let gone: HashMap<Ipv4Addr, u64> = removed.iter().map(|d| (d.ip, seed(d))).collect();
         let mut notify: Vec<Arc<Device>> = Vec::new();
         for device in removed {
             let ends: Vec<End> = peers
@@ -295,6 +296,9 @@ impl Topology {
                     if !notify.iter().any(|d| d.ip == peer.ip) {
                         notify.push(peer);
                     }
+                } else if let Some(&peer_seed) = gone.get(&other.0) {
+                    // Removed together (deleting every device): nobody to tell.
+                    self.neighbors.remove(peer_seed, other.1);
                 }
             }
         }

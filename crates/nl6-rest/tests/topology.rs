@@ -362,6 +362,21 @@ async fn links_are_deleted_one_at_a_time_or_all_together() {
     assert_eq!(reply.json()["data"]["changed"], 1, "{}", reply.text);
     assert_eq!(topology(&api).await, json!([]));
     assert!(get(&api, r1, "/lldp").await.is_empty());
+
+    // Deleting every device forgets their links: the same addresses created again hear
+    // nobody.
+    let reply = api.post("/api/v1/topology", &links).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let reply = api.delete("/api/v1/devices").await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(topology(&api).await, json!([]));
+    api.create(json!({
+        "start_ip": r1.to_string(), "device_count": 2, "interfaces": 3,
+        "device_type": "juniper-mx"
+    }))
+    .await;
+    assert!(get(&api, r1, "/lldp").await.is_empty());
+    assert!(get(&api, r2, "/lldp").await.is_empty());
     api.stop().await;
 }
 
