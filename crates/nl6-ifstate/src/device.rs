@@ -8,7 +8,7 @@ use crate::packed::{pack, stored_last_change, unpack};
 use crate::spec::{DeviceSpec, ErrorScenario, InitialState, SpecError};
 use crate::status::{AdminStatus, IfState, LinkStatus};
 use crate::traffic::{self, mix};
-use nl6_model::{DeviceKey, Subtrees};
+use nl6_model::{DeviceKey, LinkStates, Subtrees};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -50,6 +50,20 @@ pub struct DeviceModel {
     naming: InterfaceNaming,
     /// The device's subtrees beyond interfaces (shared by every device of its profile).
     subtrees: Option<Arc<Subtrees>>,
+}
+
+impl LinkStates for DeviceModel {
+    fn count(&self) -> usize {
+        self.interface_count()
+    }
+
+    fn oper_up(&self, idx: usize) -> (bool, u64) {
+        let state = self.state(idx);
+        (
+            state.oper() == crate::status::OperStatus::Up,
+            state.last_change_ns,
+        )
+    }
 }
 
 /// State reported for an out-of-range index (no such interface).

@@ -173,3 +173,87 @@ async fn session_state_is_on_change_and_prefix_counters_are_sample_only() {
     assert!(err.message().contains("SAMPLE"), "{err}");
     api.stop().await;
 }
+
+/// The next update value of `stream` (skipping a sync_response).
+async fn next_value(
+    stream: &mut tonic::Streaming<nl6_gnmi::proto::gnmi::SubscribeResponse>,
+    what: &str,
+) -> (String, Tv) {
+    loop {
+        let message = within(what, stream.message()).await.unwrap().unwrap();
+        match message.response {
+            Some(subscribe_response::Response::Update(n)) if !n.update.is_empty() => {
+                let u = &n.update[0];
+                return (
+                    format_path(u.path.as_ref().unwrap()),
+                    u.val.clone().unwrap().value.unwrap(),
+                );
+            }
+            Some(subscribe_response::Response::SyncResponse(_)) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_session_goes_down_and_up_with_the_interface_it_runs_over() {
+    let api = Api::start().await;
+    let ip = dev(98, 2);
+    api.create(json!({"start_ip": ip.to_string(), "interfaces": 2, "device_type": "juniper-mx"}))
+        .await;
+    // Neighbour 10.255.0.3 (the third) runs over the first interface, et-0/0/0.
+    let one = format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.3]");
+    let state = format!("{one}/state/session-state");
+    let mut stream = on_change_stream(ip, api.dialin_port(), &state, false).await;
+    assert_eq!(
+        next_value(&mut stream, "the initial state").await,
+        (state.clone(), Tv::StringVal("ESTABLISHED".into()))
+    );
+
+    let oper = format!("/api/v1/devices/{ip}/interfaces/1/oper-status");
+    let reply = api.post(&oper, &json!({"status": "DOWN"})).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(
+        next_value(&mut stream, "the session going down").await,
+        (state.clone(), Tv::StringVal("ACTIVE".into()))
+    );
+    let afi = format!("{one}/afi-safis/afi-safi[afi-safi-name=IPV4_UNICAST]/state");
+    let down = get(&api, ip, &afi).await.unwrap();
+    assert_eq!(down[&format!("{afi}/prefixes/received")], Tv::UintVal(0));
+    assert_eq!(down[&format!("{afi}/active")], Tv::BoolVal(false));
+    // A neighbour over the other interface stays up.
+    let other = get(
+        &api,
+        ip,
+        &format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.2]/state/session-state"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        other
+            .values()
+            .all(|v| *v == Tv::StringVal("ESTABLISHED".into()))
+    );
+
+    let reply = api.post(&oper, &json!({"status": "UP"})).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(
+        next_value(&mut stream, "the session coming back").await,
+        (state.clone(), Tv::StringVal("ESTABLISHED".into()))
+    );
+    let up = get(&api, ip, &format!("{one}/state/last-established"))
+        .await
+        .unwrap();
+    let Tv::UintVal(since) = up[&format!("{one}/state/last-established")] else {
+        panic!("{up:?}");
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert!(
+        now - since < 60_000_000_000,
+        "established {since}, now {now}"
+    );
+    api.stop().await;
+}
