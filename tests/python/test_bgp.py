@@ -1,5 +1,6 @@
 """BGP neighbours seen by pygnmi: a vendor profile's neighbour count, their session state
-and prefix counters over Get, ON_CHANGE and SAMPLE."""
+and prefix counters over Get, ON_CHANGE and SAMPLE, and a session that flaps with the
+interface it runs over."""
 
 import re
 import time
@@ -18,7 +19,7 @@ NEIGHBOR = re.compile(r"neighbor\[neighbor-address=(10\.255\.\d+\.\d+)\]")
 
 
 @pytest.fixture(scope="module")
-def port():
+def fleet():
     """One nl6d (plaintext dial-in, REST) with a juniper-mx and a sonic device."""
     rest, gnmi = free_port(), free_port()
     daemon = Daemon(
@@ -30,7 +31,7 @@ def port():
             body = {"start_ip": ip, "device_count": 1, "interfaces": 2, "device_type": device_type}
             status, reply = call(api, "POST", "/api/v1/devices", body)
             assert status == 201, reply
-        yield gnmi
+        yield api, gnmi
     finally:
         code = daemon.stop()
     assert code == 0, "nl6d did not exit 0 on SIGTERM:\n" + "\n".join(daemon.lines)
@@ -43,7 +44,8 @@ def get(ip, port, path, encoding):
 
 
 @pytest.mark.parametrize("encoding", ["json_ietf", "proto"])
-def test_get_neighbors_state_and_prefixes(port, encoding):
+def test_get_neighbors_state_and_prefixes(fleet, encoding):
+    _, port = fleet
     states = get(MX, port, f"{BGP}/neighbors/neighbor/state/session-state", encoding)
     assert len(states) == 16, states
     assert set(states.values()) == {"ESTABLISHED"}
@@ -66,7 +68,8 @@ def test_get_neighbors_state_and_prefixes(port, encoding):
     assert 0 < count("installed") <= count("received") and count("sent") > 0, prefixes
 
 
-def test_on_change_session_state_then_sampled_prefixes(port):
+def test_on_change_session_state_then_sampled_prefixes(fleet):
+    _, port = fleet
     request = {
         "subscription": [{"path": f"{BGP}/neighbors/neighbor/state/session-state", "mode": "on_change"}],
         "mode": "stream",
@@ -104,3 +107,27 @@ def test_on_change_session_state_then_sampled_prefixes(port):
             stamps.append(message["update"]["timestamp"])
         sub.close()
     assert stamps[0] < stamps[1]
+
+
+def test_a_session_flaps_with_its_interface(fleet):
+    api, port = fleet
+    # SONiC's first neighbour, 10.255.0.1, runs over its first interface (ifindex 1).
+    path = f"{BGP}/neighbors/neighbor[neighbor-address=10.255.0.1]/state/session-state"
+    request = {"subscription": [{"path": path, "mode": "on_change"}], "mode": "stream", "encoding": "json_ietf"}
+    seen = []
+    with gNMIclient(target=(SONIC, port), insecure=True) as gc:
+        sub = gc.subscribe_stream(subscribe=request)
+        first = sub.get_update(timeout=DEADLINE)
+        seen.append(first["update"]["update"][0]["val"])
+        status, reply = call(
+            api, "POST", f"/api/v1/devices/{SONIC}/interfaces/1/oper-status", {"status": "DOWN", "duration": "1s"}
+        )
+        assert status == 202, reply
+        deadline = time.monotonic() + DEADLINE
+        while seen[-2:] != ["ACTIVE", "ESTABLISHED"]:
+            left = deadline - time.monotonic()
+            assert left > 0, f"the session did not go down and back within {DEADLINE}s: {seen}"
+            message = sub.get_update(timeout=left)
+            seen.extend(u["val"] for u in message["update"]["update"])
+        sub.close()
+    assert seen == ["ESTABLISHED", "ACTIVE", "ESTABLISHED"], seen
