@@ -21,6 +21,8 @@ INTERFACES = 10
 DEADLINE = 20.0
 
 IFACE_MODEL = "openconfig-interfaces"
+LLDP_MODEL = "openconfig-lldp"
+BGP_MODEL = "openconfig-network-instance"
 PLATFORM_MODELS = {"openconfig-platform", "openconfig-platform-transceiver", "openconfig-system"}
 
 
@@ -40,8 +42,13 @@ class Profile:
     def has_platform(self):
         return bool(self.manufacturer)
 
+    @property
+    def serves_lldp(self):
+        return self.name != "generic"
+
     def models(self):
-        return {IFACE_MODEL} | (PLATFORM_MODELS if self.has_platform else set())
+        vendor = {LLDP_MODEL, BGP_MODEL} if self.serves_lldp else set()
+        return {IFACE_MODEL} | (PLATFORM_MODELS if self.has_platform else set()) | vendor
 
     def hot_components(self):
         """The components with a temperature sensor: every one but the fans."""

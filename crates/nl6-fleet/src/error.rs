@@ -46,6 +46,14 @@ pub enum FleetError {
         /// The largest valid ifindex.
         max: u32,
     },
+    /// The interface has no link in the topology.
+    #[error("interface {interface:?} of device {device} has no link")]
+    NotLinked {
+        /// The device.
+        device: Ipv4Addr,
+        /// The interface name.
+        interface: String,
+    },
     /// Setting up a device failed; the batch was rolled back.
     #[error("device {addr}: {reason} (batch rolled back, nothing created)")]
     DeviceSetup {

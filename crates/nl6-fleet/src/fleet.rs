@@ -28,6 +28,7 @@ use crate::directory::DeviceMap;
 use crate::error::FleetError;
 use crate::plane::{AddressPlane, NetworkMode};
 use crate::state::{MAX_STATE_DURATION, StateLeaf, StateReply, StateValue};
+use crate::topology::Topology;
 
 /// How a [`Fleet`] runs.
 pub struct FleetConfig {
@@ -97,7 +98,7 @@ pub struct BatchReport {
 
 /// A fleet of simulated devices (see the crate documentation).
 pub struct Fleet {
-    devices: Arc<DeviceMap>,
+    pub(crate) devices: Arc<DeviceMap>,
     plane: tokio::sync::Mutex<Option<AddressPlane>>,
     dialin: Option<DialinServer>,
     /// Created when the first dial-out device appears, so the status reports the
@@ -114,7 +115,9 @@ pub struct Fleet {
     dial_limit: usize,
     identity: Option<Identity>,
     flavors: FlavorRegistry,
-    profiles: Arc<ProfileRegistry>,
+    pub(crate) profiles: Arc<ProfileRegistry>,
+    /// Links between devices' interfaces and the LLDP neighbours they make.
+    pub(crate) topology: Topology,
     dialout_stats: Arc<DialoutStats>,
     flaps: FlapScheduler,
     events: Arc<EventCounters>,
@@ -193,6 +196,7 @@ impl Fleet {
             identity: config.identity,
             flavors: config.flavors,
             profiles: config.profiles,
+            topology: Topology::default(),
             dialout_stats: DialoutStats::new(),
             mdt_exporter: OnceLock::new(),
             mdt_stats: DialoutStats::new(),
@@ -340,7 +344,15 @@ impl Fleet {
                 ),
             )
         })?;
-        Ok(profile.subtrees_for(spec.interfaces))
+        let subtrees = profile.subtrees_for(spec.interfaces);
+        if !profile.serves_lldp() {
+            return Ok(subtrees);
+        }
+        Ok(Some(crate::topology::with_lldp(
+            subtrees.as_deref(),
+            spec,
+            self.topology.neighbors(),
+        )))
     }
 
     fn device_spec(&self, spec: &BatchSpec, ip: u32) -> Result<DeviceSpec, FleetError> {
@@ -422,6 +434,8 @@ impl Fleet {
     /// Deletes one device: stops its exporter and timers and removes its address.
     pub async fn delete(&self, ip: Ipv4Addr) -> Result<(), FleetError> {
         let device = self.devices.remove(ip).ok_or(FleetError::NotFound(ip))?;
+        self.topology
+            .forget(std::slice::from_ref(&device), &self.devices);
         stop_all(&[device]).await;
         if let Some(plane) = self.plane.lock().await.as_ref() {
             plane.remove(&[ip]).await;
@@ -432,6 +446,7 @@ impl Fleet {
     /// Deletes every device; returns how many there were.
     pub async fn delete_all(&self) -> usize {
         let devices = self.devices.drain();
+        self.topology.forget(&devices, &self.devices);
         let addrs: Vec<Ipv4Addr> = devices.iter().map(|d| d.ip).collect();
         stop_all(&devices).await;
         if let Some(plane) = self.plane.lock().await.as_ref() {
@@ -655,6 +670,7 @@ impl Fleet {
     /// Stops everything: devices, dial-in, flaps, and the namespace set-up. Idempotent.
     pub async fn shutdown(&self) -> Result<(), FleetError> {
         let removed = self.devices.drain();
+        self.topology.forget(&removed, &self.devices);
         stop_all(&removed).await;
         if let Some(server) = &self.dialin {
             server.shutdown().await;

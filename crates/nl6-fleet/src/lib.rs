@@ -26,6 +26,7 @@ mod hostname;
 mod plane;
 mod select;
 mod state;
+mod topology;
 
 pub use batch::{AddressPlan, MAX_DEVICE_COUNT, NETMASKS, plan};
 pub use composition::Composition;
@@ -36,3 +37,4 @@ pub use hostname::hostname_for;
 pub use plane::NetworkMode;
 pub use select::{DeviceSelection, DialoutMember, Selected};
 pub use state::{MAX_STATE_DURATION, StateLeaf, StateReply};
+pub use topology::{Link, LinkEnd, MAX_LINKS, MAX_LINKS_PER_REQUEST};

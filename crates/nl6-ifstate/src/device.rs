@@ -8,7 +8,7 @@ use crate::packed::{pack, stored_last_change, unpack};
 use crate::spec::{DeviceSpec, ErrorScenario, InitialState, SpecError};
 use crate::status::{AdminStatus, IfState, LinkStatus};
 use crate::traffic::{self, mix};
-use nl6_model::{DeviceKey, Subtrees};
+use nl6_model::{DeviceKey, LinkStates, Subtrees};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -50,6 +50,20 @@ pub struct DeviceModel {
     naming: InterfaceNaming,
     /// The device's subtrees beyond interfaces (shared by every device of its profile).
     subtrees: Option<Arc<Subtrees>>,
+}
+
+impl LinkStates for DeviceModel {
+    fn count(&self) -> usize {
+        self.interface_count()
+    }
+
+    fn oper_up(&self, idx: usize) -> (bool, u64) {
+        let state = self.state(idx);
+        (
+            state.oper() == crate::status::OperStatus::Up,
+            state.last_change_ns,
+        )
+    }
 }
 
 /// State reported for an out-of-range index (no such interface).
@@ -180,6 +194,22 @@ impl DeviceModel {
             });
         }
         boot_ns
+    }
+
+    /// Tells the device's listeners that its other subtrees changed at `now_ns` (Unix ns),
+    /// e.g. an LLDP neighbour came or went: one event with ifindex 0
+    /// ([`StateEvent::is_subtrees`]), after which on-change readers re-read those subtrees.
+    /// The interfaces are untouched.
+    pub fn subtrees_changed(&self, now_ns: u64) {
+        let emitter = self.registry.lock();
+        emitter.emit(StateEvent {
+            ifindex: 0,
+            before: MISSING,
+            after: IfState {
+                last_change_ns: now_ns,
+                ..MISSING
+            },
+        });
     }
 
     /// The shared interface name list.
@@ -639,6 +669,20 @@ mod tests {
         for (i, link) in replay.iter().enumerate() {
             assert_eq!(d.state(i).link, *link);
         }
+    }
+
+    #[test]
+    fn a_subtrees_change_is_one_event_without_an_interface() {
+        let d = DeviceModel::new(&DeviceSpec::default()).unwrap();
+        let mut l = d.subscribe();
+        let before: Vec<IfState> = (0..d.interface_count()).map(|i| d.state(i)).collect();
+        d.subtrees_changed(1_800_000_000_000_000_000);
+        let ev = l.try_recv().expect("one event");
+        assert!(ev.is_subtrees());
+        assert_eq!(ev.after.last_change_ns, 1_800_000_000_000_000_000);
+        assert!(l.try_recv().is_none());
+        let after: Vec<IfState> = (0..d.interface_count()).map(|i| d.state(i)).collect();
+        assert_eq!(before, after);
     }
 
     #[test]

@@ -6,7 +6,8 @@ use crate::status::{IfState, OperStatus};
 /// A visible state change of one interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StateEvent {
-    /// 1-based ifindex of the interface.
+    /// 1-based ifindex of the interface; 0 when no interface changed but the device's
+    /// other subtrees did (see [`StateEvent::is_subtrees`]).
     pub ifindex: u32,
     /// State before the change.
     pub before: IfState,
@@ -15,6 +16,13 @@ pub struct StateEvent {
 }
 
 impl StateEvent {
+    /// True when the event is about the device's other subtrees (an LLDP neighbour came
+    /// or went), not an interface: readers re-read those subtrees at
+    /// `after.last_change_ns`.
+    pub fn is_subtrees(&self) -> bool {
+        self.ifindex == 0
+    }
+
     /// True when `oper-status` changed.
     pub fn oper_changed(&self) -> bool {
         self.before.oper() != self.after.oper()

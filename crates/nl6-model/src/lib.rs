@@ -81,6 +81,47 @@ pub trait Subtree: Send + Sync + Debug {
     /// device `device` at `unix_ns`, of the leaf's declared type; `None` when this entry
     /// has no such leaf (a fan has no optical power).
     fn value(&self, device: DeviceKey, entry: usize, leaf: usize, unix_ns: u64) -> Option<Value>;
+
+    /// [`Subtree::value`] for a subtree whose values follow the device's interfaces (a
+    /// BGP session over a link that goes down): `links` tells their state now.
+    fn value_with_links(
+        &self,
+        device: DeviceKey,
+        _links: &dyn LinkStates,
+        entry: usize,
+        leaf: usize,
+        unix_ns: u64,
+    ) -> Option<Value> {
+        self.value(device, entry, leaf, unix_ns)
+    }
+
+    /// The keys of the lists above the entry's own list, outermost first: e.g. the
+    /// interface an LLDP neighbour is seen on, for
+    /// `/lldp/interfaces/interface[name]/neighbors/neighbor[id]`. Every entry has keys at
+    /// the same depths with the same names; none for a subtree with one keyed list.
+    fn parent_keys(&self, _entry: usize) -> &[ParentKey] {
+        &[]
+    }
+}
+
+/// The state of a device's interfaces, as a subtree that follows them sees it.
+pub trait LinkStates {
+    /// Number of interfaces (valid `idx` are `0..count()`).
+    fn count(&self) -> usize;
+    /// Whether interface `idx` is operationally up, and when it last changed (Unix ns, 0 =
+    /// never).
+    fn oper_up(&self, idx: usize) -> (bool, u64);
+}
+
+/// A key on a list element above a subtree's own entries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParentKey {
+    /// Index of the keyed element in the schema's `list` path.
+    pub depth: usize,
+    /// The key's name.
+    pub name: &'static str,
+    /// Its value.
+    pub value: String,
 }
 
 /// The subtrees a device serves besides interfaces, with the models they come from.

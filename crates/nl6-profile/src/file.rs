@@ -65,6 +65,20 @@ struct ProfileFile {
     inventory: Option<InventorySection>,
     #[serde(default)]
     telemetry: TelemetrySection,
+    lldp: Option<LldpSection>,
+    bgp: Option<BgpSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BgpSection {
+    neighbors: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LldpSection {
+    enabled: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -101,6 +115,8 @@ pub(crate) struct Parsed {
     pub(crate) naming: InterfaceNaming,
     pub(crate) inventory: Option<Inventory>,
     pub(crate) shape: NotificationShape,
+    pub(crate) lldp: bool,
+    pub(crate) bgp_neighbors: u32,
 }
 
 /// Most bytes of one profile file.
@@ -196,12 +212,30 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Parsed, ProfileError> {
             Some(inventory)
         }
     };
+    let bgp_neighbors = match raw.bgp {
+        None => 0,
+        Some(bgp) if (1..=nl6_bgp::MAX_NEIGHBORS).contains(&bgp.neighbors) => bgp.neighbors,
+        Some(bgp) => {
+            return Err(ProfileError::at(
+                file,
+                line_of(text, Some("bgp"), "neighbors"),
+                "bgp.neighbors",
+                format!(
+                    "{} is not in 1..={} (leave [bgp] out for no BGP)",
+                    bgp.neighbors,
+                    nl6_bgp::MAX_NEIGHBORS
+                ),
+            ));
+        }
+    };
     Ok(Parsed {
         name: raw.name,
         description: raw.description,
         naming,
         inventory,
         shape,
+        lldp: raw.lldp.is_some_and(|l| l.enabled),
+        bgp_neighbors,
     })
 }
 
@@ -313,5 +347,48 @@ mod tests {
 
         let e = err("name = \"a\"\nthis is not toml\n");
         assert_eq!(e.line, Some(2), "{e}");
+
+        let e = err("name = \"a\"\n[bgp]\nneighbors = 0\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(3), "bgp.neighbors"),
+            "{e}"
+        );
+        assert!(e.reason.contains("1..=1024"), "{e}");
+
+        let e = err("name = \"a\"\n[lldp]\nenabled = \"yes\"\n");
+        assert_eq!((e.line, e.field.as_str()), (Some(3), "lldp.enabled"), "{e}");
+    }
+
+    #[test]
+    fn lldp_is_served_only_when_enabled() {
+        let lldp = |text: &str| parse("p.toml", text).unwrap().lldp;
+        assert!(!lldp("name = \"a\"\n"));
+        assert!(!lldp("name = \"a\"\n[lldp]\nenabled = false\n"));
+        assert!(lldp("name = \"a\"\n[lldp]\nenabled = true\n"));
+        let builtin = |name: &str| {
+            let (file, text) = crate::BUILTIN
+                .iter()
+                .find(|(f, _)| *f == format!("{name}.toml"))
+                .unwrap();
+            parse(file, text).unwrap().lldp
+        };
+        assert!(!builtin("generic"));
+        assert!(builtin("juniper-mx") && builtin("arista-eos") && builtin("sonic"));
+    }
+
+    #[test]
+    fn bgp_neighbors_are_declared_per_profile() {
+        let bgp = |text: &str| parse("p.toml", text).unwrap().bgp_neighbors;
+        assert_eq!(bgp("name = \"a\"\n"), 0);
+        assert_eq!(bgp("name = \"a\"\n[bgp]\nneighbors = 1024\n"), 1024);
+        let e = err("name = \"a\"\n[bgp]\nneighbors = 1025\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(3), "bgp.neighbors"),
+            "{e}"
+        );
+        let e = err("name = \"a\"\n[bgp]\npeers = 2\n");
+        assert_eq!((e.line, e.field.as_str()), (Some(3), "bgp.peers"), "{e}");
     }
 }

@@ -8,7 +8,9 @@
 //! are embedded
 //! ([`ProfileRegistry::builtin`]); more are loaded from a directory of `*.toml` files
 //! ([`ProfileRegistry::load_dir`]), each checked with errors that name the file, line
-//! and field.
+//! and field. A profile with `[lldp] enabled = true` also serves `openconfig-lldp`
+//! neighbours (the fleet adds that subtree, since neighbours come from its topology), and
+//! one with `[bgp] neighbors = N` serves N BGP neighbours of [`nl6_bgp`].
 //!
 //! ```
 //! use nl6_profile::ProfileRegistry;
@@ -18,6 +20,8 @@
 //! assert_eq!(mx.naming().as_str(), "junos");
 //! let subtrees = mx.subtrees_for(16).unwrap();
 //! assert!(subtrees.models().iter().any(|m| m.name == "openconfig-platform"));
+//! assert!(subtrees.models().iter().any(|m| m.name == "openconfig-network-instance"));
+//! assert_eq!(mx.bgp_neighbors(), 16);
 //! assert!(registry.get("generic").unwrap().subtrees_for(16).is_none());
 //! assert_eq!(mx.notification_shape().as_str(), "junos");
 //!
@@ -73,6 +77,10 @@ pub struct Profile {
     inventory: Option<Inventory>,
     /// How its devices group values into notifications.
     shape: NotificationShape,
+    /// Whether its devices serve `openconfig-lldp` neighbours.
+    lldp: bool,
+    /// BGP neighbours per device (0 = no BGP).
+    bgp_neighbors: u32,
     /// Subtrees per interface count (one transceiver per interface), built on first use
     /// and shared by every device of that shape.
     built: Mutex<HashMap<u32, Arc<Subtrees>>>,
@@ -105,23 +113,46 @@ impl Profile {
         self.shape
     }
 
+    /// Whether its devices serve `openconfig-lldp` neighbours (`[lldp] enabled = true`):
+    /// what they hear from the devices linked to them in the fleet's topology.
+    pub fn serves_lldp(&self) -> bool {
+        self.lldp
+    }
+
+    /// BGP neighbours per device (`[bgp] neighbors`; 0 = no BGP).
+    pub fn bgp_neighbors(&self) -> u32 {
+        self.bgp_neighbors
+    }
+
     /// The subtrees a device of this profile with `interfaces` interfaces serves besides
-    /// them (one transceiver per interface), with the profile's notification shape;
-    /// `None` for an interfaces-only profile of the flat shape (a bare device).
+    /// them: the platform and system subtrees of its inventory (one transceiver per
+    /// interface), then its BGP neighbours, with the profile's notification shape; `None`
+    /// for an interfaces-only profile of the flat shape (a bare device).
     pub fn subtrees_for(&self, interfaces: u32) -> Option<Arc<Subtrees>> {
-        if self.inventory.is_none() && self.shape == NotificationShape::Flat {
+        if self.inventory.is_none()
+            && self.bgp_neighbors == 0
+            && self.shape == NotificationShape::Flat
+        {
             return None;
         }
         let mut built = self.built.lock();
         let subtrees = built.entry(interfaces).or_insert_with(|| {
-            let subtrees = match &self.inventory {
-                Some(inventory) => nl6_platform::subtrees(&Inventory {
-                    transceivers: interfaces,
-                    ..inventory.clone()
-                }),
-                None => Subtrees::default(),
+            let (mut items, mut models) = match &self.inventory {
+                Some(inventory) => {
+                    let platform = nl6_platform::subtrees(&Inventory {
+                        transceivers: interfaces,
+                        ..inventory.clone()
+                    });
+                    (platform.items().to_vec(), platform.models().to_vec())
+                }
+                None => (Vec::new(), Vec::new()),
             };
-            Arc::new(subtrees.with_shape(self.shape))
+            if self.bgp_neighbors > 0 {
+                items.push(Arc::new(nl6_bgp::BgpNeighbors::new(self.bgp_neighbors)));
+                items.push(Arc::new(nl6_bgp::BgpAfiSafis::new(self.bgp_neighbors)));
+                models.push(nl6_bgp::NETWORK_INSTANCE_MODEL);
+            }
+            Arc::new(Subtrees::new(items, models).with_shape(self.shape))
         });
         Some(Arc::clone(subtrees))
     }
@@ -164,6 +195,8 @@ impl ProfileRegistry {
             naming: parsed.naming,
             inventory: parsed.inventory,
             shape: parsed.shape,
+            lldp: parsed.lldp,
+            bgp_neighbors: parsed.bgp_neighbors,
             built: Mutex::default(),
         })
     }

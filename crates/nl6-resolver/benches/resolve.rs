@@ -49,7 +49,8 @@ fn fixture() -> Fixture {
     }
 }
 
-/// A device with a modular router's components and system subtrees, and `path` on it.
+/// A device with a modular router's components and system subtrees, BGP and LLDP
+/// neighbours, and `path` on it.
 fn subtree_fixture(path: &str) -> Fixture {
     let inventory = nl6_platform::Inventory {
         linecards: 4,
@@ -58,10 +59,36 @@ fn subtree_fixture(path: &str) -> Fixture {
         cpus: 16,
         ..nl6_platform::Inventory::default()
     };
+    let spec = DeviceSpec::default();
+    let platform = nl6_platform::subtrees(&inventory);
+    let mut items = platform.items().to_vec();
+    // 16 BGP neighbours, and an LLDP neighbour on every interface.
+    items.push(Arc::new(nl6_bgp::BgpNeighbors::new(16)));
+    items.push(Arc::new(nl6_bgp::BgpAfiSafis::new(16)));
+    let table = Arc::new(nl6_lldp::NeighborTable::default());
+    let names = nl6_ifstate::InterfaceNames::for_count(spec.interfaces);
+    let names: Vec<String> = (0..names.len())
+        .map(|i| names.name(i).to_string())
+        .collect();
+    for ifindex in 1..=spec.interfaces {
+        table.set(
+            spec.seed,
+            ifindex,
+            nl6_lldp::Neighbor {
+                system_name: "spine1.lab".into(),
+                system_description: "Arista EOS".into(),
+                chassis_id: nl6_lldp::chassis_id(ifindex.into()),
+                port_id: format!("Ethernet{ifindex}"),
+                management_address: "10.0.0.1".into(),
+            },
+        );
+    }
+    items.push(Arc::new(nl6_lldp::LldpNeighbors::new(&names, table)));
+    let subtrees = nl6_model::Subtrees::new(items, platform.models().to_vec());
     let device = Arc::new(
-        DeviceModel::new(&DeviceSpec::default())
+        DeviceModel::new(&spec)
             .expect("default spec")
-            .with_subtrees(Arc::new(nl6_platform::subtrees(&inventory))),
+            .with_subtrees(Arc::new(subtrees)),
     );
     let path = parse_path(path).expect("path");
     let selection = Selection::compile(None, &[path], Schema::of(&device)).expect("selection");
@@ -221,6 +248,8 @@ fn main() {
         "/components/component[name=*]/state",
         "/system/cpus/cpu[index=*]/state",
         "/system/memory/state",
+        "/network-instances/network-instance/protocols/protocol/bgp/neighbors/neighbor[neighbor-address=*]/state",
+        "/lldp/interfaces/interface[name=*]/neighbors/neighbor/state",
     ] {
         println!();
         summary(path, &subtree_fixture(path));

@@ -5,7 +5,7 @@ use nl6_gnmi::proto::gnmi::{Path, PathElem, ScalarArray, TypedValue, Update, typ
 use nl6_gnmi::value as json;
 use std::sync::Arc;
 
-use nl6_model::{LeafType, SubtreeSchema, Subtrees, Value};
+use nl6_model::{LeafType, Subtree, SubtreeSchema, Subtrees, Value};
 
 use crate::encoding::ValueEncoding;
 use crate::snapshot::{ExtraReading, Snapshot};
@@ -27,6 +27,21 @@ pub fn extra_path(schema: &SubtreeSchema, key: &str, leaf: usize) -> Path {
         elem: elems,
         ..Default::default()
     }
+}
+
+/// The concrete path of leaf `leaf` of `entry` of `subtree`, or of the entry itself
+/// when `leaf` is `None`: [`extra_path`] with the keys of the lists above the entry
+/// ([`Subtree::parent_keys`]).
+pub fn entry_path(subtree: &dyn Subtree, entry: usize, leaf: Option<usize>) -> Path {
+    let schema = subtree.schema();
+    let mut path = extra_path(schema, subtree.key(entry), leaf.unwrap_or(usize::MAX));
+    for parent in subtree.parent_keys(entry) {
+        if let Some(elem) = path.elem.get_mut(parent.depth) {
+            elem.key
+                .insert(parent.name.to_string(), parent.value.clone());
+        }
+    }
+    path
 }
 
 /// `value` (of YANG type `ty`) as a gNMI `TypedValue` in `encoding`.
@@ -108,11 +123,7 @@ pub(crate) fn extra_update(
     let leaf = usize::from(reading.leaf);
     let ty = schema.leaves.get(leaf)?.ty;
     Some(Update {
-        path: Some(extra_path(
-            schema,
-            subtree.key(reading.entry as usize),
-            leaf,
-        )),
+        path: Some(entry_path(&**subtree, reading.entry as usize, Some(leaf))),
         val: Some(extra_value(&reading.value, ty, encoding)),
         duplicates: 0,
     })
@@ -141,7 +152,7 @@ impl ExtraPathTable {
                 .push((table.spans.len(), schema.leaves.len()));
             for entry in 0..subtree.entry_count() {
                 for leaf in 0..schema.leaves.len() {
-                    let path = extra_path(schema, subtree.key(entry), leaf);
+                    let path = entry_path(&**subtree, entry, Some(leaf));
                     let start = table.bytes.len() as u32;
                     prost::encoding::message::encode(1, &path, &mut table.bytes);
                     table.spans.push((start, table.bytes.len() as u32 - start));

@@ -328,14 +328,38 @@ fn compile_extras(
 ) -> Result<Vec<ExtraPick>, ResolveError> {
     let mut picks = Vec::new();
     let mut full: Vec<&str> = Vec::with_capacity(16);
+    // Key values the pattern asks for (`*` asks for none): the depth of the element
+    // they sit on (unknown after a `...`), the key name and the value.
+    let mut wanted: Vec<(Option<usize>, &str, &str)> = Vec::new();
+    let mut aligned = true;
+    for (depth, elem) in pattern.iter().enumerate() {
+        if elem.name == ANY_DEPTH {
+            aligned = false;
+            continue;
+        }
+        for (k, v) in &elem.key {
+            if v != ANY_ONE {
+                wanted.push((aligned.then_some(depth), k.as_str(), v.as_str()));
+            }
+        }
+    }
     for (index, subtree) in subtrees.items().iter().enumerate() {
         let schema = subtree.schema();
-        let keyed_depth = schema.key.map(|_| schema.list.len() - 1);
+        let parents = if subtree.entry_count() > 0 {
+            subtree.parent_keys(0)
+        } else {
+            &[]
+        };
+        // Keys may sit on the entry's own list and on the lists above it.
+        let mut keyed: u64 = schema.key.map_or(0, |_| 1 << (schema.list.len() - 1));
+        for parent in parents {
+            keyed |= 1 << parent.depth;
+        }
         let (mut leaves, mut sampled, mut on_change) = (0u64, 0u64, 0u64);
         for (bit, leaf) in schema.leaves.iter().enumerate().take(MAX_LEAVES) {
             full.clear();
             full.extend(schema.list.iter().chain(leaf.path));
-            if matcher.matches(&full, keyed_depth) {
+            if matcher.matches_keyed(&full, keyed) {
                 leaves |= 1 << bit;
             }
             match leaf.class {
@@ -354,35 +378,58 @@ fn compile_extras(
             sampled,
             on_change,
         };
-        let wanted = match (schema.key, keyed_depth) {
-            (Some(key), Some(depth)) => pattern
+        // Per key of this subtree (its parents', then its own): the list it is on, its
+        // name, and the value the pattern asks for on that list (by depth; by name alone
+        // after a `...`).
+        let own = schema.key.map(|key| (schema.list.len() - 1, key));
+        let named = parents.iter().map(|p| (p.depth, p.name)).chain(own);
+        let mut asked = Vec::new();
+        for (depth, key) in named {
+            let list = schema.list[depth];
+            let found = wanted
                 .iter()
-                .find(|e| e.name != ANY_DEPTH && !e.key.is_empty())
-                .and_then(|e| e.key.get(key))
-                .map(String::as_str)
-                .filter(|v| *v != ANY_ONE)
-                .map(|v| (key, schema.list[depth], v)),
-            _ => None,
-        };
-        match wanted {
-            None => picks.extend((0..subtree.entry_count()).map(pick)),
-            Some((key, list, "")) => {
-                return Err(ResolveError::EmptyKey {
-                    list,
-                    key,
-                    path: text(),
-                });
-            }
-            Some((key, list, value)) => {
-                let entry = (0..subtree.entry_count())
-                    .find(|&e| subtree.key(e) == value)
-                    .ok_or_else(|| ResolveError::NoSuchEntry {
+                .find(|&&(d, k, _)| k == key && d.is_none_or(|d| d == depth));
+            if let Some(&(_, _, value)) = found {
+                if value.is_empty() {
+                    return Err(ResolveError::EmptyKey {
                         list,
                         key,
-                        value: Excerpt::new(value),
                         path: text(),
-                    })?;
-                picks.push(pick(entry));
+                    });
+                }
+                asked.push((list, depth, key, value));
+            }
+        }
+        let own_depth = schema.list.len() - 1;
+        let key_of = |entry: usize, depth: usize, key: &str| -> Option<&str> {
+            if depth == own_depth && schema.key == Some(key) {
+                return Some(subtree.key(entry));
+            }
+            subtree
+                .parent_keys(entry)
+                .iter()
+                .find(|p| p.depth == depth && p.name == key)
+                .map(|p| p.value.as_str())
+        };
+        let has = |e: usize, &(_, d, k, v): &(&str, usize, &str, &str)| key_of(e, d, k) == Some(v);
+        let before = picks.len();
+        picks.extend(
+            (0..subtree.entry_count())
+                .filter(|&e| asked.iter().all(|a| has(e, a)))
+                .map(pick),
+        );
+        if picks.len() == before && subtree.entry_count() > 0 {
+            // Name the first key whose value no entry has.
+            if let Some(&(list, _, key, value)) = asked
+                .iter()
+                .find(|a| !(0..subtree.entry_count()).any(|e| has(e, a)))
+            {
+                return Err(ResolveError::NoSuchEntry {
+                    list,
+                    key,
+                    value: Excerpt::new(value),
+                    path: text(),
+                });
             }
         }
     }
@@ -429,6 +476,12 @@ impl<'a> Matcher<'a> {
     /// Whether the pattern matches a prefix of `schema`, whose only list (the only
     /// element keys may sit on) is at `keyed_depth`.
     fn matches(&mut self, schema: &[&str], keyed_depth: Option<usize>) -> bool {
+        self.matches_keyed(schema, keyed_depth.map_or(0, |d| 1 << d))
+    }
+
+    /// Whether the pattern matches a prefix of `schema`, whose lists (the elements keys
+    /// may sit on) are at the depths of the bits of `keyed`.
+    fn matches_keyed(&mut self, schema: &[&str], keyed: u64) -> bool {
         let end = self.pattern.len();
         self.active.fill(false);
         self.active[0] = true;
@@ -447,7 +500,7 @@ impl<'a> Matcher<'a> {
                 if elem.name == ANY_DEPTH {
                     self.next[p] = true;
                     alive = true;
-                } else if elem_matches(elem, name, Some(depth) == keyed_depth) {
+                } else if elem_matches(elem, name, depth < 64 && keyed & (1 << depth) != 0) {
                     self.next[p + 1] = true;
                     alive = true;
                 }

@@ -84,7 +84,9 @@ impl<'m> Snapshot<'m> {
                 };
                 let entry = pick.entry as usize;
                 for leaf in (0..64).filter(|b| pick.leaves & (1 << b) != 0) {
-                    if let Some(value) = subtree.value(key, entry, leaf, timestamp_ns) {
+                    if let Some(value) =
+                        subtree.value_with_links(key, model, entry, leaf, timestamp_ns)
+                    {
                         extras.push(ExtraReading {
                             subtree: pick.subtree,
                             entry: pick.entry,

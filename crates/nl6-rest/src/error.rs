@@ -99,7 +99,7 @@ pub(crate) fn fleet_status(e: &FleetError) -> StatusCode {
         | FleetError::AddressUnusable { .. }
         | FleetError::NoSuchInterface { .. } => StatusCode::BAD_REQUEST,
         FleetError::BatchInProgress | FleetError::Exists(_) => StatusCode::CONFLICT,
-        FleetError::NotFound(_) => StatusCode::NOT_FOUND,
+        FleetError::NotFound(_) | FleetError::NotLinked { .. } => StatusCode::NOT_FOUND,
         FleetError::Network(_) | FleetError::Dialin(_) | FleetError::DeviceSetup { .. } => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

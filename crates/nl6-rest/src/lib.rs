@@ -80,6 +80,7 @@ pub use history::{
     SAMPLE_INTERVAL, Sample, Sampler,
 };
 pub use routes::reboot::Rebooted;
+pub use routes::topology::{LinkBody, LinkEndBody, TopologyBody, TopologyView};
 pub use serve::{
     DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_CONNECTIONS_PER_PEER, ServeOptions,
@@ -101,6 +102,12 @@ fn api() -> OpenApiRouter<ApiState> {
         // Measured runs.
         .routes(routes!(routes::runs::arm))
         .routes(routes!(routes::runs::get))
+        // Topology (LLDP neighbours).
+        .routes(routes!(
+            routes::topology::add,
+            routes::topology::get,
+            routes::topology::delete
+        ))
         // Interface state.
         .routes(routes!(interfaces::list))
         .routes(routes!(interfaces::set_oper_status))

@@ -20,6 +20,7 @@ use crate::state::ApiState;
     tags(
         (name = "devices", description = "Device batches"),
         (name = "interfaces", description = "Interface state changes"),
+        (name = "topology", description = "Links between devices, seen as LLDP neighbours"),
         (name = "status", description = "Status, health and metrics"),
         (name = "mdt", description = "Cisco model-driven telemetry"),
         (name = "runs", description = "Measured load-test runs with an exact ledger"),

@@ -80,6 +80,8 @@ async fn a_device_type_brings_its_interface_naming_and_models() {
         models(&api, ip).await,
         [
             "openconfig-interfaces",
+            "openconfig-lldp",
+            "openconfig-network-instance",
             "openconfig-platform",
             "openconfig-platform-transceiver",
             "openconfig-system"

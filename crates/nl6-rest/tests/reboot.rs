@@ -4,33 +4,20 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{Api, DEADLINE, dev, within};
+use common::gnmi::{connect, on_change_stream};
+use common::{Api, dev, within};
 use nl6_gnmi::parse_path;
 use nl6_gnmi::proto::gnmi::g_nmi_client::GNmiClient;
 use nl6_gnmi::proto::gnmi::typed_value::Value as Tv;
-use nl6_gnmi::proto::gnmi::{
-    Encoding, GetRequest, SubscribeRequest, Subscription, SubscriptionList, SubscriptionMode,
-    subscribe_request, subscribe_response, subscription_list,
-};
+use nl6_gnmi::proto::gnmi::{Encoding, GetRequest, subscribe_response};
 use serde_json::{Value, json};
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
 fn reboot(ip: Ipv4Addr) -> String {
     format!("/api/v1/devices/{ip}/reboot")
-}
-
-async fn connect(ip: Ipv4Addr, port: u16) -> GNmiClient<Channel> {
-    let endpoint =
-        tonic::transport::Endpoint::from_shared(format!("http://{}", SocketAddr::from((ip, port))))
-            .unwrap()
-            .connect_timeout(DEADLINE)
-            .timeout(DEADLINE);
-    GNmiClient::new(within("dial-in connect", endpoint.connect()).await.unwrap())
 }
 
 /// `(interface name, leaf) → uint value` of a PROTO Get of `paths`.
@@ -60,37 +47,6 @@ async fn get_u64(
         }
     }
     out
-}
-
-/// A dial-in STREAM of one ON_CHANGE subscription to `path` on the device at `ip`.
-async fn on_change_stream(
-    ip: Ipv4Addr,
-    port: u16,
-    path: &str,
-    updates_only: bool,
-) -> tonic::Streaming<nl6_gnmi::proto::gnmi::SubscribeResponse> {
-    let (tx, rx) = mpsc::channel(4);
-    tx.send(SubscribeRequest {
-        request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
-            mode: subscription_list::Mode::Stream as i32,
-            encoding: Encoding::Proto as i32,
-            updates_only,
-            subscription: vec![Subscription {
-                path: Some(parse_path(path).unwrap()),
-                mode: SubscriptionMode::OnChange as i32,
-                ..Subscription::default()
-            }],
-            ..SubscriptionList::default()
-        })),
-        extension: vec![],
-    })
-    .await
-    .unwrap();
-    let mut client = connect(ip, port).await;
-    within("subscribe", client.subscribe(ReceiverStream::new(rx)))
-        .await
-        .unwrap()
-        .into_inner()
 }
 
 fn parse_time(v: &Value) -> SystemTime {

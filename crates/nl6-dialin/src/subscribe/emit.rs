@@ -1,7 +1,8 @@
 //! Encoding resolver snapshots straight into queued `SubscribeResponse` bytes.
 
+use nl6_gnmi::proto::gnmi::Path;
 use nl6_ifstate::DeviceModel;
-use nl6_resolver::{LeafSet, ResponseEncoder, Selection, Snapshot, ValueEncoding};
+use nl6_resolver::{LeafSet, ResponseEncoder, Selection, Snapshot, ValueEncoding, delete_response};
 use tonic::Status;
 
 use super::queue::QueueTx;
@@ -50,6 +51,16 @@ impl Emitter {
                 }
             },
         );
+    }
+
+    /// Queues one Notification deleting `paths` at `timestamp_ns`; nothing when there is
+    /// none.
+    pub(crate) fn send_deletes(&mut self, timestamp_ns: u64, paths: Vec<Path>) {
+        if paths.is_empty() {
+            return;
+        }
+        let bytes = delete_response(timestamp_ns, self.target.as_deref(), paths);
+        self.tx.push_update(bytes, 0);
     }
 
     /// Captures `selection` now and queues it.

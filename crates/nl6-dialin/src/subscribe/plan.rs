@@ -224,7 +224,7 @@ fn stream_subs(
             if on_change.is_empty() && selection.extras_only_sampled() {
                 return Err(Status::invalid_argument(format!(
                     "path {} selects only sampled leaves (temperatures, utilisation, \
-                     memory in use) under ON_CHANGE: they change continuously and never \
+                     memory in use, prefix counts) under ON_CHANGE: they change continuously and never \
                      fire on-change; use SAMPLE",
                     text()
                 )));

@@ -15,7 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::stream::SelectAll;
 use nl6_ifstate::{DeviceModel, Listener, StateEvent};
-use nl6_resolver::{LeafSet, Snapshot, changed_leaves, event_time_ns};
+use nl6_resolver::{LeafSet, Snapshot, changed_leaves, event_time_ns, removed_entries};
 use tokio_stream::wrappers::IntervalStream;
 
 use super::emit::Emitter;
@@ -58,8 +58,16 @@ impl<'m> SubState<'m> {
             _ => emit.send(&snapshot, self.sub.selection.masks()),
         }
         // ON_CHANGE subscriptions of other-subtree leaves keep what they sent, so a
-        // device event can send the ones that changed (`on_event`).
-        if suppress || (self.is_on_change() && !self.sub.selection.extras().is_empty()) {
+        // device event can send the ones that changed (`on_event`), and say which
+        // entries went away since.
+        let keeps_extras = self.is_on_change() && !self.sub.selection.extras().is_empty();
+        if keeps_extras && let Some(last) = &self.last {
+            emit.send_deletes(
+                snapshot.timestamp_ns(),
+                removed_entries(last.extras(), &snapshot),
+            );
+        }
+        if suppress || keeps_extras {
             self.last = Some(snapshot);
         }
     }
@@ -175,31 +183,33 @@ async fn next_event(listener: &mut Option<Listener>) -> Option<StateEvent> {
 
 /// Sends the leaves an event changed that some ON_CHANGE subscription selected: the
 /// interface leaves the event names, and the other-subtree leaves (a boot time after a
-/// reboot) whose value differs from what the subscription last sent.
+/// reboot, a new LLDP neighbour) whose value differs from what the subscription last
+/// sent; entries the subscription last sent that are gone now (a neighbour whose device
+/// was deleted) are sent as one `Notification.delete`.
 fn on_event<'m>(
     device: &'m DeviceModel,
     states: &mut [SubState<'m>],
     event: StateEvent,
     emit: &mut Emitter,
 ) {
-    let Some(idx) = (event.ifindex as usize).checked_sub(1) else {
-        return;
-    };
     let at = event_time_ns(&event);
-    let after = Snapshot::of_state(device, at, idx, event.after);
-    let changed = changed_leaves(&event);
-    let wanted = states
-        .iter()
-        .filter(|s| s.is_on_change())
-        .fold(LeafSet::EMPTY, |acc, s| {
-            acc.union(s.sub.selection.leaves(idx))
-        });
-    let mask = wanted.intersect(changed);
-    if !mask.is_empty() {
-        let mut masks = vec![LeafSet::EMPTY; device.interface_count()];
-        if let Some(slot) = masks.get_mut(idx) {
-            *slot = mask;
-            emit.send(&after, &masks);
+    // A subtrees event (ifindex 0) names no interface: only the re-read below.
+    if let Some(idx) = (event.ifindex as usize).checked_sub(1) {
+        let after = Snapshot::of_state(device, at, idx, event.after);
+        let changed = changed_leaves(&event);
+        let wanted = states
+            .iter()
+            .filter(|s| s.is_on_change())
+            .fold(LeafSet::EMPTY, |acc, s| {
+                acc.union(s.sub.selection.leaves(idx))
+            });
+        let mask = wanted.intersect(changed);
+        if !mask.is_empty() {
+            let mut masks = vec![LeafSet::EMPTY; device.interface_count()];
+            if let Some(slot) = masks.get_mut(idx) {
+                *slot = mask;
+                emit.send(&after, &masks);
+            }
         }
     }
     for state in states
@@ -215,6 +225,10 @@ fn on_event<'m>(
         };
         if !fresh.extras().is_empty() {
             emit.send(&fresh, &[]);
+        }
+        // Entries that went away (an LLDP neighbour whose device was deleted).
+        if let Some(last) = &state.last {
+            emit.send_deletes(at, removed_entries(last.extras(), &now));
         }
         state.last = Some(now);
     }

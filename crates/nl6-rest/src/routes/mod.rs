@@ -12,6 +12,7 @@ pub(crate) mod metrics;
 pub(crate) mod reboot;
 pub(crate) mod runs;
 pub(crate) mod status;
+pub(crate) mod topology;
 
 /// No route matches: a JSON 404.
 pub(crate) async fn no_route(method: Method, uri: Uri) -> ApiError {

@@ -2,6 +2,8 @@
 //! on 127.0.0.1:0, an HTTP client, and deadline-bounded waits.
 #![allow(dead_code)]
 
+pub mod gnmi;
+
 use std::future::Future;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr};

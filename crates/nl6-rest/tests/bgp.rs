@@ -1,0 +1,259 @@
+//! BGP neighbours of a vendor profile over gNMI dial-in: the neighbour count of the
+//! profile, keys on three lists in every path, session state as ON_CHANGE, prefix
+//! counters as SAMPLE, and unknown neighbours refused.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use common::gnmi::{connect, on_change_stream, try_on_change_stream};
+use common::{Api, dev, within};
+use nl6_gnmi::proto::gnmi::typed_value::Value as Tv;
+use nl6_gnmi::proto::gnmi::{CapabilityRequest, Encoding, GetRequest, subscribe_response};
+use nl6_gnmi::{format_path, parse_path};
+use serde_json::json;
+
+const BGP: &str = "/network-instances/network-instance[name=default]/protocols/protocol[identifier=BGP][name=BGP]/bgp";
+
+/// `path → value` of a PROTO Get of `path` on the device at `ip`.
+async fn get(api: &Api, ip: Ipv4Addr, path: &str) -> Result<BTreeMap<String, Tv>, tonic::Status> {
+    let mut client = connect(ip, api.dialin_port()).await;
+    let reply = within(
+        "get",
+        client.get(GetRequest {
+            path: vec![parse_path(path).unwrap()],
+            encoding: Encoding::Proto as i32,
+            ..Default::default()
+        }),
+    )
+    .await?
+    .into_inner();
+    Ok(reply
+        .notification
+        .into_iter()
+        .flat_map(|n| n.update)
+        .map(|u| (format_path(&u.path.unwrap()), u.val.unwrap().value.unwrap()))
+        .collect())
+}
+
+#[tokio::test]
+async fn a_profiles_bgp_neighbors_are_served_with_state_and_prefixes() {
+    let api = Api::start().await;
+    let (mx, eos) = (dev(97, 1), dev(97, 2));
+    api.create(json!({"start_ip": mx.to_string(), "interfaces": 2, "device_type": "juniper-mx"}))
+        .await;
+    api.create(json!({"start_ip": eos.to_string(), "interfaces": 2, "device_type": "arista-eos"}))
+        .await;
+
+    let states = get(
+        &api,
+        mx,
+        &format!("{BGP}/neighbors/neighbor/state/session-state"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        states.len(),
+        16,
+        "juniper-mx declares 16 neighbours: {states:?}"
+    );
+    assert!(
+        states
+            .values()
+            .all(|v| *v == Tv::StringVal("ESTABLISHED".into()))
+    );
+    let eos_states = get(&api, eos, &format!("{BGP}/neighbors")).await.unwrap();
+    assert_eq!(
+        eos_states
+            .keys()
+            .filter(|p| p.ends_with("/session-state"))
+            .count(),
+        4
+    );
+
+    let one = format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.2]");
+    let state = get(&api, mx, &format!("{one}/state")).await.unwrap();
+    assert_eq!(
+        state[&format!("{one}/state/neighbor-address")],
+        Tv::StringVal("10.255.0.2".into())
+    );
+    let Tv::UintVal(peer_as) = state[&format!("{one}/state/peer-as")] else {
+        panic!("{state:?}");
+    };
+    assert!((65_000..65_500).contains(&peer_as));
+    assert_eq!(
+        state[&format!("{one}/state/peer-type")],
+        Tv::StringVal("EXTERNAL".into())
+    );
+
+    let afi = format!("{one}/afi-safis/afi-safi[afi-safi-name=IPV4_UNICAST]/state");
+    let prefixes = get(&api, mx, &format!("{afi}/prefixes")).await.unwrap();
+    let count = |leaf: &str| match prefixes[&format!("{afi}/prefixes/{leaf}")] {
+        Tv::UintVal(v) => v,
+        ref other => panic!("{other:?}"),
+    };
+    assert!(count("installed") <= count("received") && count("received") >= 990);
+    assert!(count("sent") >= 9);
+
+    // Unknown neighbours and families are NOT_FOUND.
+    for path in [
+        format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.17]"),
+        format!("{one}/afi-safis/afi-safi[afi-safi-name=IPV6_UNICAST]"),
+        "/network-instances/network-instance[name=mgmt]".to_string(),
+    ] {
+        let err = get(&api, mx, &path).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::NotFound, "{path}: {err}");
+    }
+
+    let mut client = connect(mx, api.dialin_port()).await;
+    let caps = within(
+        "capabilities",
+        client.capabilities(CapabilityRequest::default()),
+    )
+    .await
+    .unwrap()
+    .into_inner();
+    assert!(
+        caps.supported_models
+            .iter()
+            .any(|m| m.name == "openconfig-network-instance"),
+        "{caps:?}"
+    );
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn session_state_is_on_change_and_prefix_counters_are_sample_only() {
+    let api = Api::start().await;
+    let ip = dev(98, 1);
+    api.create(json!({"start_ip": ip.to_string(), "interfaces": 2, "device_type": "sonic"}))
+        .await;
+    let mut stream = on_change_stream(
+        ip,
+        api.dialin_port(),
+        &format!("{BGP}/neighbors/neighbor/state/session-state"),
+        false,
+    )
+    .await;
+    let first = within("the initial states", stream.message())
+        .await
+        .unwrap()
+        .unwrap();
+    let Some(subscribe_response::Response::Update(n)) = first.response else {
+        panic!("{first:?}");
+    };
+    let paths: Vec<String> = n
+        .update
+        .iter()
+        .map(|u| format_path(u.path.as_ref().unwrap()))
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.1]/state/session-state"),
+            format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.2]/state/session-state"),
+        ]
+    );
+    let sync = within("sync", stream.message()).await.unwrap().unwrap();
+    assert!(matches!(
+        sync.response,
+        Some(subscribe_response::Response::SyncResponse(true))
+    ));
+
+    let err = try_on_change_stream(
+        ip,
+        api.dialin_port(),
+        &format!("{BGP}/neighbors/neighbor/afi-safis/afi-safi/state/prefixes/received"),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
+    assert!(err.message().contains("SAMPLE"), "{err}");
+    api.stop().await;
+}
+
+/// The next update value of `stream` (skipping a sync_response).
+async fn next_value(
+    stream: &mut tonic::Streaming<nl6_gnmi::proto::gnmi::SubscribeResponse>,
+    what: &str,
+) -> (String, Tv) {
+    loop {
+        let message = within(what, stream.message()).await.unwrap().unwrap();
+        match message.response {
+            Some(subscribe_response::Response::Update(n)) if !n.update.is_empty() => {
+                let u = &n.update[0];
+                return (
+                    format_path(u.path.as_ref().unwrap()),
+                    u.val.clone().unwrap().value.unwrap(),
+                );
+            }
+            Some(subscribe_response::Response::SyncResponse(_)) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_session_goes_down_and_up_with_the_interface_it_runs_over() {
+    let api = Api::start().await;
+    let ip = dev(98, 2);
+    api.create(json!({"start_ip": ip.to_string(), "interfaces": 2, "device_type": "juniper-mx"}))
+        .await;
+    // Neighbour 10.255.0.3 (the third) runs over the first interface, et-0/0/0.
+    let one = format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.3]");
+    let state = format!("{one}/state/session-state");
+    let mut stream = on_change_stream(ip, api.dialin_port(), &state, false).await;
+    assert_eq!(
+        next_value(&mut stream, "the initial state").await,
+        (state.clone(), Tv::StringVal("ESTABLISHED".into()))
+    );
+
+    let oper = format!("/api/v1/devices/{ip}/interfaces/1/oper-status");
+    let reply = api.post(&oper, &json!({"status": "DOWN"})).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(
+        next_value(&mut stream, "the session going down").await,
+        (state.clone(), Tv::StringVal("ACTIVE".into()))
+    );
+    let afi = format!("{one}/afi-safis/afi-safi[afi-safi-name=IPV4_UNICAST]/state");
+    let down = get(&api, ip, &afi).await.unwrap();
+    assert_eq!(down[&format!("{afi}/prefixes/received")], Tv::UintVal(0));
+    assert_eq!(down[&format!("{afi}/active")], Tv::BoolVal(false));
+    // A neighbour over the other interface stays up.
+    let other = get(
+        &api,
+        ip,
+        &format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.2]/state/session-state"),
+    )
+    .await
+    .unwrap();
+    assert!(
+        other
+            .values()
+            .all(|v| *v == Tv::StringVal("ESTABLISHED".into()))
+    );
+
+    let reply = api.post(&oper, &json!({"status": "UP"})).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(
+        next_value(&mut stream, "the session coming back").await,
+        (state.clone(), Tv::StringVal("ESTABLISHED".into()))
+    );
+    let up = get(&api, ip, &format!("{one}/state/last-established"))
+        .await
+        .unwrap();
+    let Tv::UintVal(since) = up[&format!("{one}/state/last-established")] else {
+        panic!("{up:?}");
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    assert!(
+        now - since < 60_000_000_000,
+        "established {since}, now {now}"
+    );
+    api.stop().await;
+}

@@ -1,0 +1,67 @@
+//! gNMI dial-in clients of the REST integration tests' devices.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use nl6_gnmi::parse_path;
+use nl6_gnmi::proto::gnmi::g_nmi_client::GNmiClient;
+use nl6_gnmi::proto::gnmi::{
+    Encoding, SubscribeRequest, SubscribeResponse, Subscription, SubscriptionList,
+    SubscriptionMode, subscribe_request, subscription_list,
+};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::transport::Channel;
+
+use super::{DEADLINE, within};
+
+/// A plaintext gNMI client of the device at `ip`.
+pub async fn connect(ip: Ipv4Addr, port: u16) -> GNmiClient<Channel> {
+    let endpoint =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", SocketAddr::from((ip, port))))
+            .unwrap()
+            .connect_timeout(DEADLINE)
+            .timeout(DEADLINE);
+    GNmiClient::new(within("dial-in connect", endpoint.connect()).await.unwrap())
+}
+
+/// A dial-in STREAM of one ON_CHANGE subscription (PROTO) to `path` on the device at `ip`.
+pub async fn on_change_stream(
+    ip: Ipv4Addr,
+    port: u16,
+    path: &str,
+    updates_only: bool,
+) -> tonic::Streaming<SubscribeResponse> {
+    try_on_change_stream(ip, port, path, updates_only)
+        .await
+        .unwrap()
+}
+
+/// [`on_change_stream`], or the status the device refused it with.
+pub async fn try_on_change_stream(
+    ip: Ipv4Addr,
+    port: u16,
+    path: &str,
+    updates_only: bool,
+) -> Result<tonic::Streaming<SubscribeResponse>, tonic::Status> {
+    let (tx, rx) = mpsc::channel(4);
+    tx.send(SubscribeRequest {
+        request: Some(subscribe_request::Request::Subscribe(SubscriptionList {
+            mode: subscription_list::Mode::Stream as i32,
+            encoding: Encoding::Proto as i32,
+            updates_only,
+            subscription: vec![Subscription {
+                path: Some(parse_path(path).unwrap()),
+                mode: SubscriptionMode::OnChange as i32,
+                ..Subscription::default()
+            }],
+            ..SubscriptionList::default()
+        })),
+        extension: vec![],
+    })
+    .await
+    .unwrap();
+    let mut client = connect(ip, port).await;
+    within("subscribe", client.subscribe(ReceiverStream::new(rx)))
+        .await
+        .map(tonic::Response::into_inner)
+}
