@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use common::gnmi::{connect, on_change_stream, try_on_change_stream};
+use common::gnmi::{connect, full_path, on_change_stream, try_on_change_stream};
 use common::{Api, dev, within};
 use nl6_gnmi::proto::gnmi::typed_value::Value as Tv;
 use nl6_gnmi::proto::gnmi::{CapabilityRequest, Encoding, GetRequest, subscribe_response};
@@ -32,8 +32,15 @@ async fn get(api: &Api, ip: Ipv4Addr, path: &str) -> Result<BTreeMap<String, Tv>
     Ok(reply
         .notification
         .into_iter()
-        .flat_map(|n| n.update)
-        .map(|u| (format_path(&u.path.unwrap()), u.val.unwrap().value.unwrap()))
+        .flat_map(|n| {
+            let prefix = n.prefix;
+            n.update.into_iter().map(move |u| {
+                (
+                    full_path(prefix.as_ref(), u.path.as_ref()),
+                    u.val.unwrap().value.unwrap(),
+                )
+            })
+        })
         .collect())
 }
 
@@ -185,7 +192,7 @@ async fn next_value(
             Some(subscribe_response::Response::Update(n)) if !n.update.is_empty() => {
                 let u = &n.update[0];
                 return (
-                    format_path(u.path.as_ref().unwrap()),
+                    full_path(n.prefix.as_ref(), u.path.as_ref()),
                     u.val.clone().unwrap().value.unwrap(),
                 );
             }

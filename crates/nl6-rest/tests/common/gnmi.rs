@@ -65,3 +65,18 @@ pub async fn try_on_change_stream(
         .await
         .map(tonic::Response::into_inner)
 }
+
+/// The absolute path of an update: the notification's prefix (if any) joined with the
+/// update's own path, as profiles with a prefixed or Junos shape send them.
+#[allow(dead_code)]
+pub fn full_path(
+    prefix: Option<&nl6_gnmi::proto::gnmi::Path>,
+    path: Option<&nl6_gnmi::proto::gnmi::Path>,
+) -> String {
+    let mut joined = prefix.cloned().unwrap_or_default();
+    joined.target.clear();
+    if let Some(path) = path {
+        joined.elem.extend(path.elem.iter().cloned());
+    }
+    nl6_gnmi::format_path(&joined)
+}
