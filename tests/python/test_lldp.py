@@ -57,7 +57,12 @@ def neighbor(interface, leaf):
 def get(ip, port, path, encoding):
     with gNMIclient(target=(ip, port), insecure=True) as gc:
         result = gc.get(path=[path], encoding=encoding)
-    return {u["path"]: u.get("val") for n in result["notification"] for u in n.get("update", [])}
+    # A Junos-shaped device sends its list entry as the prefix and paths relative to it.
+    return {
+        (f"{n['prefix']}/{u['path']}" if n.get("prefix") else u["path"]): u.get("val")
+        for n in result["notification"]
+        for u in n.get("update", [])
+    }
 
 
 @pytest.mark.parametrize("encoding", ["json_ietf", "proto"])
