@@ -153,3 +153,22 @@ def nl6_collector():
     for proc in started:
         code = proc.stop()
         assert code == 0, "nl6-collector did not exit 0 on SIGTERM:\n" + "\n".join(proc.lines)
+
+
+def updates(result):
+    """{path: value} of a pygnmi Get result, paths absolute as pygnmi prints them (without
+    the leading '/'): a Junos-shaped device sends its list entry as the prefix and paths
+    relative to it."""
+    return {
+        (f"{n['prefix']}/{u['path']}" if n.get("prefix") else u["path"]): u.get("val")
+        for n in result["notification"]
+        for u in n.get("update", [])
+    }
+
+
+def gnmi_get(ip, port, path, encoding):
+    """{path: value} of a plaintext pygnmi Get of `path` on the device at `ip`."""
+    from pygnmi.client import gNMIclient
+
+    with gNMIclient(target=(ip, port), insecure=True) as gc:
+        return updates(gc.get(path=[path], encoding=encoding))

@@ -8,7 +8,7 @@ import time
 import pytest
 from pygnmi.client import gNMIclient
 
-from conftest import Daemon, call, free_port
+from conftest import Daemon, call, free_port, gnmi_get
 
 # Every address of this file is in 127.87.0.0/16.
 MX = "127.87.1.1"
@@ -37,28 +37,19 @@ def fleet():
     assert code == 0, "nl6d did not exit 0 on SIGTERM:\n" + "\n".join(daemon.lines)
 
 
-def get(ip, port, path, encoding):
-    with gNMIclient(target=(ip, port), insecure=True) as gc:
-        result = gc.get(path=[path], encoding=encoding)
-    # A Junos-shaped device sends its list entry as the prefix and paths relative to it.
-    return {
-        (f"{n['prefix']}/{u['path']}" if n.get("prefix") else u["path"]): u.get("val")
-        for n in result["notification"]
-        for u in n.get("update", [])
-    }
 
 
 @pytest.mark.parametrize("encoding", ["json_ietf", "proto"])
 def test_get_neighbors_state_and_prefixes(fleet, encoding):
     _, port = fleet
-    states = get(MX, port, f"{BGP}/neighbors/neighbor/state/session-state", encoding)
+    states = gnmi_get(MX, port, f"{BGP}/neighbors/neighbor/state/session-state", encoding)
     assert len(states) == 16, states
     assert set(states.values()) == {"ESTABLISHED"}
     addresses = {NEIGHBOR.search(p).group(1) for p in states}
     assert addresses == {f"10.255.0.{i}" for i in range(1, 17)}
 
     one = f"{BGP}/neighbors/neighbor[neighbor-address=10.255.0.3]"
-    state = get(MX, port, f"{one}/state", encoding)
+    state = gnmi_get(MX, port, f"{one}/state", encoding)
     leaf = lambda name: state[f"{one}/state/{name}".lstrip("/")]
     assert leaf("neighbor-address") == "10.255.0.3"
     assert 65000 <= leaf("peer-as") < 65500 and 64512 <= leaf("local-as") < 65512
@@ -67,7 +58,7 @@ def test_get_neighbors_state_and_prefixes(fleet, encoding):
     assert isinstance(established, str if encoding == "json_ietf" else int), established
 
     afi = f"{one}/afi-safis/afi-safi[afi-safi-name=IPV4_UNICAST]/state"
-    prefixes = get(MX, port, afi, encoding)
+    prefixes = gnmi_get(MX, port, afi, encoding)
     count = lambda name: prefixes[f"{afi}/prefixes/{name}".lstrip("/")]
     assert prefixes[f"{afi}/active".lstrip("/")] is True
     assert 0 < count("installed") <= count("received") and count("sent") > 0, prefixes

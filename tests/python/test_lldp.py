@@ -7,7 +7,7 @@ import time
 import pytest
 from pygnmi.client import gNMIclient
 
-from conftest import Daemon, call, free_port
+from conftest import Daemon, call, free_port, gnmi_get
 
 # Every address of this file is in 127.86.0.0/16.
 ARISTA = ["127.86.1.1", "127.86.1.2"]
@@ -54,15 +54,6 @@ def neighbor(interface, leaf):
     return f"lldp/interfaces/interface[name={interface}]/neighbors/neighbor[id=1]/state/{leaf}"
 
 
-def get(ip, port, path, encoding):
-    with gNMIclient(target=(ip, port), insecure=True) as gc:
-        result = gc.get(path=[path], encoding=encoding)
-    # A Junos-shaped device sends its list entry as the prefix and paths relative to it.
-    return {
-        (f"{n['prefix']}/{u['path']}" if n.get("prefix") else u["path"]): u.get("val")
-        for n in result["notification"]
-        for u in n.get("update", [])
-    }
 
 
 @pytest.mark.parametrize("encoding", ["json_ietf", "proto"])
@@ -76,7 +67,7 @@ def test_get_shows_both_ends_of_a_link_as_lldp_neighbours(fleet, encoding):
         assert status == 200, topology
         assert {"a": end(a, "Ethernet2"), "b": end(b, "et-0/0/3")} in topology["data"]["links"]
 
-        seen = get(a, port, "/lldp/interfaces/interface[name=Ethernet2]/neighbors", encoding)
+        seen = gnmi_get(a, port, "/lldp/interfaces/interface[name=Ethernet2]/neighbors", encoding)
         assert seen[neighbor("Ethernet2", "system-name")] == hostname(api, b)
         assert seen[neighbor("Ethernet2", "port-id")] == "et-0/0/3"
         assert seen[neighbor("Ethernet2", "port-id-type")] == "INTERFACE_NAME"
@@ -84,7 +75,7 @@ def test_get_shows_both_ends_of_a_link_as_lldp_neighbours(fleet, encoding):
         assert seen[neighbor("Ethernet2", "chassis-id-type")] == "MAC_ADDRESS"
         assert seen[neighbor("Ethernet2", "ttl")] == 120
 
-        back = get(b, port, "/lldp", encoding)
+        back = gnmi_get(b, port, "/lldp", encoding)
         assert back[neighbor("et-0/0/3", "system-name")] == hostname(api, a)
         assert back[neighbor("et-0/0/3", "port-id")] == "Ethernet2"
         assert back[neighbor("et-0/0/3", "chassis-id")] != seen[neighbor("Ethernet2", "chassis-id")]
@@ -93,7 +84,7 @@ def test_get_shows_both_ends_of_a_link_as_lldp_neighbours(fleet, encoding):
     finally:
         status, reply = call(api, "DELETE", f"/api/v1/topology?device={a}&interface=Ethernet2")
         assert status == 200, reply
-    assert get(a, port, "/lldp", encoding) == {}
+    assert gnmi_get(a, port, "/lldp", encoding) == {}
 
 
 def test_capabilities_list_openconfig_lldp(fleet):

@@ -13,7 +13,7 @@ from pygnmi.client import gNMIclient
 from pygnmi.create_gnmi_path import gnmi_path_generator
 from pygnmi.spec.v080 import gnmi_pb2, gnmi_pb2_grpc
 
-from conftest import TARGET_DIR, Daemon, call, free_port
+from conftest import TARGET_DIR, Daemon, call, free_port, updates
 
 # Every address of this file is in 127.84.0.0/16: 127.84.<profile>.1-2 for the shared fleet,
 # 127.84.50-59.x for daemons of their own, 127.84.60.x for a batch that must not be created.
@@ -127,11 +127,6 @@ def joined(prefix, path):
     return f"{prefix}/{path}" if prefix else path
 
 
-def updates(result):
-    """{path: value} of a pygnmi Get result (paths as pygnmi prints them, without '/')."""
-    return {
-        joined(n.get("prefix"), u["path"]): u.get("val") for n in result["notification"] for u in n.get("update", [])
-    }
 
 
 def get(ip, port, path, encoding):
