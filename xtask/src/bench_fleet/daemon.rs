@@ -26,9 +26,13 @@ struct Rest {
 
 impl Rest {
     fn new(addr: SocketAddr) -> Result<Rest> {
+        // nl6d closes a keep-alive connection that sat idle for its header read timeout
+        // (10 s, as long as a measuring window): never reuse one that idle, or a request
+        // can race the close and fail.
         let client = Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
+            .pool_idle_timeout(Duration::from_secs(4))
             .tcp_nodelay(true)
             .build()
             .context("REST: building the HTTP client")?;
