@@ -7,41 +7,18 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use common::gnmi::{connect, full_path, on_change_stream, try_on_change_stream};
+use common::gnmi::{connect, full_path, get_values, on_change_stream, try_on_change_stream};
 use common::{Api, dev, within};
+use nl6_gnmi::format_path;
 use nl6_gnmi::proto::gnmi::typed_value::Value as Tv;
-use nl6_gnmi::proto::gnmi::{CapabilityRequest, Encoding, GetRequest, subscribe_response};
-use nl6_gnmi::{format_path, parse_path};
+use nl6_gnmi::proto::gnmi::{CapabilityRequest, subscribe_response};
 use serde_json::json;
 
 const BGP: &str = "/network-instances/network-instance[name=default]/protocols/protocol[identifier=BGP][name=BGP]/bgp";
 
 /// `path → value` of a PROTO Get of `path` on the device at `ip`.
 async fn get(api: &Api, ip: Ipv4Addr, path: &str) -> Result<BTreeMap<String, Tv>, tonic::Status> {
-    let mut client = connect(ip, api.dialin_port()).await;
-    let reply = within(
-        "get",
-        client.get(GetRequest {
-            path: vec![parse_path(path).unwrap()],
-            encoding: Encoding::Proto as i32,
-            ..Default::default()
-        }),
-    )
-    .await?
-    .into_inner();
-    Ok(reply
-        .notification
-        .into_iter()
-        .flat_map(|n| {
-            let prefix = n.prefix;
-            n.update.into_iter().map(move |u| {
-                (
-                    full_path(prefix.as_ref(), u.path.as_ref()),
-                    u.val.unwrap().value.unwrap(),
-                )
-            })
-        })
-        .collect())
+    get_values(ip, api.dialin_port(), path).await
 }
 
 #[tokio::test]

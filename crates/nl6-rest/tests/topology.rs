@@ -7,42 +7,30 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use common::gnmi::{connect, on_change_stream};
+use common::gnmi::{connect, get_values, on_change_stream};
 use common::{Api, dev, within};
 use nl6_collector::CollectorConfig;
+use nl6_gnmi::format_path;
 use nl6_gnmi::proto::gnmi::typed_value::Value as Tv;
 use nl6_gnmi::proto::gnmi::{
-    CapabilityRequest, Encoding, GetRequest, Notification, SubscribeResponse, subscribe_response,
+    CapabilityRequest, Notification, SubscribeResponse, subscribe_response,
 };
-use nl6_gnmi::{format_path, parse_path};
 use serde_json::{Value, json};
 
 /// `path → value` (as text) of a PROTO Get of `path` on the device at `ip`.
 async fn get(api: &Api, ip: Ipv4Addr, path: &str) -> BTreeMap<String, String> {
-    let mut client = connect(ip, api.dialin_port()).await;
-    let reply = within(
-        "get",
-        client.get(GetRequest {
-            path: vec![parse_path(path).unwrap()],
-            encoding: Encoding::Proto as i32,
-            ..Default::default()
-        }),
-    )
-    .await
-    .unwrap()
-    .into_inner();
-    let mut out = BTreeMap::new();
-    for n in reply.notification {
-        for u in n.update {
-            let value = match u.val.and_then(|v| v.value) {
-                Some(Tv::StringVal(s)) => s,
-                Some(Tv::UintVal(v)) => v.to_string(),
+    let values = get_values(ip, api.dialin_port(), path).await.unwrap();
+    values
+        .into_iter()
+        .map(|(path, value)| {
+            let value = match value {
+                Tv::StringVal(s) => s,
+                Tv::UintVal(v) => v.to_string(),
                 other => panic!("unexpected value {other:?}"),
             };
-            out.insert(format_path(&u.path.unwrap()), value);
-        }
-    }
-    out
+            (path, value)
+        })
+        .collect()
 }
 
 fn neighbor(ifname: &str, leaf: &str) -> String {

@@ -4,8 +4,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use nl6_gnmi::parse_path;
 use nl6_gnmi::proto::gnmi::g_nmi_client::GNmiClient;
+use nl6_gnmi::proto::gnmi::typed_value::Value;
 use nl6_gnmi::proto::gnmi::{
-    Encoding, SubscribeRequest, SubscribeResponse, Subscription, SubscriptionList,
+    Encoding, GetRequest, SubscribeRequest, SubscribeResponse, Subscription, SubscriptionList,
     SubscriptionMode, subscribe_request, subscription_list,
 };
 use tokio::sync::mpsc;
@@ -64,6 +65,40 @@ pub async fn try_on_change_stream(
     within("subscribe", client.subscribe(ReceiverStream::new(rx)))
         .await
         .map(tonic::Response::into_inner)
+}
+
+/// `path → value` of a PROTO Get of `path` on the device at `ip`, each path absolute
+/// (the notification's prefix joined with the update's path), or the refusal.
+#[allow(dead_code)]
+pub async fn get_values(
+    ip: Ipv4Addr,
+    port: u16,
+    path: &str,
+) -> Result<std::collections::BTreeMap<String, Value>, tonic::Status> {
+    let mut client = connect(ip, port).await;
+    let reply = within(
+        "get",
+        client.get(GetRequest {
+            path: vec![parse_path(path).unwrap()],
+            encoding: Encoding::Proto as i32,
+            ..Default::default()
+        }),
+    )
+    .await?
+    .into_inner();
+    Ok(reply
+        .notification
+        .into_iter()
+        .flat_map(|n| {
+            let prefix = n.prefix;
+            n.update.into_iter().map(move |u| {
+                (
+                    full_path(prefix.as_ref(), u.path.as_ref()),
+                    u.val.unwrap().value.unwrap(),
+                )
+            })
+        })
+        .collect())
 }
 
 /// The absolute path of an update: the notification's prefix (if any) joined with the
