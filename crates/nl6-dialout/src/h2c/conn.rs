@@ -359,35 +359,45 @@ impl Stream {
     }
 
     /// Waits for send window and takes up to `want` bytes of it: the stream's and the
-    /// connection's, at most [`FRAMES_PER_WRITE`] frames' worth.
+    /// connection's, at most [`FRAMES_PER_WRITE`] frames' worth. The common case (the
+    /// window is open) registers no waiter.
     async fn grant(&self, want: usize) -> Result<(usize, usize), StreamOutcome> {
         let shared = &self.client.shared;
         loop {
+            if let Some(taken) = self.try_grant(want) {
+                return taken;
+            }
             let notified = shared.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            {
-                let mut state = shared.state.lock();
-                let max_frame = state.peer.max_frame;
-                let conn_window = state.conn_window;
-                let Some(stream) = state.stream_mut(self.id) else {
-                    return Err(StreamOutcome::Failed(Arc::new(Http2Error::Closed)));
-                };
-                if let Some(outcome) = &stream.outcome {
-                    return Err(outcome.clone());
-                }
-                let window = conn_window.min(stream.send_window);
-                if window > 0 {
-                    let n = (window as usize)
-                        .min(want)
-                        .min(max_frame * FRAMES_PER_WRITE);
-                    stream.send_window -= n as i64;
-                    state.conn_window -= n as i64;
-                    return Ok((n, max_frame));
-                }
+            if let Some(taken) = self.try_grant(want) {
+                return taken;
             }
             notified.await;
         }
+    }
+
+    /// Takes window if there is any; `None` to wait; `Some(Err)` once the stream ended.
+    fn try_grant(&self, want: usize) -> Option<Result<(usize, usize), StreamOutcome>> {
+        let mut state = self.client.shared.state.lock();
+        let max_frame = state.peer.max_frame;
+        let conn_window = state.conn_window;
+        let Some(stream) = state.stream_mut(self.id) else {
+            return Some(Err(StreamOutcome::Failed(Arc::new(Http2Error::Closed))));
+        };
+        if let Some(outcome) = &stream.outcome {
+            return Some(Err(outcome.clone()));
+        }
+        let window = conn_window.min(stream.send_window);
+        if window <= 0 {
+            return None;
+        }
+        let n = (window as usize)
+            .min(want)
+            .min(max_frame * FRAMES_PER_WRITE);
+        stream.send_window -= n as i64;
+        state.conn_window -= n as i64;
+        Some(Ok((n, max_frame)))
     }
 
     /// Sends one gRPC message (its 5-byte prefix, then `message`, not copied) as DATA
