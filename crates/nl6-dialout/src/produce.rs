@@ -105,10 +105,19 @@ impl Plan {
 /// cover the interval evenly.
 const GOLDEN_64: u64 = 0x9E37_79B9_7F4A_7C15;
 
-/// Where in `[0, period)` a device's spread-phase ticks fall, from its address.
+/// Spread-phase offsets lie on a grid of this step (or of a hundredth of the period, when
+/// that is finer): devices that share a grid point tick together, so the process wakes
+/// once per grid point rather than once per device, and a period still has up to 100
+/// evenly filled points (1,000 at 10 s).
+pub(crate) const SPREAD_GRID: Duration = Duration::from_millis(10);
+
+/// Where in `[0, period)` a device's spread-phase ticks fall, from its address, on the
+/// [`SPREAD_GRID`].
 pub(crate) fn spread_offset(period: Duration, device_ip: Ipv4Addr) -> Duration {
     let fraction = u64::from(u32::from(device_ip)).wrapping_mul(GOLDEN_64);
     let nanos = (u128::from(fraction) * period.as_nanos()) >> 64;
+    let grid = (period.as_nanos() / 100).clamp(1, SPREAD_GRID.as_nanos());
+    let nanos = nanos / grid * grid;
     Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
 }
 
@@ -479,6 +488,29 @@ mod tests {
             buckets.iter().all(|&n| (5..=15).contains(&n)),
             "{buckets:?}"
         );
+    }
+
+    #[test]
+    fn spread_offsets_lie_on_the_grid() {
+        let ip = |host: u32| Ipv4Addr::from(u32::from(Ipv4Addr::new(127, 42, 0, 0)) + host);
+        let mut points = std::collections::BTreeSet::new();
+        for host in 1..=1000 {
+            let offset = spread_offset(Duration::from_secs(1), ip(host));
+            assert_eq!(offset.as_nanos() % SPREAD_GRID.as_nanos(), 0, "{offset:?}");
+            points.insert(offset);
+        }
+        assert!(
+            points.len() >= 95,
+            "1000 devices fill {} of 100 points",
+            points.len()
+        );
+        // A short period keeps 100 points: the grid shrinks to a hundredth of it.
+        let period = Duration::from_millis(200);
+        for host in 1..=50 {
+            let offset = spread_offset(period, ip(host));
+            assert_eq!(offset.as_nanos() % 2_000_000, 0, "{offset:?}");
+            assert!(offset < period);
+        }
     }
 
     #[test]
