@@ -23,7 +23,8 @@ tasks:
                   on-change latency (--quick: 100 and 1,000 devices; --flavor NAME:
                   gnmireverse (default), sonic, nokia, or all of them in one run; --tls:
                   the devices dial out with TLS; --nl6-collector: receive with the
-                  nl6-collector library instead of the light sink, gnmireverse only)
+                  nl6-collector library instead of the light sink, gnmireverse only;
+                  --devices N: only fleets of N devices, no on-change and phase rounds)
 ";
 
 fn main() -> Result<()> {

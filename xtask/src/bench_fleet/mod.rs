@@ -241,6 +241,8 @@ struct Options {
     tls: bool,
     /// The MDT fleet instead of gNMI dial-out.
     mdt: bool,
+    /// `--devices N`: only fleets of N devices, without the on-change and phase rounds.
+    devices: Option<u32>,
 }
 
 /// Runs the benchmark; `args` are the task's arguments (see [`parse_args`]).
@@ -251,6 +253,7 @@ pub fn run(args: &[String]) -> Result<()> {
         flavors,
         tls,
         mdt,
+        devices,
     } = parse_args(args)?;
     let root = workspace_root();
     if needs_release_rerun() {
@@ -266,7 +269,10 @@ pub fn run(args: &[String]) -> Result<()> {
             .context("starting the sinks' runtime")?;
         return run_mdt(&nl6d, &runtime, quick);
     }
-    let sizes = Sizes::new(quick);
+    let mut sizes = Sizes::new(quick);
+    if let Some(n) = devices {
+        sizes.fleets = vec![n];
+    }
     let biggest = sizes
         .fleets
         .iter()
@@ -333,7 +339,7 @@ pub fn run(args: &[String]) -> Result<()> {
     // nl6-collector, which on-change needs to see each event, serves gNMIReverse only.
     let onchange_dial = dial(Flavor::GnmiReverse);
     let mut onchange = Vec::new();
-    for enc in Enc::ALL {
+    for enc in Enc::ALL.into_iter().filter(|_| devices.is_none()) {
         onchange.push(measure_onchange(
             &nl6d,
             &runtime,
@@ -343,7 +349,7 @@ pub fn run(args: &[String]) -> Result<()> {
         )?);
     }
     let mut phases = Vec::new();
-    for phase in PHASES {
+    for phase in PHASES.into_iter().filter(|_| devices.is_none()) {
         phases.push(measure_phase(&nl6d, &runtime, &sizes, phase, first)?);
     }
     let report = Report {
@@ -351,6 +357,7 @@ pub fn run(args: &[String]) -> Result<()> {
         full_collector,
         flavors,
         tls,
+        devices,
         load_before,
         load_after: load_average(),
         idle_rss,
@@ -365,7 +372,8 @@ pub fn run(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `--quick`, `--nl6-collector`, `--flavor NAME|all` (also `--flavor=NAME`) and `--tls`.
+/// `--quick`, `--nl6-collector`, `--flavor NAME|all` (also `--flavor=NAME`), `--tls`,
+/// `--mdt` and `--devices N`.
 fn parse_args(args: &[String]) -> Result<Options> {
     let mut options = Options {
         quick: false,
@@ -373,6 +381,7 @@ fn parse_args(args: &[String]) -> Result<Options> {
         flavors: vec![Flavor::GnmiReverse],
         tls: false,
         mdt: false,
+        devices: None,
     };
     let mut flavor_given = false;
     let mut args = args.iter();
@@ -382,6 +391,15 @@ fn parse_args(args: &[String]) -> Result<Options> {
             "--nl6-collector" => options.full_collector = true,
             "--tls" => options.tls = true,
             "--mdt" => options.mdt = true,
+            "--devices" => {
+                let value = args
+                    .next()
+                    .ok_or_else(|| anyhow!("bench-fleet: --devices needs a number of devices"))?;
+                options.devices = Some(match value.replace('_', "").parse::<u32>() {
+                    Ok(n) if (1..=1_000_000).contains(&n) => n,
+                    _ => bail!("bench-fleet: --devices {value:?}: give 1 to 1000000 devices"),
+                });
+            }
             "--flavor" => {
                 flavor_given = true;
                 let name = args.next().ok_or_else(|| {
@@ -399,12 +417,14 @@ fn parse_args(args: &[String]) -> Result<Options> {
                 }
                 None => bail!(
                     "bench-fleet: unknown argument {other:?} (expected --quick, --nl6-collector, \
-                     --flavor NAME, --tls, --mdt)"
+                     --flavor NAME, --tls, --mdt, --devices N)"
                 ),
             },
         }
     }
-    if options.mdt && (options.full_collector || options.tls || flavor_given) {
+    if options.mdt
+        && (options.full_collector || options.tls || flavor_given || options.devices.is_some())
+    {
         bail!("bench-fleet: --mdt takes only --quick (it measures MDT, not gNMI dial-out)");
     }
     if options.full_collector && options.flavors != [Flavor::GnmiReverse] {
@@ -458,5 +478,18 @@ mod tests {
         assert!(parse(&["--flavor"]).is_err());
         assert!(parse(&["--nl6-collector", "--flavor", "nokia"]).is_err());
         assert!(parse(&["--nl6-collector", "--flavor", "gnmireverse"]).is_ok());
+    }
+
+    #[test]
+    fn parses_devices() {
+        assert_eq!(parse(&[]).unwrap().devices, None);
+        let o = parse(&["--devices", "10_000", "--flavor", "all"]).unwrap();
+        assert_eq!(o.devices, Some(10_000));
+        for bad in ["0", "ten", "2000000"] {
+            let err = parse(&["--devices", bad]).unwrap_err().to_string();
+            assert!(err.contains("give 1 to 1000000 devices"), "{bad}: {err}");
+        }
+        assert!(parse(&["--devices"]).is_err());
+        assert!(parse(&["--mdt", "--devices", "10"]).is_err());
     }
 }

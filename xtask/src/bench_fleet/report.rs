@@ -12,6 +12,7 @@ pub(super) struct Report {
     pub(super) idle_rss: u64,
     pub(super) raw: Vec<(Enc, RawResult)>,
     pub(super) fleets: Vec<FleetResult>,
+    pub(super) devices: Option<u32>,
     pub(super) onchange: Vec<OnChangeResult>,
     pub(super) phases: Vec<PhaseResult>,
 }
@@ -169,8 +170,10 @@ impl Report {
                     .join(", ")
             ));
         }
-        out.push('\n');
-        out.push_str(&plain_table(&Self::ONCHANGE_HEAD, &self.onchange_rows()));
+        if !self.onchange.is_empty() {
+            out.push('\n');
+            out.push_str(&plain_table(&Self::ONCHANGE_HEAD, &self.onchange_rows()));
+        }
         for o in &self.onchange {
             if o.lagged > 0 {
                 out.push_str(&format!(
@@ -181,8 +184,10 @@ impl Report {
                 ));
             }
         }
-        out.push('\n');
-        out.push_str(&plain_table(&Self::PHASE_HEAD, &self.phase_rows()));
+        if !self.phases.is_empty() {
+            out.push('\n');
+            out.push_str(&plain_table(&Self::PHASE_HEAD, &self.phase_rows()));
+        }
         out.push('\n');
         out.push_str(&self.verdicts().join("\n"));
         out.push('\n');
@@ -298,6 +303,18 @@ impl Report {
             thousands(u64::from(TARGET_CPU_DEVICES))
         ));
         out.push_str(&markdown_table(&Self::FLEET_HEAD, &self.fleet_rows()));
+        if !self.onchange.is_empty() {
+            self.markdown_rounds(&mut out);
+        }
+        out.push_str(&format!(
+            "\n(load average {} before, {} after.)\n",
+            self.load_before, self.load_after
+        ));
+        out
+    }
+
+    /// The on-change and phase tables of the markdown.
+    fn markdown_rounds(&self, out: &mut String) {
         out.push('\n');
         out.push_str(
             "On-change (nl6-collector library embedded, gnmireverse): link flips over REST spread over the \
@@ -311,11 +328,6 @@ impl Report {
              is perfectly even, 10 is everything in one slot.\n\n",
         );
         out.push_str(&markdown_table(&Self::PHASE_HEAD, &self.phase_rows()));
-        out.push_str(&format!(
-            "\n(load average {} before, {} after.)\n",
-            self.load_before, self.load_after
-        ));
-        out
     }
 }
 
@@ -338,6 +350,9 @@ impl Report {
         }
         if self.tls {
             out.push_str(" --tls");
+        }
+        if let Some(n) = self.devices {
+            out.push_str(&format!(" --devices {n}"));
         }
         out
     }
