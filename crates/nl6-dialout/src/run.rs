@@ -95,6 +95,8 @@ pub struct RunLedger {
     window: RunWindow,
     /// Appended to every message of the run (the run tag), may be empty.
     suffix: Bytes,
+    /// The run tag, for flavors that carry it inside their messages instead.
+    tag: Option<Arc<str>>,
     slices: Box<[SliceCounters]>,
     /// Run messages queued or being sent: not settled yet.
     pending: AtomicU64,
@@ -108,12 +110,25 @@ impl RunLedger {
         RunLedger {
             window,
             suffix,
+            tag: None,
             slices: (0..window.slices.max(1))
                 .map(|_| SliceCounters::default())
                 .collect(),
             pending: AtomicU64::new(0),
             suppressed: AtomicU64::new(0),
         }
+    }
+
+    /// The same ledger, naming the run `tag` to flavors that write it inside their
+    /// messages (MDT's `subscription_id_str`); give such ledgers an empty suffix.
+    pub fn with_tag(mut self, tag: &str) -> RunLedger {
+        self.tag = Some(tag.into());
+        self
+    }
+
+    /// The run tag, if the ledger names it (see [`RunLedger::with_tag`]).
+    pub fn tag(&self) -> Option<&Arc<str>> {
+        self.tag.as_ref()
     }
 
     /// The run's window.
@@ -178,7 +193,7 @@ impl RunSlot {
     }
 
     /// The run's ledger, if the device takes part in one.
-    pub(crate) fn ledger(&self) -> Option<Arc<RunLedger>> {
+    pub fn ledger(&self) -> Option<Arc<RunLedger>> {
         self.0.lock().clone()
     }
 }

@@ -27,6 +27,7 @@
 //! ```
 
 mod error;
+mod participants;
 mod report;
 mod request;
 mod runs;
