@@ -67,6 +67,7 @@ pub struct RunRequest {
     /// `mdt` (every MDT dial-out session: gRPC, TCP and UDP). `gnmi-dialin` is not
     /// supported yet.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "mdt"))]
     pub protocol: Option<String>,
     /// Length of the window `[T0, T1)` (default `10s`, 1 s to 1 h).
     pub window: Option<String>,
