@@ -36,7 +36,8 @@ pub use fleet::{BatchReport, DialStats, Fleet, FleetConfig};
 pub use hostname::hostname_for;
 pub use plane::NetworkMode;
 pub use select::{
-    DeviceSelection, DialoutMember, MdtMember, MdtSessionMember, Selected, SelectedMdt,
+    DeviceSelection, DialinMember, DialoutMember, MdtMember, MdtSessionMember, Selected,
+    SelectedDialin, SelectedMdt,
 };
 pub use state::{MAX_STATE_DURATION, StateLeaf, StateReply};
 pub use topology::{Link, LinkEnd, MAX_LINKS, MAX_LINKS_PER_REQUEST};

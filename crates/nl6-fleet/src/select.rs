@@ -77,7 +77,54 @@ pub struct SelectedMdt {
     pub mdt: Vec<MdtMember>,
 }
 
+/// A selected device with STREAM Subscribe RPCs open on dial-in.
+#[derive(Debug, Clone)]
+pub struct DialinMember {
+    /// The device's address.
+    pub ip: Ipv4Addr,
+    /// Its STREAM RPCs open now.
+    pub streams: usize,
+    /// Where to put them into a run (streams opened later share it).
+    pub run: RunSlot,
+}
+
+/// What [`Fleet::dialin_members`] found.
+#[derive(Debug, Clone, Default)]
+pub struct SelectedDialin {
+    /// Devices selected.
+    pub devices: usize,
+    /// Those with at least one STREAM RPC open, by address.
+    pub dialin: Vec<DialinMember>,
+}
+
 impl Fleet {
+    /// The devices of `selection` and those among them with STREAM Subscribe RPCs open
+    /// now, by address. A batch named by an unknown address is an error.
+    pub fn dialin_members(
+        &self,
+        selection: &DeviceSelection,
+    ) -> Result<SelectedDialin, FleetError> {
+        let devices = self.selected(selection)?;
+        let dialin = match self.dialin_runs() {
+            Some(runs) => devices
+                .iter()
+                .filter_map(|d| {
+                    let (streams, run) = runs.streaming(d.ip)?;
+                    Some(DialinMember {
+                        ip: d.ip,
+                        streams,
+                        run,
+                    })
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(SelectedDialin {
+            devices: devices.len(),
+            dialin,
+        })
+    }
+
     /// The devices of `selection` and the MDT dial-out sessions among them, by address;
     /// visits only the selected devices. A batch named by an unknown address is an error.
     pub fn mdt_members(&self, selection: &DeviceSelection) -> Result<SelectedMdt, FleetError> {

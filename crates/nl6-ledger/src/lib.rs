@@ -337,7 +337,9 @@ mod tests {
     fn a_slot_is_inactive_until_joined() {
         let slot = RunSlot::default();
         assert!(!slot.in_run() && slot.ledger().is_none());
-        slot.join(Arc::new(RunLedger::new(window(), Bytes::new()).with_tag("t")));
+        slot.join(Arc::new(
+            RunLedger::new(window(), Bytes::new()).with_tag("t"),
+        ));
         assert!(slot.in_run());
         assert_eq!(slot.ledger().unwrap().tag().map(|t| &**t), Some("t"));
         slot.leave();

@@ -20,6 +20,8 @@ pub(crate) enum Protocol {
     GnmiDialout,
     /// Cisco MDT dial-out, every transport (gRPC, TCP, UDP).
     Mdt,
+    /// gNMI dial-in: the STREAM Subscribe RPCs open to the devices.
+    GnmiDialin,
 }
 
 impl Protocol {
@@ -28,13 +30,7 @@ impl Protocol {
         match text.map(str::trim) {
             None | Some("gnmi-dialout") => Ok(Protocol::GnmiDialout),
             Some("mdt") => Ok(Protocol::Mdt),
-            Some(other @ "gnmi-dialin") => Err(RunError::invalid(
-                "protocol",
-                format!(
-                    "{other} runs are not supported yet; use one of {}",
-                    PROTOCOLS.join(", ")
-                ),
-            )),
+            Some("gnmi-dialin") => Ok(Protocol::GnmiDialin),
             Some(other) => Err(RunError::invalid(
                 "protocol",
                 format!(
@@ -50,6 +46,7 @@ impl Protocol {
         match self {
             Protocol::GnmiDialout => "gnmi-dialout",
             Protocol::Mdt => "mdt",
+            Protocol::GnmiDialin => "gnmi-dialin",
         }
     }
 
@@ -57,7 +54,7 @@ impl Protocol {
     /// extension; MDT collections carry it in `subscription_id_str`.
     pub(crate) fn ledger(self, window: RunWindow, tag: &str) -> RunLedger {
         match self {
-            Protocol::GnmiDialout => RunLedger::new(
+            Protocol::GnmiDialout | Protocol::GnmiDialin => RunLedger::new(
                 window,
                 Bytes::from(nl6_gnmi::run_tag::subscribe_response_suffix(tag)),
             ),
@@ -122,11 +119,15 @@ pub(crate) fn find(
     let found = match protocol {
         Protocol::GnmiDialout => gnmi_dialout(fleet, selection)?,
         Protocol::Mdt => mdt(fleet, selection)?,
+        Protocol::GnmiDialin => gnmi_dialin(fleet, selection)?,
     };
     if found.participants.is_empty() {
         let what = match protocol {
             Protocol::GnmiDialout => format!("gNMI dial-out ({})", GNMI_FLAVORS.join(", ")),
             Protocol::Mdt => "MDT dial-out (an mdt block with destination groups)".to_string(),
+            Protocol::GnmiDialin => {
+                "gNMI dial-in (a STREAM Subscribe RPC open when the run is armed)".to_string()
+            }
         };
         return Err(RunError::invalid(
             "devices",
@@ -191,6 +192,24 @@ fn mdt(fleet: &Fleet, selection: &DeviceSelection) -> Result<Found, RunError> {
     })
 }
 
+fn gnmi_dialin(fleet: &Fleet, selection: &DeviceSelection) -> Result<Found, RunError> {
+    let selected = fleet.dialin_members(selection)?;
+    let participants = selected
+        .dialin
+        .into_iter()
+        .map(|member| Participant {
+            ip: member.ip,
+            flavor: "gnmi-dialin".to_string(),
+            collector: String::new(),
+            slots: vec![member.run],
+        })
+        .collect();
+    Ok(Found {
+        selected: selected.devices,
+        participants,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,9 +218,13 @@ mod tests {
     fn protocols_parse_and_name_the_choices() {
         assert_eq!(Protocol::parse(None).unwrap(), Protocol::GnmiDialout);
         assert_eq!(Protocol::parse(Some(" mdt ")).unwrap(), Protocol::Mdt);
+        assert_eq!(
+            Protocol::parse(Some("gnmi-dialin")).unwrap(),
+            Protocol::GnmiDialin
+        );
         let e = Protocol::parse(Some("snmp")).unwrap_err().to_string();
         assert!(e.starts_with("invalid protocol:"), "{e}");
-        assert!(e.contains("gnmi-dialout, mdt"), "{e}");
+        assert!(e.contains("gnmi-dialout, mdt, gnmi-dialin"), "{e}");
     }
 
     #[test]

@@ -102,10 +102,11 @@ impl Counts {
 pub struct DeviceReport {
     /// The device address (its notifications' `prefix.target`).
     pub device: String,
-    /// The dial-out flavor it streams (MDT: its sessions' flavors, comma-separated).
+    /// The dial-out flavor it streams (MDT: its sessions' flavors, comma-separated;
+    /// dial-in: `gnmi-dialin`).
     pub flavor: String,
     /// The collector (first of its group) it streams to (MDT: its sessions'
-    /// collectors, comma-separated).
+    /// collectors, comma-separated; dial-in: empty).
     pub collector: String,
     /// Sum over the slices.
     pub totals: Counts,
@@ -125,10 +126,10 @@ pub struct RunReport {
     pub id: String,
     /// Where it is; the report is final once `finished`.
     pub state: RunState,
-    /// What was measured: `gnmi-dialout` or `mdt`.
+    /// What was measured: `gnmi-dialout`, `mdt` or `gnmi-dialin`.
     #[cfg_attr(feature = "openapi", schema(example = "gnmi-dialout"))]
     pub protocol: String,
-    /// The tag every message of the run carries: gNMI, a registered extension
+    /// The tag every message of the run carries: gNMI (dial-out and dial-in), a registered extension
     /// `EID_EXPERIMENTAL` with `msg = "nl6-run:<tag>"`; MDT, `subscription_id_str` as
     /// `<subscription>@<tag>`.
     pub tag: String,

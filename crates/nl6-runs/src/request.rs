@@ -33,7 +33,7 @@ pub const MAX_TAG_LEN: usize = 64;
 /// object per cell.
 pub const MAX_CELLS: usize = 200_000;
 /// The protocols a run can measure.
-pub const PROTOCOLS: &[&str] = &["gnmi-dialout", "mdt"];
+pub const PROTOCOLS: &[&str] = &["gnmi-dialout", "mdt", "gnmi-dialin"];
 
 /// Which devices take part: exactly one of `all`, `batch`, or `first` with `last`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -63,9 +63,9 @@ pub struct DevicesBody {
 pub struct RunRequest {
     /// The devices.
     pub devices: DevicesBody,
-    /// What is measured: `gnmi-dialout` (every gNMI dial-out flavor; the default) or
-    /// `mdt` (every MDT dial-out session: gRPC, TCP and UDP). `gnmi-dialin` is not
-    /// supported yet.
+    /// What is measured: `gnmi-dialout` (every gNMI dial-out flavor; the default),
+    /// `mdt` (every MDT dial-out session: gRPC, TCP and UDP) or `gnmi-dialin` (the
+    /// STREAM Subscribe RPCs open to the devices when the run is armed).
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(example = "mdt"))]
     pub protocol: Option<String>,
@@ -302,10 +302,6 @@ mod tests {
         );
         assert!(error(r#"{"devices": {"all": true}, "slices": 0}"#).starts_with("invalid slices:"));
         assert!(error(r#"{"devices": {"all": true}, "tag": "a b"}"#).starts_with("invalid tag:"));
-        assert!(
-            error(r#"{"devices": {"all": true}, "protocol": "gnmi-dialin"}"#)
-                .contains("not supported yet")
-        );
         assert!(
             error(r#"{"devices": {"all": true}, "protocol": "snmp"}"#)
                 .starts_with("invalid protocol:")
