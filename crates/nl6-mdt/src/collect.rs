@@ -174,3 +174,17 @@ pub(crate) fn recycle<'a, 'b>(mut rows: Vec<Row<'a>>) -> Vec<Row<'b>> {
         .map(|_| unreachable!("the vector is empty"))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_tags_follow_the_first_at() {
+        let id = run_subscription_id("SUB1", "run-1-0000000000000007");
+        assert_eq!(id, "SUB1@run-1-0000000000000007");
+        assert_eq!(split_run_tag(&id), Some(("SUB1", "run-1-0000000000000007")));
+        assert_eq!(split_run_tag("SUB1"), None);
+        assert_eq!(split_run_tag("SUB1@"), None);
+    }
+}

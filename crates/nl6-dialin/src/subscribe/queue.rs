@@ -448,6 +448,38 @@ mod tests {
     }
 
     #[test]
+    fn run_marks_settle_as_sent_dropped_or_discarded() {
+        use nl6_ledger::{RunLedger, RunWindow};
+        let window = RunWindow {
+            start_ns: 0,
+            end_ns: 10,
+            slices: 1,
+        };
+        let ledger = Arc::new(RunLedger::new(window, Bytes::new()));
+        let stats = Arc::new(DialinStats::default());
+        let (tx, mut rx) = channel(2, stats);
+        let push = |updates| {
+            tx.push_run_update(Bytes::from_static(b"x"), updates, ledger.enter(1).unwrap())
+        };
+        push(1);
+        push(2);
+        // Full: the oldest is dropped for the third.
+        push(3);
+        assert_eq!(ledger.slice(0).dropped.updates, 1);
+        assert!(matches!(
+            rx.poll_next_unpin(&mut noop()),
+            Poll::Ready(Some(Ok(_)))
+        ));
+        assert_eq!(ledger.slice(0).sent.updates, 2);
+        // The client goes away with one still queued.
+        drop(rx);
+        assert_eq!(ledger.slice(0).discarded.updates, 3);
+        push(4);
+        assert_eq!(ledger.slice(0).discarded.updates, 7);
+        assert_eq!(ledger.pending(), 0);
+    }
+
+    #[test]
     fn a_full_budget_drops_the_slowest_stream_not_the_one_that_reads() {
         let stats = Arc::new(DialinStats::default());
         // One fleet pool of 1000 bytes; each stream on its own connection.
