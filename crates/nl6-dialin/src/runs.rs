@@ -28,6 +28,15 @@ impl DialinRuns {
         Some((streams.open, streams.slot.clone()))
     }
 
+    /// Forgets the devices without an open stream that no run holds any more (kept
+    /// while in a run, so that streams opened during it take part); called when a run
+    /// looks for participants, so the map stays as small as the streamed devices.
+    pub fn prune(&self) {
+        self.devices
+            .lock()
+            .retain(|_, s| s.open > 0 || s.slot.in_run());
+    }
+
     /// Counts one more STREAM RPC to `ip` until the registration is dropped.
     pub(crate) fn register(self: &Arc<Self>, ip: Ipv4Addr) -> Registration {
         let mut devices = self.devices.lock();
@@ -79,5 +88,21 @@ mod tests {
         assert_eq!(runs.streaming(ip).map(|s| s.0), Some(1));
         drop(b);
         assert!(runs.streaming(ip).is_none());
+        // Kept while in a run, forgotten by a prune after it.
+        let c = runs.register(ip);
+        c.slot.join(Arc::new(nl6_ledger::RunLedger::new(
+            nl6_ledger::RunWindow {
+                start_ns: 0,
+                end_ns: 1,
+                slices: 1,
+            },
+            bytes::Bytes::new(),
+        )));
+        let slot = c.slot.clone();
+        drop(c);
+        assert_eq!(runs.devices.lock().len(), 1);
+        slot.leave();
+        runs.prune();
+        assert!(runs.devices.lock().is_empty());
     }
 }

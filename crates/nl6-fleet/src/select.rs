@@ -106,17 +106,20 @@ impl Fleet {
     ) -> Result<SelectedDialin, FleetError> {
         let devices = self.selected(selection)?;
         let dialin = match self.dialin_runs() {
-            Some(runs) => devices
-                .iter()
-                .filter_map(|d| {
-                    let (streams, run) = runs.streaming(d.ip)?;
-                    Some(DialinMember {
-                        ip: d.ip,
-                        streams,
-                        run,
+            Some(runs) => {
+                runs.prune();
+                devices
+                    .iter()
+                    .filter_map(|d| {
+                        let (streams, run) = runs.streaming(d.ip)?;
+                        Some(DialinMember {
+                            ip: d.ip,
+                            streams,
+                            run,
+                        })
                     })
-                })
-                .collect(),
+                    .collect()
+            }
             None => Vec::new(),
         };
         Ok(SelectedDialin {
