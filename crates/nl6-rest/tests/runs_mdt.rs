@@ -1,5 +1,5 @@
-//! `protocol: "mdt"` runs over real sockets: devices stream MDT dial-out over TCP and
-//! gRPC to in-process receivers on loopback; the report's counts must match exactly what
+//! `protocol: "mdt"` runs over real sockets: devices stream MDT dial-out over TCP, gRPC
+//! and UDP to in-process receivers on loopback; the report's counts must match exactly what
 //! the receivers got, every in-window message tagged, nothing in the pre-roll.
 
 mod common;
@@ -20,7 +20,7 @@ use parking_lot::Mutex;
 use prost::Message;
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 
 const COUNTERS: &str =
@@ -69,6 +69,26 @@ async fn tcp_receiver(got: Received) -> SocketAddr {
                     got.push(peer, "tcp", Telemetry::decode(&payload[..]).unwrap());
                 }
             });
+        }
+    });
+    addr
+}
+
+/// A UDP dial-out receiver: one message per datagram, after the 12-byte header.
+async fn udp_receiver(got: Received) -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let addr = socket.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_536];
+        while let Ok((n, peer)) = socket.recv_from(&mut buf).await {
+            let header = Header::parse(buf[..HEADER_LEN].try_into().unwrap());
+            let end = HEADER_LEN + header.length as usize;
+            assert_eq!(end, n, "a datagram holds one message");
+            got.push(
+                peer,
+                "udp",
+                Telemetry::decode(&buf[HEADER_LEN..end]).unwrap(),
+            );
         }
     });
     addr
@@ -129,6 +149,7 @@ async fn an_mdt_run_counts_exactly_what_the_receivers_got_and_tags_every_message
     let got = Received::default();
     let tcp = tcp_receiver(got.clone()).await;
     let grpc = grpc_receiver(got.clone()).await;
+    let udp = udp_receiver(got.clone()).await;
     let api = Api::start().await;
     let first = dev(114, 1);
     api.create(json!({
@@ -139,6 +160,8 @@ async fn an_mdt_run_counts_exactly_what_the_receivers_got_and_tags_every_message
                 {"address": "127.0.0.1", "port": tcp.port(), "protocol": "tcp",
                  "encoding": "self-describing-gpb"},
                 {"address": "127.0.0.1", "port": grpc.port(), "protocol": "grpc",
+                 "encoding": "gpb"},
+                {"address": "127.0.0.1", "port": udp.port(), "protocol": "udp",
                  "encoding": "gpb"}
             ]},
             "subscriptions": {"SUB1": {"sensor_groups": ["IFC"], "sample_interval": 1000,
@@ -146,11 +169,11 @@ async fn an_mdt_run_counts_exactly_what_the_receivers_got_and_tags_every_message
         }
     }))
     .await;
-    // Both devices stream on both sessions before the run is armed.
-    wait_until("four MDT sessions delivering", || {
+    // Both devices stream on their three sessions before the run is armed.
+    wait_until("six MDT sessions delivering", || {
         let sessions: BTreeSet<(Ipv4Addr, &str)> =
             got.snapshot().iter().map(|(ip, t, _)| (*ip, *t)).collect();
-        async move { sessions.len() == 4 }
+        async move { sessions.len() == 6 }
     })
     .await;
 
@@ -167,12 +190,17 @@ async fn an_mdt_run_counts_exactly_what_the_receivers_got_and_tags_every_message
     assert_eq!(armed["participants"], 2, "{armed}");
     for device in armed["devices"].as_array().unwrap() {
         assert_eq!(
-            device["flavor"], "mdt-tcp-self-describing-gpb,mdt-grpc-gpb",
+            device["flavor"], "mdt-tcp-self-describing-gpb,mdt-grpc-gpb,mdt-udp-gpb",
             "{device}"
         );
         assert_eq!(
             device["collector"],
-            format!("127.0.0.1:{},127.0.0.1:{}", tcp.port(), grpc.port())
+            format!(
+                "127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}",
+                tcp.port(),
+                grpc.port(),
+                udp.port()
+            )
         );
     }
     let id = armed["id"].as_str().unwrap().to_string();
@@ -196,15 +224,15 @@ async fn an_mdt_run_counts_exactly_what_the_receivers_got_and_tags_every_message
     let report = report.lock().clone();
     let totals = &report["totals"];
     let sent = count(totals, "sent");
-    // 2 devices × 2 sessions × 2 sensor paths per tick × 3 ticks of 1 s; a tick the
-    // device could not take costs its 2 collections.
+    // 2 devices × 3 sessions × 2 sensor paths per tick × 3 ticks of 1 s; a tick a
+    // session could not take costs its 2 collections.
     let skipped = totals["skipped_ticks"].as_u64().unwrap();
     assert_eq!(
         sent + count(totals, "dropped")
             + count(totals, "discarded")
             + count(totals, "send_failures")
             + 2 * skipped,
-        24,
+        36,
         "{report}"
     );
     assert!(sent > 0, "{report}");
