@@ -33,6 +33,12 @@ fn read_report(path: &Path) -> Result<Option<RunView>, Box<dyn Error>> {
         return Ok(None);
     };
     match serde_json::from_slice::<RunView>(&bytes) {
+        Ok(report) if !report.is_reconcilable() => Err(format!(
+            "run {} measured {}: nl6-collector receives gNMI dial-out only, so reconcile it \
+             with the collector under test (see docs/runs.md)",
+            report.id, report.protocol
+        )
+        .into()),
         Ok(report) if report.is_finished() => Ok(Some(report)),
         Ok(_) => Ok(None),
         // Being written, or not a report yet: a report that stays broken is reported

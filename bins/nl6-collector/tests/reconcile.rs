@@ -344,3 +344,39 @@ async fn loss_is_found_in_the_devices_and_slices_of_an_outage() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[tokio::test]
+async fn an_mdt_report_is_refused_naming_the_protocol() {
+    let dir = scratch("mdt");
+    let path = dir.join("report.json");
+    std::fs::write(
+        &path,
+        r#"{"id": "3", "state": "finished", "protocol": "mdt", "tag": "t", "t0_ns": 0,
+            "t1_ns": 10, "slices": 1, "devices": []}"#,
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_nl6-collector"))
+        .args(["--plaintext", "--listen"])
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg("--reconcile")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nl6-collector starts");
+    let output = tokio::time::timeout(
+        DEADLINE,
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("nl6-collector exits in time")
+    .unwrap()
+    .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("run 3 measured mdt: nl6-collector receives gNMI dial-out only"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}

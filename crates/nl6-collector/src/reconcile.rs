@@ -80,6 +80,8 @@ pub struct RunView {
     pub id: String,
     /// `finished` once final.
     pub state: String,
+    /// What the run measured (`gnmi-dialout` when the report does not say).
+    pub protocol: String,
     /// The run tag.
     pub tag: String,
     /// T0, Unix ns.
@@ -103,6 +105,8 @@ enum ReportFile {
 struct Bare {
     id: String,
     state: String,
+    #[serde(default)]
+    protocol: Option<String>,
     tag: String,
     t0_ns: u64,
     t1_ns: u64,
@@ -133,6 +137,7 @@ impl TryFrom<ReportFile> for RunView {
         Ok(RunView {
             id: b.id,
             state: b.state,
+            protocol: b.protocol.unwrap_or_else(|| RECONCILABLE.to_string()),
             tag: b.tag,
             t0_ns: b.t0_ns,
             t1_ns: b.t1_ns,
@@ -142,7 +147,16 @@ impl TryFrom<ReportFile> for RunView {
     }
 }
 
+/// The protocol whose runs nl6-collector receives (it serves gNMIReverse).
+pub const RECONCILABLE: &str = "gnmi-dialout";
+
 impl RunView {
+    /// Whether nl6-collector can reconcile the run: it receives gNMI dial-out only, so
+    /// an `mdt` or `gnmi-dialin` run is reconciled by the collector under test.
+    pub fn is_reconcilable(&self) -> bool {
+        self.protocol == RECONCILABLE
+    }
+
     /// Whether the report is final.
     pub fn is_finished(&self) -> bool {
         self.state == "finished"
@@ -536,6 +550,17 @@ mod tests {
             c.to_string()
                 .contains("EXACT: every one of 1 messages received once")
         );
+    }
+
+    #[test]
+    fn only_gnmi_dialout_runs_are_reconcilable() {
+        assert!(report().is_reconcilable());
+        let mdt: RunView = serde_json::from_str(
+            r#"{"id": "1", "state": "finished", "protocol": "mdt", "tag": "t", "t0_ns": 0,
+            "t1_ns": 10, "slices": 1, "devices": []}"#,
+        )
+        .unwrap();
+        assert!(!mdt.is_reconcilable());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use tonic::Status;
 use crate::budget::Pool;
 use crate::config::DialinConfig;
 use crate::conn::ConnInfo;
+use crate::runs::DialinRuns;
 use crate::stats::DialinStats;
 
 /// The fleet's devices, looked up by the local address a connection arrived on.
@@ -33,6 +34,8 @@ pub(crate) struct Ctx {
     pub(crate) stop: CancellationToken,
     /// The fleet-wide `queue_budget`.
     pub(crate) budget: Arc<Pool>,
+    /// STREAM RPCs per device, for measured runs.
+    pub(crate) runs: Arc<DialinRuns>,
 }
 
 impl Ctx {

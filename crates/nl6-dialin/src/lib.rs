@@ -73,6 +73,7 @@ mod error;
 mod extension;
 mod get;
 mod limits;
+mod runs;
 mod server;
 mod service;
 mod stats;
@@ -88,6 +89,7 @@ pub use limits::{
     MAX_GET_LEAVES, MAX_PATHS_PER_GET, MAX_REQUEST_BYTES, MAX_SUBSCRIPTIONS_PER_REQUEST,
     MAX_TARGET_BYTES, RequestLimitError,
 };
+pub use runs::DialinRuns;
 pub use server::{DialinServer, DialinServerBuilder};
 pub use stats::{ConnectionsRefused, DialinStats, GnmiStatus};
 

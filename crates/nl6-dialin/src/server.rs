@@ -27,6 +27,7 @@ use crate::conn_limits::ConnLimits;
 use crate::context::{Ctx, DeviceDirectory};
 use crate::error::DialinError;
 use crate::extension::{DialinService, Services};
+use crate::runs::DialinRuns;
 use crate::service::GnmiRouter;
 use crate::stats::{DialinStats, GnmiStatus};
 
@@ -165,6 +166,7 @@ impl DialinServer {
             stats,
             directory,
             stop: stop.clone(),
+            runs: Arc::default(),
         });
         let router = GnmiRouter::new(ctx.clone(), services);
         let accept_task = tokio::spawn(acceptor.run());
@@ -183,6 +185,11 @@ impl DialinServer {
     /// The address the listener is bound to (its port is the dial-in port).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The STREAM Subscribe RPCs open per device, for measured runs.
+    pub fn runs(&self) -> &Arc<DialinRuns> {
+        &self.ctx.runs
     }
 
     /// The live counters.

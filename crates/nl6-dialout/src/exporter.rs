@@ -578,6 +578,7 @@ impl DeviceTask {
                 collector: destination.collector.clone(),
                 config: self.config.clone(),
                 counters: counters.clone(),
+                run: self.run.clone(),
             };
             let opened = {
                 let open = self.flavor.open(&net, &ctx);

@@ -1,219 +1,16 @@
 //! Taking part in a measured run: while a device's [`RunSlot`] holds a [`RunLedger`], it
 //! emits only the samples taken inside the run's window, appends the run's tag to each
 //! message, and accounts every message it emits — sent, dropped from the queue,
-//! discarded with a broken stream, failed to send — per slice of the window.
+//! discarded with a broken stream, failed to send — per slice of the window. The ledger
+//! itself is `nl6-ledger`'s, shared with the other protocols runs measure.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use bytes::{Bytes, BytesMut};
-use parking_lot::Mutex;
+use bytes::BytesMut;
+
+pub use nl6_ledger::{Mark, RunLedger, RunSlot, RunWindow, SliceTally, Tally};
 
 use crate::session::WireMessage;
-
-/// A run's window `[start_ns, end_ns)` (Unix ns, the messages' own timestamps), cut into
-/// `slices` equal slices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RunWindow {
-    /// First instant inside (T0).
-    pub start_ns: u64,
-    /// First instant after (T1).
-    pub end_ns: u64,
-    /// Number of equal slices (at least 1).
-    pub slices: u32,
-}
-
-impl RunWindow {
-    /// The slice a message timestamped `at_ns` falls in; `None` outside the window.
-    pub fn slice_of(&self, at_ns: u64) -> Option<u32> {
-        if at_ns < self.start_ns || at_ns >= self.end_ns {
-            return None;
-        }
-        let span = u128::from(self.end_ns - self.start_ns);
-        let slices = u128::from(self.slices.max(1));
-        let slice = u128::from(at_ns - self.start_ns) * slices / span;
-        u32::try_from(slice).ok()
-    }
-}
-
-/// Messages and the updates they carry.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
-    /// Messages.
-    pub messages: u64,
-    /// Updates (leaves) in them.
-    pub updates: u64,
-}
-
-/// What became of one slice's messages of one device.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SliceTally {
-    /// Taken by the transport (the reconciliation denominator).
-    pub sent: Tally,
-    /// Dropped from the full send queue (oldest first).
-    pub dropped: Tally,
-    /// Still queued when the stream broke or the export stopped.
-    pub discarded: Tally,
-    /// Handed to the transport, which failed (the stream then broke).
-    pub send_failures: Tally,
-    /// SAMPLE ticks not sampled at all: no stream was up, or the task ran late.
-    pub skipped_ticks: u64,
-}
-
-#[derive(Debug, Default)]
-struct AtomicTally {
-    messages: AtomicU64,
-    updates: AtomicU64,
-}
-
-impl AtomicTally {
-    fn add(&self, updates: u64) {
-        self.messages.fetch_add(1, Relaxed);
-        self.updates.fetch_add(updates, Relaxed);
-    }
-
-    fn get(&self) -> Tally {
-        Tally {
-            messages: self.messages.load(Relaxed),
-            updates: self.updates.load(Relaxed),
-        }
-    }
-}
-
-#[derive(Debug, Default)]
-struct SliceCounters {
-    sent: AtomicTally,
-    dropped: AtomicTally,
-    discarded: AtomicTally,
-    send_failures: AtomicTally,
-    skipped_ticks: AtomicU64,
-}
-
-/// One device's ledger of one run.
-#[derive(Debug)]
-pub struct RunLedger {
-    window: RunWindow,
-    /// Appended to every message of the run (the run tag), may be empty.
-    suffix: Bytes,
-    slices: Box<[SliceCounters]>,
-    /// Run messages queued or being sent: not settled yet.
-    pending: AtomicU64,
-    /// Messages not emitted because they fell outside the window.
-    suppressed: AtomicU64,
-}
-
-impl RunLedger {
-    /// A ledger for `window`, appending `suffix` to each message.
-    pub fn new(window: RunWindow, suffix: Bytes) -> RunLedger {
-        RunLedger {
-            window,
-            suffix,
-            slices: (0..window.slices.max(1))
-                .map(|_| SliceCounters::default())
-                .collect(),
-            pending: AtomicU64::new(0),
-            suppressed: AtomicU64::new(0),
-        }
-    }
-
-    /// The run's window.
-    pub fn window(&self) -> RunWindow {
-        self.window
-    }
-
-    /// Slice `index`'s tallies so far (zero past the last slice).
-    pub fn slice(&self, index: u32) -> SliceTally {
-        let Some(c) = self.slices.get(index as usize) else {
-            return SliceTally::default();
-        };
-        SliceTally {
-            sent: c.sent.get(),
-            dropped: c.dropped.get(),
-            discarded: c.discarded.get(),
-            send_failures: c.send_failures.get(),
-            skipped_ticks: c.skipped_ticks.load(Relaxed),
-        }
-    }
-
-    /// Messages of the run queued or being sent (0 once every one is settled).
-    pub fn pending(&self) -> u64 {
-        self.pending.load(Relaxed)
-    }
-
-    /// Messages sampled outside the window and therefore not emitted.
-    pub fn suppressed(&self) -> u64 {
-        self.suppressed.load(Relaxed)
-    }
-}
-
-/// Where a device's exporter looks for the run it takes part in. Cheap to clone; see
-/// [`crate::DeviceExport::run_slot`].
-#[derive(Debug, Clone, Default)]
-pub struct RunSlot(Arc<Mutex<Option<Arc<RunLedger>>>>);
-
-impl RunSlot {
-    /// Makes the device take part in `ledger`'s run from its next sample on.
-    pub fn join(&self, ledger: Arc<RunLedger>) {
-        *self.0.lock() = Some(ledger);
-    }
-
-    /// Ends the device's part in any run: it emits as usual again.
-    pub fn leave(&self) {
-        self.0.lock().take();
-    }
-
-    /// Whether the device takes part in a run now.
-    pub fn in_run(&self) -> bool {
-        self.0.lock().is_some()
-    }
-
-    /// Counts `ticks` SAMPLE ticks not sampled now, if now is inside the run's window.
-    pub(crate) fn skipped(&self, ticks: u64) {
-        if let Some(ledger) = self.ledger()
-            && let Some(slice) = ledger.window.slice_of(nl6_ifstate::unix_now_ns())
-            && let Some(c) = ledger.slices.get(slice as usize)
-        {
-            c.skipped_ticks.fetch_add(ticks, Relaxed);
-        }
-    }
-
-    /// The run's ledger, if the device takes part in one.
-    pub(crate) fn ledger(&self) -> Option<Arc<RunLedger>> {
-        self.0.lock().clone()
-    }
-}
-
-/// A queued message's place in a run's ledger.
-#[derive(Debug)]
-pub(crate) struct Mark {
-    ledger: Arc<RunLedger>,
-    slice: u32,
-}
-
-impl Mark {
-    fn settle(self, updates: u64, pick: impl Fn(&SliceCounters) -> &AtomicTally) {
-        if let Some(c) = self.ledger.slices.get(self.slice as usize) {
-            pick(c).add(updates);
-        }
-        self.ledger.pending.fetch_sub(1, Relaxed);
-    }
-
-    pub(crate) fn sent(self, updates: u64) {
-        self.settle(updates, |c| &c.sent);
-    }
-
-    pub(crate) fn dropped(self, updates: u64) {
-        self.settle(updates, |c| &c.dropped);
-    }
-
-    pub(crate) fn discarded(self, updates: u64) {
-        self.settle(updates, |c| &c.discarded);
-    }
-
-    pub(crate) fn failed(self, updates: u64) {
-        self.settle(updates, |c| &c.send_failures);
-    }
-}
 
 /// What a sample taken at `at_ns` may emit under `ledger`: `None` to stay silent,
 /// otherwise the message (tagged) and its mark.
@@ -225,22 +22,15 @@ pub(crate) fn admit(
     let Some(ledger) = ledger else {
         return Some((message, None));
     };
-    let Some(slice) = ledger.window.slice_of(at_ns) else {
-        ledger.suppressed.fetch_add(1, Relaxed);
-        return None;
-    };
-    let bytes = if ledger.suffix.is_empty() {
+    let mark = ledger.enter(at_ns)?;
+    let suffix = ledger.suffix();
+    let bytes = if suffix.is_empty() {
         message.bytes
     } else {
-        let mut tagged = BytesMut::with_capacity(message.bytes.len() + ledger.suffix.len());
+        let mut tagged = BytesMut::with_capacity(message.bytes.len() + suffix.len());
         tagged.extend_from_slice(&message.bytes);
-        tagged.extend_from_slice(&ledger.suffix);
+        tagged.extend_from_slice(suffix);
         tagged.freeze()
-    };
-    ledger.pending.fetch_add(1, Relaxed);
-    let mark = Mark {
-        ledger: ledger.clone(),
-        slice,
     };
     Some((
         WireMessage {
@@ -254,6 +44,7 @@ pub(crate) fn admit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::Bytes;
 
     fn window() -> RunWindow {
         RunWindow {
@@ -261,17 +52,6 @@ mod tests {
             end_ns: 2_000,
             slices: 10,
         }
-    }
-
-    #[test]
-    fn slices_cover_the_window_half_open() {
-        let w = window();
-        assert_eq!(w.slice_of(999), None);
-        assert_eq!(w.slice_of(1_000), Some(0));
-        assert_eq!(w.slice_of(1_099), Some(0));
-        assert_eq!(w.slice_of(1_100), Some(1));
-        assert_eq!(w.slice_of(1_999), Some(9));
-        assert_eq!(w.slice_of(2_000), None);
     }
 
     #[test]

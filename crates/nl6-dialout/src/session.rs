@@ -15,6 +15,7 @@ use tokio::sync::watch;
 
 use crate::config::DialoutConfig;
 use crate::error::FlavorError;
+use crate::run::RunSlot;
 use crate::stats::DeviceCounters;
 
 /// What a flavor is told about the session it opens.
@@ -29,6 +30,7 @@ pub struct SessionContext {
     /// The device's dial-out block.
     pub config: Arc<DialoutConfig>,
     pub(crate) counters: Arc<DeviceCounters>,
+    pub(crate) run: RunSlot,
 }
 
 impl fmt::Debug for SessionContext {
@@ -45,6 +47,12 @@ impl SessionContext {
     /// The counter of messages the collector sends back (`responses_received`).
     pub fn responses(&self) -> ResponseCounter {
         ResponseCounter(self.counters.clone())
+    }
+
+    /// The run the device takes part in: a flavor that writes the run tag inside its
+    /// messages looks at [`RunSlot::ledger`] per sample.
+    pub fn run(&self) -> &RunSlot {
+        &self.run
     }
 }
 

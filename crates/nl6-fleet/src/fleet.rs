@@ -557,6 +557,11 @@ impl Fleet {
         self.dialin.as_ref().map(|d| d.local_addr())
     }
 
+    /// The dial-in server's STREAM RPCs per device (for measured runs), if it runs.
+    pub(crate) fn dialin_runs(&self) -> Option<&Arc<nl6_dialin::DialinRuns>> {
+        self.dialin.as_ref().map(|d| d.runs())
+    }
+
     /// `GET /api/v1/gnmi/status`.
     pub fn gnmi_status(&self) -> GnmiStatus {
         match &self.dialin {

@@ -35,6 +35,9 @@ pub use error::FleetError;
 pub use fleet::{BatchReport, DialStats, Fleet, FleetConfig};
 pub use hostname::hostname_for;
 pub use plane::NetworkMode;
-pub use select::{DeviceSelection, DialoutMember, Selected};
+pub use select::{
+    DeviceSelection, DialinMember, DialoutMember, MdtMember, MdtSessionMember, Selected,
+    SelectedDialin, SelectedMdt,
+};
 pub use state::{MAX_STATE_DURATION, StateLeaf, StateReply};
 pub use topology::{Link, LinkEnd, MAX_LINKS, MAX_LINKS_PER_REQUEST};

@@ -49,6 +49,22 @@ pub(crate) struct Collector {
     messages: Vec<EncodedMessage>,
     /// The rows' allocation, kept empty between samples.
     rows: Vec<Row<'static>>,
+    /// While the device takes part in a run: its tag and the `subscription_id_str` the
+    /// collections carry then (`<subscription>@<tag>`).
+    run: Option<(Arc<str>, Arc<str>)>,
+}
+
+/// The `subscription_id_str` of a run's messages: `<subscription>@<tag>`.
+pub(crate) fn run_subscription_id(subscription: &str, tag: &str) -> String {
+    format!("{subscription}@{tag}")
+}
+
+/// The subscription and run tag of a `subscription_id_str` nl6 sent during a measured
+/// run (`<subscription>@<tag>`); `None` for a message outside any run.
+pub fn split_run_tag(subscription_id_str: &str) -> Option<(&str, &str)> {
+    subscription_id_str
+        .split_once('@')
+        .filter(|(_, tag)| !tag.is_empty())
 }
 
 impl Collector {
@@ -74,6 +90,20 @@ impl Collector {
             encoder: CollectionEncoder::new(),
             messages: Vec::new(),
             rows: Vec::new(),
+            run: None,
+        }
+    }
+
+    /// Tags the next collections with a run's `tag` (`None`: untagged, as usual).
+    pub(crate) fn set_run_tag(&mut self, tag: Option<&Arc<str>>) {
+        match (tag, &self.run) {
+            (None, None) => {}
+            (None, Some(_)) => self.run = None,
+            (Some(tag), Some((current, _))) if current == tag => {}
+            (Some(tag), _) => {
+                let id = run_subscription_id(&self.subscription_id, tag);
+                self.run = Some((tag.clone(), id.into()));
+            }
         }
     }
 
@@ -102,7 +132,10 @@ impl Collector {
                 let collection = Collection {
                     path,
                     node_id: &self.hostname,
-                    subscription_id: &self.subscription_id,
+                    subscription_id: self
+                        .run
+                        .as_ref()
+                        .map_or(&self.subscription_id, |(_, id)| id),
                     collection_id: self.collection_id,
                     timestamp_ms,
                     event: event.is_some(),
@@ -140,4 +173,18 @@ pub(crate) fn recycle<'a, 'b>(mut rows: Vec<Row<'a>>) -> Vec<Row<'b>> {
     rows.into_iter()
         .map(|_| unreachable!("the vector is empty"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_tags_follow_the_first_at() {
+        let id = run_subscription_id("SUB1", "run-1-0000000000000007");
+        assert_eq!(id, "SUB1@run-1-0000000000000007");
+        assert_eq!(split_run_tag(&id), Some(("SUB1", "run-1-0000000000000007")));
+        assert_eq!(split_run_tag("SUB1"), None);
+        assert_eq!(split_run_tag("SUB1@"), None);
+    }
 }

@@ -7,8 +7,8 @@ use bytes::{BufMut, Bytes, BytesMut};
 use futures::future::BoxFuture;
 use http::uri::PathAndQuery;
 use nl6_dialout::{
-    CallSpec, ConfigError, DeviceNet, DialoutConfig, Flavor, FlavorError, PushSession, Sample,
-    SampleEncoder, SampleKind, Session, SessionContext, WireMessage,
+    CallSpec, ConfigError, DeviceNet, DialoutConfig, Flavor, FlavorError, PushSession, RunSlot,
+    Sample, SampleEncoder, SampleKind, Session, SessionContext, WireMessage,
 };
 use nl6_resolver::{LeafSet, Snapshot};
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
@@ -122,6 +122,7 @@ impl Flavor for MdtFlavor {
                 self.config.clone(),
                 ctx.hostname.clone(),
                 self.counters.clone(),
+                ctx.run().clone(),
             );
             let session = match self.config.transport {
                 MdtTransport::Grpc => {
@@ -146,6 +147,8 @@ struct MdtSampleEncoder {
     /// Every leaf of every interface, compiled on first use: an event-driven session's
     /// samples read state only, so its full collections read the device again with it.
     all_leaves: Option<nl6_resolver::Selection>,
+    /// The run the device takes part in: its tag goes into `subscription_id_str`.
+    run: RunSlot,
 }
 
 impl MdtSampleEncoder {
@@ -153,6 +156,7 @@ impl MdtSampleEncoder {
         config: Arc<MdtSessionConfig>,
         hostname: Arc<str>,
         counters: Arc<MdtCounters>,
+        run: RunSlot,
     ) -> MdtSampleEncoder {
         MdtSampleEncoder {
             transport: config.transport,
@@ -166,6 +170,7 @@ impl MdtSampleEncoder {
                 counters,
             ),
             all_leaves: None,
+            run,
         }
     }
 }
@@ -194,6 +199,9 @@ impl SampleEncoder for MdtSampleEncoder {
     fn encode(&mut self, sample: &Sample<'_>, out: &mut Vec<WireMessage>) {
         let event = (sample.kind == SampleKind::Event).then_some(sample.masks);
         let (transport, encoding) = (self.transport, self.encoding);
+        let run = self.run.ledger();
+        self.collector
+            .set_run_tag(run.as_ref().and_then(|ledger| ledger.tag()));
         // A full collection carries the counters too, even when the session's samples
         // were read for state changes only (event-driven).
         let reread;

@@ -141,7 +141,7 @@ mod row;
 mod sensor;
 mod transport;
 
-pub use collect::MdtCounters;
+pub use collect::{MdtCounters, split_run_tag};
 pub use config::{
     DEFAULT_MAX_DATAGRAM, MAX_DATAGRAM, MIN_DATAGRAM, MdtConfigError, MdtSessionConfig,
     MdtTransport,

@@ -52,14 +52,21 @@ async fn bad_runs_are_refused_naming_the_field_and_nothing_is_armed() {
         ),
         (json!({"devices": all, "limit": 0}), 400, "invalid limit:"),
         (
+            json!({"devices": all, "protocol": "snmp"}),
+            400,
+            "invalid protocol: \"snmp\" is not a protocol; use one of gnmi-dialout, mdt, gnmi-dialin",
+        ),
+        // Dial-in-only devices have no MDT dial-out session either.
+        (
             json!({"devices": all, "protocol": "mdt"}),
             400,
-            "mdt runs are not supported yet",
+            "none of the 2 selected devices streams MDT dial-out",
         ),
+        // Nobody holds a STREAM Subscribe to them.
         (
             json!({"devices": all, "protocol": "gnmi-dialin"}),
             400,
-            "not supported yet",
+            "none of the 2 selected devices streams gNMI dial-in",
         ),
         (
             json!({"devices": all, "ramp": {"steps": [1, 2]}}),

@@ -1,7 +1,8 @@
 //! Measured load-test runs over nl6 devices.
 //!
 //! [`Runs::arm`] takes a [`RunRequest`] (which devices, how long, how many slices), puts
-//! every selected gNMI dial-out device into the run at once — from then on it emits only
+//! every selected device streaming the run's protocol (gNMI dial-out, every MDT
+//! dial-out session, or the STREAM Subscribe RPCs open on dial-in) into the run at once — from then on it emits only
 //! the samples it takes inside the window `[T0, T1)`, each tagged with the run's tag —
 //! and, once the window closed and every message of the run was settled, keeps an
 //! immutable [`RunReport`]: per device and per slice of the window, the messages and
@@ -27,6 +28,7 @@
 //! ```
 
 mod error;
+mod participants;
 mod report;
 mod request;
 mod runs;

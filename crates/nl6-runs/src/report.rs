@@ -102,9 +102,11 @@ impl Counts {
 pub struct DeviceReport {
     /// The device address (its notifications' `prefix.target`).
     pub device: String,
-    /// The dial-out flavor it streams.
+    /// The dial-out flavor it streams (MDT: its sessions' flavors, comma-separated;
+    /// dial-in: `gnmi-dialin`).
     pub flavor: String,
-    /// The collector (first of its group) it streams to.
+    /// The collector (first of its group) it streams to (MDT: its sessions'
+    /// collectors, comma-separated; dial-in: empty).
     pub collector: String,
     /// Sum over the slices.
     pub totals: Counts,
@@ -124,10 +126,12 @@ pub struct RunReport {
     pub id: String,
     /// Where it is; the report is final once `finished`.
     pub state: RunState,
-    /// What was measured (`gnmi-dialout`).
+    /// What was measured: `gnmi-dialout`, `mdt` or `gnmi-dialin`.
+    #[cfg_attr(feature = "openapi", schema(example = "gnmi-dialout"))]
     pub protocol: String,
-    /// The tag every message of the run carries (a gNMI registered extension
-    /// `EID_EXPERIMENTAL` with `msg = "nl6-run:<tag>"`).
+    /// The tag every message of the run carries: gNMI (dial-out and dial-in), a registered extension
+    /// `EID_EXPERIMENTAL` with `msg = "nl6-run:<tag>"`; MDT, `subscription_id_str` as
+    /// `<subscription>@<tag>`.
     pub tag: String,
     /// The seed of the run's random choices.
     pub seed: u64,
@@ -148,7 +152,7 @@ pub struct RunReport {
     pub finished_at: Option<String>,
     /// Devices the selection matched.
     pub selected_devices: usize,
-    /// Those that took part (they stream gNMI dial-out).
+    /// Those that took part (they stream the run's protocol).
     pub participants: usize,
     /// Sum over devices and slices.
     pub totals: Counts,

@@ -7,6 +7,7 @@ use nl6_fleet::DeviceSelection;
 use serde::Deserialize;
 
 use crate::error::RunError;
+use crate::participants::Protocol;
 
 /// Default window length.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(10);
@@ -32,7 +33,7 @@ pub const MAX_TAG_LEN: usize = 64;
 /// object per cell.
 pub const MAX_CELLS: usize = 200_000;
 /// The protocols a run can measure.
-pub const PROTOCOLS: &[&str] = &["gnmi-dialout"];
+pub const PROTOCOLS: &[&str] = &["gnmi-dialout", "mdt", "gnmi-dialin"];
 
 /// Which devices take part: exactly one of `all`, `batch`, or `first` with `last`.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -62,9 +63,11 @@ pub struct DevicesBody {
 pub struct RunRequest {
     /// The devices.
     pub devices: DevicesBody,
-    /// What is measured: `gnmi-dialout` (every gNMI dial-out flavor; the default).
-    /// `mdt` and `gnmi-dialin` are not supported yet.
+    /// What is measured: `gnmi-dialout` (every gNMI dial-out flavor; the default),
+    /// `mdt` (every MDT dial-out session: gRPC, TCP and UDP) or `gnmi-dialin` (the
+    /// STREAM Subscribe RPCs open to the devices when the run is armed).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "mdt"))]
     pub protocol: Option<String>,
     /// Length of the window `[T0, T1)` (default `10s`, 1 s to 1 h).
     pub window: Option<String>,
@@ -93,6 +96,7 @@ pub struct RunRequest {
 #[derive(Debug, Clone)]
 pub(crate) struct RunPlan {
     pub selection: DeviceSelection,
+    pub protocol: Protocol,
     pub window: Duration,
     pub pre_roll: Duration,
     pub slices: u32,
@@ -186,21 +190,7 @@ impl RunRequest {
             ));
         }
         let selection = self.devices.selection()?;
-        match self.protocol.as_deref().map(str::trim) {
-            None | Some("gnmi-dialout") => {}
-            Some(other @ ("mdt" | "gnmi-dialin")) => {
-                return Err(RunError::invalid(
-                    "protocol",
-                    format!("{other} runs are not supported yet; use gnmi-dialout"),
-                ));
-            }
-            Some(other) => {
-                return Err(RunError::invalid(
-                    "protocol",
-                    format!("{other:?} is not a protocol; use gnmi-dialout"),
-                ));
-            }
-        }
+        let protocol = Protocol::parse(self.protocol.as_deref())?;
         let window = duration(
             "window",
             self.window.as_deref(),
@@ -248,6 +238,7 @@ impl RunRequest {
         }
         Ok(RunPlan {
             selection,
+            protocol,
             window,
             pre_roll,
             slices,
@@ -312,7 +303,8 @@ mod tests {
         assert!(error(r#"{"devices": {"all": true}, "slices": 0}"#).starts_with("invalid slices:"));
         assert!(error(r#"{"devices": {"all": true}, "tag": "a b"}"#).starts_with("invalid tag:"));
         assert!(
-            error(r#"{"devices": {"all": true}, "protocol": "mdt"}"#).contains("not supported yet")
+            error(r#"{"devices": {"all": true}, "protocol": "snmp"}"#)
+                .starts_with("invalid protocol:")
         );
         assert!(
             serde_json::from_str::<RunRequest>(r#"{"devices": {"all": true}, "colour": 1}"#)

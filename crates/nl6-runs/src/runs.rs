@@ -4,12 +4,12 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
-use nl6_dialout::{Publish, RunLedger, RunWindow};
-use nl6_fleet::{DialoutMember, Fleet};
+use nl6_dialout::{RunLedger, RunWindow};
+use nl6_fleet::Fleet;
 use parking_lot::Mutex;
 
 use crate::error::RunError;
+use crate::participants::{self, Participant};
 use crate::report::{Counts, DeviceReport, RunReport, RunState};
 use crate::request::{MAX_CELLS, RunPlan, RunRequest};
 
@@ -22,9 +22,6 @@ pub const MAX_KEPT_CELLS: usize = 2 * MAX_CELLS;
 
 /// How often the drain looks whether every message settled.
 const SETTLE_POLL: Duration = Duration::from_millis(20);
-
-/// The flavors whose messages are `gnmi.SubscribeResponse`s (the tag goes in field 999).
-const GNMI_FLAVORS: &[&str] = &["gnmireverse", "sonic", "nokia"];
 
 /// Arms runs and keeps their reports; cheap to clone.
 #[derive(Clone, Default)]
@@ -55,7 +52,7 @@ struct State {
 /// The run in progress.
 struct Active {
     header: RunReport,
-    members: Vec<(DialoutMember, Arc<RunLedger>)>,
+    members: Vec<(Participant, Arc<RunLedger>)>,
     state: Mutex<RunState>,
 }
 
@@ -93,12 +90,7 @@ impl Active {
                 DeviceReport {
                     device: member.ip.to_string(),
                     flavor: member.flavor.clone(),
-                    collector: member
-                        .config
-                        .destinations()
-                        .ok()
-                        .and_then(|d| d.first().map(|c| c.to_string()))
-                        .unwrap_or_default(),
+                    collector: member.collector.clone(),
                     totals,
                     slices: per,
                     pending: ledger.pending(),
@@ -133,23 +125,8 @@ impl Runs {
                 state: active.state.lock().as_str(),
             });
         }
-        let selected = fleet.dialout_members(&plan.selection)?;
-        let mut members = Vec::with_capacity(selected.dialout.len());
-        for member in selected.dialout {
-            if !GNMI_FLAVORS.contains(&member.flavor.as_str()) {
-                continue;
-            }
-            if member.config.publish == Publish::Get {
-                return Err(RunError::invalid(
-                    "devices",
-                    format!(
-                        "device {} publishes Get responses (publish \"get\"), which runs do not measure yet; select devices with publish \"subscribe\"",
-                        member.ip
-                    ),
-                ));
-            }
-            members.push(member);
-        }
+        let found = participants::find(fleet, plan.protocol, &plan.selection)?;
+        let mut members = found.participants;
         if let Some(limit) = plan.limit
             && limit < members.len()
         {
@@ -157,16 +134,6 @@ impl Runs {
             rng.shuffle(&mut members);
             members.truncate(limit);
             members.sort_by_key(|m| m.ip);
-        }
-        if members.is_empty() {
-            return Err(RunError::invalid(
-                "devices",
-                format!(
-                    "none of the {} selected devices streams gNMI dial-out ({})",
-                    selected.devices,
-                    GNMI_FLAVORS.join(", ")
-                ),
-            ));
         }
         let cells = members.len().saturating_mul(plan.slices as usize);
         if cells > MAX_CELLS {
@@ -197,15 +164,14 @@ impl Runs {
             end_ns: t1_ns,
             slices: plan.slices,
         };
-        let suffix = Bytes::from(nl6_gnmi::run_tag::subscribe_response_suffix(&tag));
         let members: Vec<_> = members
             .into_iter()
-            .map(|m| (m, Arc::new(RunLedger::new(window, suffix.clone()))))
+            .map(|m| (m, Arc::new(plan.protocol.ledger(window, &tag))))
             .collect();
         let header = RunReport {
             id: id.clone(),
             state: RunState::PreRoll,
-            protocol: "gnmi-dialout".into(),
+            protocol: plan.protocol.as_str().into(),
             tag,
             seed: plan.seed,
             armed_at: humantime::format_rfc3339_millis(armed_at).to_string(),
@@ -215,7 +181,7 @@ impl Runs {
             t1_ns,
             slices: plan.slices,
             finished_at: None,
-            selected_devices: selected.devices,
+            selected_devices: found.selected,
             participants: members.len(),
             totals: Counts::default(),
             per_slice: Vec::new(),
@@ -223,7 +189,7 @@ impl Runs {
             devices: Vec::new(),
         };
         for (member, ledger) in &members {
-            member.run.join(ledger.clone());
+            member.join(ledger);
         }
         let active = Arc::new(Active {
             header,
@@ -253,7 +219,7 @@ impl Runs {
             tokio::time::sleep(SETTLE_POLL).await;
         }
         for (member, _) in &active.members {
-            member.run.leave();
+            member.leave();
         }
         let mut report = active.report(RunState::Finished);
         report.finished_at = Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string());

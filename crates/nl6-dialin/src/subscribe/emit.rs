@@ -6,6 +6,7 @@ use nl6_resolver::{LeafSet, ResponseEncoder, Selection, Snapshot, ValueEncoding,
 use tonic::Status;
 
 use super::queue::QueueTx;
+use crate::runs::Registration;
 
 /// Writes one stream's responses (the resolver's fast path, in the device's notification
 /// shape) into its queue.
@@ -14,6 +15,9 @@ pub(crate) struct Emitter {
     encoding: ValueEncoding,
     target: Option<String>,
     tx: QueueTx,
+    /// A STREAM RPC's place among its device's streams, through which it takes part in
+    /// measured runs.
+    run: Option<Registration>,
 }
 
 impl Emitter {
@@ -30,7 +34,14 @@ impl Emitter {
             encoding,
             target,
             tx,
+            run: None,
         }
+    }
+
+    /// The same emitter taking part in the runs `registration`'s device is put in.
+    pub(crate) fn with_run(mut self, registration: Registration) -> Emitter {
+        self.run = Some(registration);
+        self
     }
 
     /// Queues the leaves of `masks` read from `snapshot`: one Notification, or one per
@@ -40,6 +51,24 @@ impl Emitter {
             return;
         }
         let tx = &self.tx;
+        if let Some(ledger) = self.run.as_ref().and_then(|r| r.slot.ledger()) {
+            // In a run: only what is read inside the window goes out, tagged.
+            let at = snapshot.timestamp_ns();
+            self.encoder.encode(
+                snapshot,
+                masks,
+                self.encoding,
+                self.target.as_deref(),
+                &mut |out, updates| {
+                    if updates > 0
+                        && let Some(mark) = ledger.enter(at)
+                    {
+                        tx.push_run_update(tagged(out, ledger.suffix()), updates, mark);
+                    }
+                },
+            );
+            return;
+        }
         self.encoder.encode(
             snapshot,
             masks,
@@ -60,7 +89,15 @@ impl Emitter {
             return;
         }
         let bytes = delete_response(timestamp_ns, self.target.as_deref(), paths);
-        self.tx.push_update(bytes, 0);
+        match self.run.as_ref().and_then(|r| r.slot.ledger()) {
+            Some(ledger) => {
+                if let Some(mark) = ledger.enter(timestamp_ns) {
+                    self.tx
+                        .push_run_update(tagged(bytes, ledger.suffix()), 0, mark);
+                }
+            }
+            None => self.tx.push_update(bytes, 0),
+        }
     }
 
     /// Captures `selection` now and queues it.
@@ -86,4 +123,10 @@ impl Emitter {
     pub(crate) async fn closed(&self) {
         self.tx.closed().await
     }
+}
+
+/// `response` followed by the run's tag (a `SubscribeResponse.extension`).
+fn tagged(mut response: Vec<u8>, suffix: &bytes::Bytes) -> bytes::Bytes {
+    response.extend_from_slice(suffix);
+    bytes::Bytes::from(response)
 }

@@ -77,6 +77,11 @@ async fn open(
     );
     let system_id = info.local.ip().to_string();
     let mut emit = Emitter::new(&device, system_id, plan.encoding, plan.target, tx);
+    // Only STREAM RPCs take part in measured runs.
+    let run = match (&plan.mode, info.local.ip()) {
+        (Mode::Stream(_), std::net::IpAddr::V4(ip)) => Some(ctx.runs.register(ip)),
+        _ => None,
+    };
     let session = Session::new(ctx, info, requests);
     match plan.mode {
         Mode::Once(selection) => once::run(&device, &selection, plan.updates_only, &mut emit),
@@ -84,6 +89,10 @@ async fn open(
             tokio::spawn(poll::run(session, selection, plan.updates_only, emit));
         }
         Mode::Stream(subs) => {
+            let emit = match run {
+                Some(registration) => emit.with_run(registration),
+                None => emit,
+            };
             tokio::spawn(stream::run(session, subs, plan.updates_only, emit));
         }
     }

@@ -33,6 +33,8 @@ use prost::Message;
 use tokio::sync::Notify;
 use tonic::Status;
 
+use nl6_ledger::Mark;
+
 use crate::budget::{Evictable, Pool};
 use crate::stats::DialinStats;
 
@@ -47,6 +49,17 @@ struct Item {
     updates: u64,
     /// Whether a full queue may discard it.
     droppable: bool,
+    /// Its place in a measured run's ledger, if it belongs to one.
+    mark: Option<Mark>,
+}
+
+impl Item {
+    /// Settles the item's run mark, if any, with `settle`.
+    fn settle(&mut self, settle: fn(Mark, u64)) {
+        if let Some(mark) = self.mark.take() {
+            settle(mark, self.updates);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -153,10 +166,11 @@ impl Evictable for Shared {
         let before = st.bytes;
         let mut updates = 0;
         let items = std::mem::take(&mut st.items);
-        for item in items {
+        for mut item in items {
             if item.droppable {
                 updates += item.updates;
                 self.uncharge(&mut st, &item);
+                item.settle(Mark::dropped);
             } else {
                 st.items.push_back(item);
             }
@@ -173,6 +187,9 @@ impl Drop for Shared {
         self.budgets.fleet.leave(self.id);
         self.budgets.connection.leave(self.id);
         let st = self.state.get_mut();
+        for item in &mut st.items {
+            item.settle(Mark::discarded);
+        }
         let n = st.bytes;
         self.budgets.connection.release(n);
         self.budgets.fleet.release(n);
@@ -228,6 +245,18 @@ impl QueueTx {
             bytes: Bytes::from(bytes),
             updates: updates as u64,
             droppable: true,
+            mark: None,
+        });
+    }
+
+    /// Queues a response of a measured run: settled in `mark`'s ledger as sent when
+    /// gRPC takes it, dropped when the queue drops it, discarded when the RPC ends first.
+    pub(crate) fn push_run_update(&self, bytes: Bytes, updates: usize, mark: Mark) {
+        self.push(Item {
+            bytes,
+            updates: updates as u64,
+            droppable: true,
+            mark: Some(mark),
         });
     }
 
@@ -237,15 +266,18 @@ impl QueueTx {
             bytes: sync_response_bytes(),
             updates: 0,
             droppable: false,
+            mark: None,
         });
     }
 
-    fn push(&self, item: Item) {
+    fn push(&self, mut item: Item) {
         let shared = &*self.0;
         let n = item.bytes.len() as u64;
         {
             let st = shared.state.lock();
             if st.end.is_some() || st.consumer_gone {
+                drop(st);
+                item.settle(Mark::discarded);
                 return;
             }
         }
@@ -253,6 +285,7 @@ impl QueueTx {
         if item.droppable {
             if !shared.charge(n) {
                 shared.count_dropped(item.updates);
+                item.settle(Mark::dropped);
                 return;
             }
         } else {
@@ -264,14 +297,17 @@ impl QueueTx {
             if st.end.is_some() || st.consumer_gone {
                 shared.budgets.connection.release(n);
                 shared.budgets.fleet.release(n);
+                drop(st);
+                item.settle(Mark::discarded);
                 return;
             }
             if st.items.len() >= shared.depth
                 && let Some(pos) = st.items.iter().position(|i| i.droppable)
-                && let Some(old) = st.items.remove(pos)
+                && let Some(mut old) = st.items.remove(pos)
             {
                 shared.uncharge(&mut st, &old);
                 shared.count_dropped(old.updates);
+                old.settle(Mark::dropped);
             }
             st.bytes += n;
             shared.queued.store(st.bytes, Ordering::Relaxed);
@@ -329,8 +365,9 @@ impl Stream for QueueStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let mut st = self.0.state.lock();
-        if let Some(item) = st.items.pop_front() {
+        if let Some(mut item) = st.items.pop_front() {
             self.0.uncharge(&mut st, &item);
+            item.settle(Mark::sent);
             self.0
                 .stats
                 .updates_sent
@@ -355,8 +392,9 @@ impl Drop for QueueStream {
             // Nothing queued will be sent: free it (and its budget) now.
             let mut st = self.0.state.lock();
             st.consumer_gone = true;
-            for item in std::mem::take(&mut st.items) {
+            for mut item in std::mem::take(&mut st.items) {
                 self.0.uncharge(&mut st, &item);
+                item.settle(Mark::discarded);
             }
         }
         self.0.gone.notify_one();
@@ -407,6 +445,38 @@ mod tests {
     fn channel_in(depth: usize, stats: Arc<DialinStats>, b: Budgets) -> (QueueTx, QueueStream) {
         let addr: SocketAddr = "127.0.0.1:1".parse().unwrap();
         super::channel(depth, stats, b, addr, addr)
+    }
+
+    #[test]
+    fn run_marks_settle_as_sent_dropped_or_discarded() {
+        use nl6_ledger::{RunLedger, RunWindow};
+        let window = RunWindow {
+            start_ns: 0,
+            end_ns: 10,
+            slices: 1,
+        };
+        let ledger = Arc::new(RunLedger::new(window, Bytes::new()));
+        let stats = Arc::new(DialinStats::default());
+        let (tx, mut rx) = channel(2, stats);
+        let push = |updates| {
+            tx.push_run_update(Bytes::from_static(b"x"), updates, ledger.enter(1).unwrap())
+        };
+        push(1);
+        push(2);
+        // Full: the oldest is dropped for the third.
+        push(3);
+        assert_eq!(ledger.slice(0).dropped.updates, 1);
+        assert!(matches!(
+            rx.poll_next_unpin(&mut noop()),
+            Poll::Ready(Some(Ok(_)))
+        ));
+        assert_eq!(ledger.slice(0).sent.updates, 2);
+        // The client goes away with one still queued.
+        drop(rx);
+        assert_eq!(ledger.slice(0).discarded.updates, 3);
+        push(4);
+        assert_eq!(ledger.slice(0).discarded.updates, 7);
+        assert_eq!(ledger.pending(), 0);
     }
 
     #[test]

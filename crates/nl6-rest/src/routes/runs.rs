@@ -10,7 +10,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, PathText};
 use crate::state::ApiState;
 
-/// Arms a run: the selected gNMI dial-out devices go silent at once, emit only inside
+/// Arms a run: the selected devices streaming the run's `protocol` (gNMI dial-out, MDT
+/// dial-out, or gNMI dial-in STREAM subscriptions) go silent at once, emit only inside
 /// the window `[T0, T1)` (each message tagged), and the run then finalises its report.
 /// One run at a time.
 #[utoipa::path(
