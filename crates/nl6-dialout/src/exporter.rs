@@ -792,6 +792,8 @@ impl DeviceTask {
                 continue;
             };
             let updates = message.updates;
+            // Flow-control waits are read around the send only for run messages.
+            let stall_before = mark.as_ref().map(|_| stream.flow_stall());
             let sent = {
                 let mut send = stream.send(message.bytes);
                 loop {
@@ -813,7 +815,10 @@ impl DeviceTask {
                 }
                 Some(Ok(())) => {
                     if let Some(mark) = mark {
-                        mark.sent(updates);
+                        let stall = stall_before
+                            .map(|before| stream.flow_stall().since(before))
+                            .unwrap_or_default();
+                        mark.sent(updates, stall);
                     }
                     counters.updates_sent.fetch_add(updates, Relaxed);
                     if !*healthy {

@@ -58,6 +58,36 @@ pub struct SliceTally {
     pub send_failures: Tally,
     /// SAMPLE ticks not sampled at all: no stream was up, or the task ran late.
     pub skipped_ticks: u64,
+    /// Emitted (sampled in the window and queued): what the device offered.
+    pub admitted: Tally,
+    /// Time the sends of this slice's messages waited for an HTTP/2 flow-control window.
+    pub stall_ns: u64,
+    /// How many of those sends waited.
+    pub stall_waits: u64,
+    /// Sum over the sent messages of the time from sample to transport taken.
+    pub latency_sum_ns: u64,
+    /// The longest of those times.
+    pub latency_max_ns: u64,
+}
+
+/// Flow-control waits of a transport so far: how often and how long senders waited
+/// for an HTTP/2 window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowStall {
+    /// Sends that had to wait.
+    pub waits: u64,
+    /// Nanoseconds waited in all.
+    pub nanos: u64,
+}
+
+impl FlowStall {
+    /// What was added since `earlier`.
+    pub fn since(self, earlier: FlowStall) -> FlowStall {
+        FlowStall {
+            waits: self.waits.saturating_sub(earlier.waits),
+            nanos: self.nanos.saturating_sub(earlier.nanos),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -87,6 +117,11 @@ struct SliceCounters {
     discarded: AtomicTally,
     send_failures: AtomicTally,
     skipped_ticks: AtomicU64,
+    admitted: AtomicTally,
+    stall_ns: AtomicU64,
+    stall_waits: AtomicU64,
+    latency_sum_ns: AtomicU64,
+    latency_max_ns: AtomicU64,
 }
 
 /// One device's ledger of one run.
@@ -100,6 +135,10 @@ pub struct RunLedger {
     pending: AtomicU64,
     /// Messages not emitted because they fell outside the window.
     suppressed: AtomicU64,
+    /// Samples before this instant (Unix ns) are suppressed: the device joins later.
+    from_ns: u64,
+    /// Samples at or after this instant are suppressed: the run stopped early.
+    until_ns: AtomicU64,
 }
 
 impl RunLedger {
@@ -113,7 +152,32 @@ impl RunLedger {
                 .collect(),
             pending: AtomicU64::new(0),
             suppressed: AtomicU64::new(0),
+            from_ns: window.start_ns,
+            until_ns: AtomicU64::new(window.end_ns),
         }
+    }
+
+    /// The same, but the device emits only samples taken from `from_ns` on (it joins a
+    /// load step later in the window).
+    pub fn starting_at(window: RunWindow, suffix: Bytes, from_ns: u64) -> RunLedger {
+        RunLedger {
+            from_ns: from_ns.max(window.start_ns),
+            ..RunLedger::new(window, suffix)
+        }
+    }
+
+    /// From `at_ns` on the device emits nothing more in this run (it stopped early).
+    pub fn stop_at(&self, at_ns: u64) {
+        self.until_ns.fetch_min(at_ns, Relaxed);
+    }
+
+    /// Whether a sample taken at `at_ns` is emitted: inside the window, at or after the
+    /// device's start and before any early stop.
+    fn emits(&self, at_ns: u64) -> Option<u32> {
+        if at_ns < self.from_ns || at_ns >= self.until_ns.load(Relaxed) {
+            return None;
+        }
+        self.window.slice_of(at_ns)
     }
 
     /// The run's window.
@@ -132,6 +196,11 @@ impl RunLedger {
             discarded: c.discarded.get(),
             send_failures: c.send_failures.get(),
             skipped_ticks: c.skipped_ticks.load(Relaxed),
+            admitted: c.admitted.get(),
+            stall_ns: c.stall_ns.load(Relaxed),
+            stall_waits: c.stall_waits.load(Relaxed),
+            latency_sum_ns: c.latency_sum_ns.load(Relaxed),
+            latency_max_ns: c.latency_max_ns.load(Relaxed),
         }
     }
 
@@ -170,7 +239,7 @@ impl RunSlot {
     /// Counts `ticks` SAMPLE ticks not sampled now, if now is inside the run's window.
     pub(crate) fn skipped(&self, ticks: u64) {
         if let Some(ledger) = self.ledger()
-            && let Some(slice) = ledger.window.slice_of(nl6_ifstate::unix_now_ns())
+            && let Some(slice) = ledger.emits(nl6_ifstate::unix_now_ns())
             && let Some(c) = ledger.slices.get(slice as usize)
         {
             c.skipped_ticks.fetch_add(ticks, Relaxed);
@@ -188,6 +257,8 @@ impl RunSlot {
 pub(crate) struct Mark {
     ledger: Arc<RunLedger>,
     slice: u32,
+    /// When the message was sampled (Unix ns).
+    at_ns: u64,
 }
 
 impl Mark {
@@ -198,7 +269,17 @@ impl Mark {
         self.ledger.pending.fetch_sub(1, Relaxed);
     }
 
-    pub(crate) fn sent(self, updates: u64) {
+    /// Sent: the transport took it, after waiting `stall` for flow-control windows.
+    pub(crate) fn sent(self, updates: u64, stall: FlowStall) {
+        if let Some(c) = self.ledger.slices.get(self.slice as usize) {
+            let latency = nl6_ifstate::unix_now_ns().saturating_sub(self.at_ns);
+            c.latency_sum_ns.fetch_add(latency, Relaxed);
+            c.latency_max_ns.fetch_max(latency, Relaxed);
+            if stall.waits > 0 {
+                c.stall_waits.fetch_add(stall.waits, Relaxed);
+                c.stall_ns.fetch_add(stall.nanos, Relaxed);
+            }
+        }
         self.settle(updates, |c| &c.sent);
     }
 
@@ -225,10 +306,13 @@ pub(crate) fn admit(
     let Some(ledger) = ledger else {
         return Some((message, None));
     };
-    let Some(slice) = ledger.window.slice_of(at_ns) else {
+    let Some(slice) = ledger.emits(at_ns) else {
         ledger.suppressed.fetch_add(1, Relaxed);
         return None;
     };
+    if let Some(c) = ledger.slices.get(slice as usize) {
+        c.admitted.add(message.updates);
+    }
     let bytes = if ledger.suffix.is_empty() {
         message.bytes
     } else {
@@ -241,6 +325,7 @@ pub(crate) fn admit(
     let mark = Mark {
         ledger: ledger.clone(),
         slice,
+        at_ns,
     };
     Some((
         WireMessage {
@@ -286,7 +371,7 @@ mod tests {
         let (tagged, mark) = admit(Some(&ledger), message(), 1_150).unwrap();
         assert_eq!(&tagged.bytes[..], b"mTAG");
         assert_eq!(ledger.pending(), 1);
-        mark.unwrap().sent(tagged.updates);
+        mark.unwrap().sent(tagged.updates, FlowStall::default());
         assert_eq!(ledger.pending(), 0);
         assert_eq!(
             ledger.slice(1).sent,
