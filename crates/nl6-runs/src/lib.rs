@@ -27,11 +27,16 @@
 //! ```
 
 mod error;
+mod ramp;
 mod report;
 mod request;
 mod runs;
 
 pub use error::RunError;
+pub use ramp::{
+    Ceiling, DEFAULT_HOLD, MAX_GRACE, MAX_HOLD, MAX_LATENCY_GROWTH, MAX_RAMP_STEPS, MAX_STALL_PPM,
+    MIN_HOLD, MIN_STEP_SLICES, RampBody, RampReport, SUSTAINED_SENT_PPM, StepReport,
+};
 pub use report::{Counts, DeviceReport, RunReport, RunState, TallyBody};
 pub use request::{
     DEFAULT_DRAIN, DEFAULT_PRE_ROLL, DEFAULT_SLICES, DEFAULT_WINDOW, DevicesBody, MAX_CELLS,

@@ -10,6 +10,7 @@ use nl6_fleet::{DialoutMember, Fleet};
 use parking_lot::Mutex;
 
 use crate::error::RunError;
+use crate::ramp::RampState;
 use crate::report::{Counts, DeviceReport, RunReport, RunState};
 use crate::request::{MAX_CELLS, RunPlan, RunRequest};
 
@@ -57,6 +58,7 @@ struct Active {
     header: RunReport,
     members: Vec<(DialoutMember, Arc<RunLedger>)>,
     state: Mutex<RunState>,
+    ramp: Option<RampState>,
 }
 
 fn unix_ns(t: SystemTime) -> u64 {
@@ -106,7 +108,38 @@ impl Active {
                 }
             })
             .collect();
+        report.ramp = self
+            .ramp
+            .as_ref()
+            .map(|r| r.report(state == RunState::Finished));
         report
+    }
+
+    /// Judges each step of the ramp a grace period after it ends; at the first one not
+    /// sustained every participant stops emitting. Returns once the ramp is over (T1 or
+    /// that stop); the last step's grace runs into the drain.
+    async fn step_through(&self, ramp: &RampState) {
+        let grace = ramp.plan.grace();
+        for k in 0..ramp.plan.steps.len() {
+            let (_, end_ns) = ramp.bounds(k);
+            let now = unix_ns(SystemTime::now());
+            tokio::time::sleep(Duration::from_nanos(end_ns.saturating_sub(now))).await;
+            if end_ns >= self.header.t1_ns {
+                *self.state.lock() = RunState::Draining;
+            }
+            tokio::time::sleep(grace).await;
+            let step = ramp.judge(k, self.members.iter().map(|(_, l)| l));
+            let sustained = step.sustained;
+            tracing::info!(run = %self.header.id, step = k + 1, devices = step.devices, sustained, reason = %step.reason, "ramp step judged");
+            ramp.judged.lock().push(step);
+            if !sustained {
+                let now = unix_ns(SystemTime::now());
+                for (_, ledger) in &self.members {
+                    ledger.stop_at(now);
+                }
+                return;
+            }
+        }
     }
 
     fn settled(&self) -> bool {
@@ -179,6 +212,13 @@ impl Runs {
                 ),
             ));
         }
+        let joins = match &plan.ramp {
+            Some(ramp) => {
+                ramp.check(members.len())?;
+                ramp.join_steps(members.len(), plan.seed)
+            }
+            None => vec![Some(0); members.len()],
+        };
         state.next_id += 1;
         let id = state.next_id.to_string();
         let tag = plan
@@ -198,9 +238,30 @@ impl Runs {
             slices: plan.slices,
         };
         let suffix = Bytes::from(nl6_gnmi::run_tag::subscribe_response_suffix(&tag));
+        let step_slices = plan
+            .ramp
+            .as_ref()
+            .map_or(plan.slices, |r| plan.slices / r.steps.len() as u32);
+        let ramp = plan.ramp.clone().map(|plan| RampState {
+            plan,
+            step_slices,
+            t0_ns,
+            judged: Mutex::new(Vec::new()),
+        });
         let members: Vec<_> = members
             .into_iter()
-            .map(|m| (m, Arc::new(RunLedger::new(window, suffix.clone()))))
+            .zip(joins)
+            .map(|(m, join)| {
+                let ledger = match (&ramp, join) {
+                    (None, _) => RunLedger::new(window, suffix.clone()),
+                    (Some(ramp), Some(k)) => {
+                        RunLedger::starting_at(window, suffix.clone(), ramp.bounds(k).0)
+                    }
+                    // Not in any step: silent for the whole run.
+                    (Some(_), None) => RunLedger::starting_at(window, suffix.clone(), t1_ns),
+                };
+                (m, Arc::new(ledger))
+            })
             .collect();
         let header = RunReport {
             id: id.clone(),
@@ -221,6 +282,7 @@ impl Runs {
             per_slice: Vec::new(),
             unsettled: 0,
             devices: Vec::new(),
+            ramp: None,
         };
         for (member, ledger) in &members {
             member.run.join(ledger.clone());
@@ -229,6 +291,7 @@ impl Runs {
             header,
             members,
             state: Mutex::new(RunState::PreRoll),
+            ramp,
         });
         state.active = Some(active.clone());
         let armed = active.report(RunState::PreRoll);
@@ -246,7 +309,10 @@ impl Runs {
         };
         tokio::time::sleep(until(active.header.t0_ns)).await;
         *active.state.lock() = RunState::Window;
-        tokio::time::sleep(until(active.header.t1_ns)).await;
+        match &active.ramp {
+            Some(ramp) => active.step_through(ramp).await,
+            None => tokio::time::sleep(until(active.header.t1_ns)).await,
+        }
         *active.state.lock() = RunState::Draining;
         let deadline = tokio::time::Instant::now() + drain;
         while !active.settled() && tokio::time::Instant::now() < deadline {
