@@ -9,6 +9,10 @@
 //! `send_failures`, and the SAMPLE ticks skipped. One run at a time; reports are kept in
 //! memory, the last [`KEEP_REPORTS`] of them.
 //!
+//! A request with a [`RampBody`] is a ceiling search: the participants emitting step up
+//! hold by hold, each step is judged while the run goes on, and the run stops at the
+//! first step not sustained; the report's [`RampReport`] names the ceiling.
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use nl6_fleet::{Fleet, FleetConfig};
