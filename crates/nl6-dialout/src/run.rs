@@ -387,4 +387,33 @@ mod tests {
         assert!(mark.is_none());
         assert_eq!(&free.bytes[..], b"m");
     }
+
+    #[test]
+    fn a_late_joiner_and_an_early_stop_are_silent_and_sends_carry_stall_and_latency() {
+        let ledger = Arc::new(RunLedger::starting_at(window(), Bytes::new(), 1_500));
+        let message = || WireMessage {
+            bytes: Bytes::from_static(b"m"),
+            updates: 2,
+        };
+        assert!(admit(Some(&ledger), message(), 1_200).is_none(), "not joined yet");
+        let (_, mark) = admit(Some(&ledger), message(), 1_550).unwrap();
+        assert_eq!(ledger.slice(5).admitted.messages, 1);
+        let stall = FlowStall {
+            waits: 1,
+            nanos: 40,
+        };
+        mark.unwrap().sent(2, stall);
+        let t = ledger.slice(5);
+        assert_eq!((t.stall_waits, t.stall_ns), (1, 40));
+        assert!(t.latency_sum_ns > 0 && t.latency_max_ns == t.latency_sum_ns);
+        ledger.stop_at(1_700);
+        assert!(admit(Some(&ledger), message(), 1_650).is_some());
+        assert!(admit(Some(&ledger), message(), 1_700).is_none(), "stopped");
+        assert_eq!(ledger.suppressed(), 2);
+        let later = FlowStall {
+            waits: 3,
+            nanos: 100,
+        };
+        assert_eq!(later.since(stall), FlowStall { waits: 2, nanos: 60 });
+    }
 }
