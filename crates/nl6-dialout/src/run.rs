@@ -395,7 +395,10 @@ mod tests {
             bytes: Bytes::from_static(b"m"),
             updates: 2,
         };
-        assert!(admit(Some(&ledger), message(), 1_200).is_none(), "not joined yet");
+        assert!(
+            admit(Some(&ledger), message(), 1_200).is_none(),
+            "not joined yet"
+        );
         let (_, mark) = admit(Some(&ledger), message(), 1_550).unwrap();
         assert_eq!(ledger.slice(5).admitted.messages, 1);
         let stall = FlowStall {
@@ -414,6 +417,12 @@ mod tests {
             waits: 3,
             nanos: 100,
         };
-        assert_eq!(later.since(stall), FlowStall { waits: 2, nanos: 60 });
+        assert_eq!(
+            later.since(stall),
+            FlowStall {
+                waits: 2,
+                nanos: 60
+            }
+        );
     }
 }
