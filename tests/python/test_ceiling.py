@@ -134,4 +134,12 @@ def test_the_ceiling_is_the_collector_capacity(nl6d, slow_collector):
     summary += f"\ncollector took {measured:.1f} messages/s saturated (nominal {nominal:.1f})"
     assert abs(measured - nominal) <= 0.2 * nominal, "the slow collector itself:\n" + summary
     assert abs(ceiling["messages_per_s"] - measured) <= 0.2 * measured, summary
+    assert failed["stall_waits"] > 0, "the overload made senders wait for windows:\n" + summary
     print(summary)
+
+    # The dial-out status counts the same waits per collector.
+    status, body = call(api, "GET", "/api/v1/gnmi/dialout/status")
+    assert status == 200, body
+    row = body["data"]["collectors"][0] if "data" in body else body["collectors"][0]
+    assert row["flow_stall_waits"] >= failed["stall_waits"], row
+    assert row["flow_stall_ms"] > 0, row

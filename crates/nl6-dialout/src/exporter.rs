@@ -792,8 +792,7 @@ impl DeviceTask {
                 continue;
             };
             let updates = message.updates;
-            // Flow-control waits are read around the send only for run messages.
-            let stall_before = mark.as_ref().map(|_| stream.flow_stall());
+            let stall_before = stream.flow_stall();
             let sent = {
                 let mut send = stream.send(message.bytes);
                 loop {
@@ -805,6 +804,12 @@ impl DeviceTask {
                     }
                 }
             };
+            // Two relaxed loads per send; counted only when the send waited.
+            let stall = stream.flow_stall().since(stall_before);
+            if stall.waits > 0 {
+                counters.flow_stall_waits.fetch_add(stall.waits, Relaxed);
+                counters.flow_stall_ns.fetch_add(stall.nanos, Relaxed);
+            }
             match sent {
                 None => {
                     if let Some(mark) = mark {
@@ -815,9 +820,6 @@ impl DeviceTask {
                 }
                 Some(Ok(())) => {
                     if let Some(mark) = mark {
-                        let stall = stall_before
-                            .map(|before| stream.flow_stall().since(before))
-                            .unwrap_or_default();
                         mark.sent(updates, stall);
                     }
                     counters.updates_sent.fetch_add(updates, Relaxed);
