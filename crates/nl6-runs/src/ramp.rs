@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nl6_dialout::{RunLedger, SliceTally};
+use bytes::Bytes;
+use nl6_dialout::{RunLedger, RunWindow, SliceTally};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RunError;
-use crate::report::TallyBody;
+use crate::report::{RunState, TallyBody};
 
 /// Most steps of a ramp.
 pub const MAX_RAMP_STEPS: usize = 32;
@@ -272,6 +273,12 @@ impl StepSums {
     }
 }
 
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 fn ppm(part: u64, whole: u64) -> u64 {
     if whole == 0 {
         return 0;
@@ -297,6 +304,45 @@ impl RampState {
     pub fn bounds(&self, k: usize) -> (u64, u64) {
         let start = self.t0_ns + self.hold_ns() * k as u64;
         (start, start + self.hold_ns())
+    }
+
+    /// The ledger of a participant that joins at step `join` (`None`: in no step, silent
+    /// for the whole run).
+    pub fn ledger(&self, join: Option<usize>, window: RunWindow, suffix: Bytes) -> RunLedger {
+        let from_ns = join.map_or(window.end_ns, |k| self.bounds(k).0);
+        RunLedger::starting_at(window, suffix, from_ns)
+    }
+
+    /// Judges each step a grace period after it ends; at the first one not sustained
+    /// every participant stops emitting. Returns once the ramp is over (its last step
+    /// judged, or that stop); `state` turns `draining` at T1.
+    pub async fn step_through(
+        &self,
+        run: &str,
+        ledgers: &[Arc<RunLedger>],
+        state: &parking_lot::Mutex<RunState>,
+    ) {
+        let grace = self.plan.grace();
+        let last = self.plan.steps.len() - 1;
+        for k in 0..=last {
+            let (_, end_ns) = self.bounds(k);
+            tokio::time::sleep(Duration::from_nanos(end_ns.saturating_sub(now_ns()))).await;
+            if k == last {
+                *state.lock() = RunState::Draining;
+            }
+            tokio::time::sleep(grace).await;
+            let step = self.judge(k, ledgers.iter());
+            let sustained = step.sustained;
+            tracing::info!(run, step = k + 1, devices = step.devices, sustained, reason = %step.reason, "ramp step judged");
+            self.judged.lock().push(step);
+            if !sustained {
+                let now = now_ns();
+                for ledger in ledgers {
+                    ledger.stop_at(now);
+                }
+                return;
+            }
+        }
     }
 
     /// A step as not judged.

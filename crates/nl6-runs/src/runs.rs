@@ -115,33 +115,6 @@ impl Active {
         report
     }
 
-    /// Judges each step of the ramp a grace period after it ends; at the first one not
-    /// sustained every participant stops emitting. Returns once the ramp is over (T1 or
-    /// that stop); the last step's grace runs into the drain.
-    async fn step_through(&self, ramp: &RampState) {
-        let grace = ramp.plan.grace();
-        for k in 0..ramp.plan.steps.len() {
-            let (_, end_ns) = ramp.bounds(k);
-            let now = unix_ns(SystemTime::now());
-            tokio::time::sleep(Duration::from_nanos(end_ns.saturating_sub(now))).await;
-            if end_ns >= self.header.t1_ns {
-                *self.state.lock() = RunState::Draining;
-            }
-            tokio::time::sleep(grace).await;
-            let step = ramp.judge(k, self.members.iter().map(|(_, l)| l));
-            let sustained = step.sustained;
-            tracing::info!(run = %self.header.id, step = k + 1, devices = step.devices, sustained, reason = %step.reason, "ramp step judged");
-            ramp.judged.lock().push(step);
-            if !sustained {
-                let now = unix_ns(SystemTime::now());
-                for (_, ledger) in &self.members {
-                    ledger.stop_at(now);
-                }
-                return;
-            }
-        }
-    }
-
     fn settled(&self) -> bool {
         self.members.iter().all(|(_, l)| l.pending() == 0)
     }
@@ -252,13 +225,9 @@ impl Runs {
             .into_iter()
             .zip(joins)
             .map(|(m, join)| {
-                let ledger = match (&ramp, join) {
-                    (None, _) => RunLedger::new(window, suffix.clone()),
-                    (Some(ramp), Some(k)) => {
-                        RunLedger::starting_at(window, suffix.clone(), ramp.bounds(k).0)
-                    }
-                    // Not in any step: silent for the whole run.
-                    (Some(_), None) => RunLedger::starting_at(window, suffix.clone(), t1_ns),
+                let ledger = match &ramp {
+                    None => RunLedger::new(window, suffix.clone()),
+                    Some(ramp) => ramp.ledger(join, window, suffix.clone()),
                 };
                 (m, Arc::new(ledger))
             })
@@ -310,7 +279,11 @@ impl Runs {
         tokio::time::sleep(until(active.header.t0_ns)).await;
         *active.state.lock() = RunState::Window;
         match &active.ramp {
-            Some(ramp) => active.step_through(ramp).await,
+            Some(ramp) => {
+                let ledgers: Vec<_> = active.members.iter().map(|(_, l)| l.clone()).collect();
+                ramp.step_through(&active.header.id, &ledgers, &active.state)
+                    .await;
+            }
             None => tokio::time::sleep(until(active.header.t1_ns)).await,
         }
         *active.state.lock() = RunState::Draining;
