@@ -124,6 +124,82 @@ struct SliceCounters {
     latency_max_ns: AtomicU64,
 }
 
+/// Buckets of a [`Latencies`] histogram: quarter octaves from 1 µs to about 18 min.
+const LATENCY_BUCKETS: usize = 128;
+
+/// Send latencies (sample to transport taken) of a run's messages, one log-scale
+/// histogram per group of consecutive slices (a ramp step), shared by the participants.
+#[derive(Debug)]
+pub struct Latencies {
+    slices_per_group: u32,
+    counts: Box<[AtomicU64]>,
+}
+
+fn latency_bucket(ns: u64) -> usize {
+    if ns < 1024 {
+        return 0;
+    }
+    let octave = 63 - ns.leading_zeros() as usize;
+    let quarter = ((ns >> (octave - 2)) & 3) as usize;
+    ((octave - 10) * 4 + quarter + 1).min(LATENCY_BUCKETS - 1)
+}
+
+/// The largest latency (ns) of bucket `index`.
+fn latency_edge(index: usize) -> u64 {
+    if index == 0 {
+        return 1023;
+    }
+    if index >= LATENCY_BUCKETS - 1 {
+        return u64::MAX;
+    }
+    let (octave, quarter) = ((index - 1) / 4 + 10, (index - 1) % 4);
+    ((4 + quarter as u64 + 1) << (octave - 2)).saturating_sub(1)
+}
+
+impl Latencies {
+    /// `groups` histograms, each over `slices_per_group` consecutive slices.
+    pub fn new(groups: u32, slices_per_group: u32) -> Latencies {
+        Latencies {
+            slices_per_group: slices_per_group.max(1),
+            counts: (0..groups as usize * LATENCY_BUCKETS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    fn record(&self, slice: u32, ns: u64) {
+        let group = (slice / self.slices_per_group) as usize;
+        if let Some(c) = self
+            .counts
+            .get(group * LATENCY_BUCKETS + latency_bucket(ns))
+        {
+            c.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The `q` quantile (0 to 1) of group `group`, rounded up to its bucket's edge
+    /// (about 19 % wide); `None` without any latency recorded.
+    pub fn quantile(&self, group: u32, q: f64) -> Option<u64> {
+        let at = group as usize * LATENCY_BUCKETS;
+        let counts: Vec<u64> = self
+            .counts
+            .get(at..at + LATENCY_BUCKETS)?
+            .iter()
+            .map(|c| c.load(Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        counts.iter().enumerate().find_map(|(i, &n)| {
+            seen += n;
+            (seen >= rank).then(|| latency_edge(i))
+        })
+    }
+}
+
 /// One device's ledger of one run.
 #[derive(Debug)]
 pub struct RunLedger {
@@ -139,6 +215,8 @@ pub struct RunLedger {
     from_ns: u64,
     /// Samples at or after this instant are suppressed: the run stopped early.
     until_ns: AtomicU64,
+    /// Where send latencies are also recorded, if anywhere.
+    latencies: Option<Arc<Latencies>>,
 }
 
 impl RunLedger {
@@ -154,6 +232,15 @@ impl RunLedger {
             suppressed: AtomicU64::new(0),
             from_ns: window.start_ns,
             until_ns: AtomicU64::new(window.end_ns),
+            latencies: None,
+        }
+    }
+
+    /// The same ledger, also recording each sent message's latency in `latencies`.
+    pub fn with_latencies(self, latencies: Arc<Latencies>) -> RunLedger {
+        RunLedger {
+            latencies: Some(latencies),
+            ..self
         }
     }
 
@@ -275,6 +362,9 @@ impl Mark {
             let latency = nl6_ifstate::unix_now_ns().saturating_sub(self.at_ns);
             c.latency_sum_ns.fetch_add(latency, Relaxed);
             c.latency_max_ns.fetch_max(latency, Relaxed);
+            if let Some(latencies) = &self.ledger.latencies {
+                latencies.record(self.slice, latency);
+            }
             if stall.waits > 0 {
                 c.stall_waits.fetch_add(stall.waits, Relaxed);
                 c.stall_ns.fetch_add(stall.nanos, Relaxed);
@@ -424,5 +514,39 @@ mod tests {
                 nanos: 60
             }
         );
+    }
+
+    #[test]
+    fn latency_quantiles_fall_in_quarter_octave_buckets() {
+        for ns in [
+            0,
+            1023,
+            1024,
+            1500,
+            65_000,
+            1_000_000,
+            123_456_789,
+            u64::MAX,
+        ] {
+            let b = latency_bucket(ns);
+            assert!(
+                ns <= latency_edge(b),
+                "{ns} above the edge of its bucket {b}"
+            );
+            if b > 0 && b < LATENCY_BUCKETS - 1 {
+                assert!(ns > latency_edge(b - 1), "{ns} in bucket {b}");
+            }
+        }
+        let l = Latencies::new(2, 3);
+        assert_eq!(l.quantile(0, 0.5), None);
+        for ms in 1..=100u64 {
+            l.record(4, ms * 1_000_000);
+        }
+        let p50 = l.quantile(1, 0.5).unwrap();
+        let p99 = l.quantile(1, 0.99).unwrap();
+        assert!((50_000_000..=60_000_000).contains(&p50), "{p50}");
+        assert!((99_000_000..=120_000_000).contains(&p99), "{p99}");
+        assert_eq!(l.quantile(0, 0.5), None, "slice 4 is in group 1");
+        assert_eq!(l.quantile(2, 0.5), None, "no such group");
     }
 }

@@ -319,6 +319,11 @@ async fn a_ramp_against_a_healthy_collector_sustains_every_step() {
         );
         assert_eq!(step["dropped"]["messages"], 0);
         assert_eq!(step["sent_ppm"], 1_000_000);
+        let (p50, p99) = (
+            step["latency_p50_ns"].as_u64().unwrap(),
+            step["latency_p99_ns"].as_u64().unwrap(),
+        );
+        assert!(0 < p50 && p50 <= p99, "{step}");
     }
     let ceiling = &ramp["ceiling"];
     assert_eq!(ceiling["devices"], 4, "{ramp}");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use nl6_dialout::{RunLedger, RunWindow, SliceTally};
+use nl6_dialout::{Latencies, RunLedger, RunWindow, SliceTally};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RunError;
@@ -190,6 +190,10 @@ pub struct StepReport {
     pub latency_mean_ns: u64,
     /// The longest such time (ns).
     pub latency_max_ns: u64,
+    /// Its median (ns, rounded up to a histogram bucket about 19 % wide).
+    pub latency_p50_ns: u64,
+    /// Its 99th percentile (ns, likewise).
+    pub latency_p99_ns: u64,
     /// The mean over the step's first slice (ns).
     pub latency_first_ns: u64,
     /// The mean over the step's last slice (ns).
@@ -293,6 +297,8 @@ pub(crate) struct RampState {
     pub step_slices: u32,
     pub t0_ns: u64,
     pub judged: parking_lot::Mutex<Vec<StepReport>>,
+    /// Send latencies per step, shared by the participants' ledgers.
+    pub latencies: Arc<Latencies>,
 }
 
 impl RampState {
@@ -310,7 +316,7 @@ impl RampState {
     /// for the whole run).
     pub fn ledger(&self, join: Option<usize>, window: RunWindow, suffix: Bytes) -> RunLedger {
         let from_ns = join.map_or(window.end_ns, |k| self.bounds(k).0);
-        RunLedger::starting_at(window, suffix, from_ns)
+        RunLedger::starting_at(window, suffix, from_ns).with_latencies(self.latencies.clone())
     }
 
     /// Judges each step a grace period after it ends; at the first one not sustained
@@ -366,6 +372,8 @@ impl RampState {
             stall_ppm: 0,
             latency_mean_ns: 0,
             latency_max_ns: 0,
+            latency_p50_ns: 0,
+            latency_p99_ns: 0,
             latency_first_ns: 0,
             latency_last_ns: 0,
             sustained: false,
@@ -462,6 +470,8 @@ impl RampState {
             stall_ppm,
             latency_mean_ns: all.latency_mean(),
             latency_max_ns: all.latency_max_ns,
+            latency_p50_ns: self.latencies.quantile(k as u32, 0.5).unwrap_or(0),
+            latency_p99_ns: self.latencies.quantile(k as u32, 0.99).unwrap_or(0),
             latency_first_ns,
             latency_last_ns,
             sustained: missed.is_empty(),

@@ -216,6 +216,10 @@ impl Runs {
             .as_ref()
             .map_or(plan.slices, |r| plan.slices / r.steps.len() as u32);
         let ramp = plan.ramp.clone().map(|plan| RampState {
+            latencies: Arc::new(nl6_dialout::Latencies::new(
+                plan.steps.len() as u32,
+                step_slices,
+            )),
             plan,
             step_slices,
             t0_ns,
