@@ -117,7 +117,7 @@ def test_the_ceiling_is_the_collector_capacity(nl6d, slow_collector):
         f"step {s['step']}: {s['devices']} devices, offered {s['offered']['messages']}, "
         f"sent {s['sent']['messages']}, dropped {s['dropped']['messages']}, "
         f"stall {s['stall_ppm'] / 1e4:.1f} %, latency {s['latency_first_ns'] / 1e6:.0f} -> "
-        f"{s['latency_last_ns'] / 1e6:.0f} ms: {s['reason']}"
+        f"{s['latency_last_ns'] / 1e6:.0f} ms (p99 {s['latency_p99_ns'] / 1e6:.0f} ms): {s['reason']}"
         for s in ramp["steps"]
     ) + "\n" + ramp["evidence"]
     ceiling = ramp["ceiling"]
@@ -135,6 +135,8 @@ def test_the_ceiling_is_the_collector_capacity(nl6d, slow_collector):
     assert abs(measured - nominal) <= 0.2 * nominal, "the slow collector itself:\n" + summary
     assert abs(ceiling["messages_per_s"] - measured) <= 0.2 * measured, summary
     assert failed["stall_waits"] > 0, "the overload made senders wait for windows:\n" + summary
+    below = ramp["steps"][0]
+    assert failed["latency_p99_ns"] > below["latency_p99_ns"], "overload delays sends:\n" + summary
     print(summary)
 
     # The dial-out status counts the same waits per collector.
