@@ -229,8 +229,8 @@ pub struct RampReport {
     pub hold_ms: u64,
     /// Every step, in order.
     pub steps: Vec<StepReport>,
-    /// The highest sustained step; `null` while running or if the first step was not
-    /// sustained.
+    /// The highest sustained step (so far, while the ramp runs); `null` until a step is
+    /// sustained, or for good if the first was not.
     pub ceiling: Option<Ceiling>,
     /// The finding in words.
     pub evidence: String,
