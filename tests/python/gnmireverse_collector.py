@@ -12,6 +12,13 @@ prints `listening on 127.0.0.1:<port>`, then one JSON line per received notifica
 `stream from <ip>` when a Publish call starts. `--min-ping-interval-ms` sets gRPC
 C-core's keepalive enforcement (`grpc.http2.min_ping_interval_without_data_ms`, 5 minutes
 by default, like grpc-go's `EnforcementPolicy.MinTime`).
+
+`--delay-ms D` makes it a slow collector: every received message holds one lock shared by
+all streams for D ms before it is read further, so it takes at most 1000/D messages per
+second in all (each line then also has `"at"`, the Unix time it was taken, in seconds).
+Flow control then slows the senders. `--no-bdp-probe` keeps gRPC C-core's HTTP/2 windows
+from growing (no bandwidth-delay probing); `--lookahead-bytes N` sets how far C-core reads
+ahead of the application on each stream (`grpc.http2.lookahead_bytes`, 64 KiB by default).
 """
 
 import argparse
@@ -19,6 +26,7 @@ import importlib
 import json
 import sys
 import threading
+import time
 from concurrent import futures
 from pathlib import Path
 
@@ -61,12 +69,17 @@ def main():
     parser.add_argument("--cert")
     parser.add_argument("--key")
     parser.add_argument("--min-ping-interval-ms", type=int)
+    parser.add_argument("--delay-ms", type=float)
+    parser.add_argument("--no-bdp-probe", action="store_true")
+    parser.add_argument("--lookahead-bytes", type=int)
     args = parser.parse_args()
 
     service = compile_stubs(args.stubs)
     from google.protobuf import empty_pb2
 
     out_lock = threading.Lock()
+    slow_lock = threading.Lock()
+    delay = (args.delay_ms or 0) / 1000.0
 
     class Servicer(service.gNMIReverseServicer):
         def Publish(self, request_iterator, context):
@@ -75,18 +88,22 @@ def main():
             with out_lock:
                 print(f"stream from {ip}", flush=True)
             for response in request_iterator:
+                if delay:
+                    with slow_lock:
+                        time.sleep(delay)
                 if not response.HasField("update"):
                     continue
                 n = response.update
-                line = json.dumps(
-                    {
-                        "peer": ip,
-                        "target": n.prefix.target,
-                        "timestamp": n.timestamp,
-                        "updates": len(n.update),
-                        "kinds": sorted({u.val.WhichOneof("value") or "" for u in n.update}),
-                    }
-                )
+                record = {
+                    "peer": ip,
+                    "target": n.prefix.target,
+                    "timestamp": n.timestamp,
+                    "updates": len(n.update),
+                    "kinds": sorted({u.val.WhichOneof("value") or "" for u in n.update}),
+                }
+                if delay:
+                    record["at"] = time.time()
+                line = json.dumps(record)
                 with out_lock:
                     print(line, flush=True)
             return empty_pb2.Empty()
@@ -94,6 +111,10 @@ def main():
     options = []
     if args.min_ping_interval_ms is not None:
         options.append(("grpc.http2.min_ping_interval_without_data_ms", args.min_ping_interval_ms))
+    if args.no_bdp_probe:
+        options.append(("grpc.http2.bdp_probe", 0))
+    if args.lookahead_bytes is not None:
+        options.append(("grpc.http2.lookahead_bytes", args.lookahead_bytes))
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=64), options=options)
     service.add_gNMIReverseServicer_to_server(Servicer(), server)
     address = f"127.0.0.1:{args.port}"

@@ -793,6 +793,7 @@ impl DeviceTask {
                 continue;
             };
             let updates = message.updates;
+            let stall_before = stream.flow_stall();
             let sent = {
                 let mut send = stream.send(message.bytes);
                 loop {
@@ -804,6 +805,12 @@ impl DeviceTask {
                     }
                 }
             };
+            // Two relaxed loads per send; counted only when the send waited.
+            let stall = stream.flow_stall().since(stall_before);
+            if stall.waits > 0 {
+                counters.flow_stall_waits.fetch_add(stall.waits, Relaxed);
+                counters.flow_stall_ns.fetch_add(stall.nanos, Relaxed);
+            }
             match sent {
                 None => {
                     if let Some(mark) = mark {
@@ -814,7 +821,7 @@ impl DeviceTask {
                 }
                 Some(Ok(())) => {
                     if let Some(mark) = mark {
-                        mark.sent(updates);
+                        mark.sent_after(updates, stall);
                     }
                     counters.updates_sent.fetch_add(updates, Relaxed);
                     if !*healthy {

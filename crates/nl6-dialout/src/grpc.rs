@@ -388,6 +388,10 @@ impl PushStream for GrpcCall {
         Box::pin(async move { self.finish().await.err().unwrap_or(FlavorError::Ended) })
     }
 
+    fn flow_stall(&self) -> crate::run::FlowStall {
+        self.stream.flow_stall()
+    }
+
     fn close(mut self: Box<Self>) -> BoxFuture<'static, Result<(), FlavorError>> {
         Box::pin(async move {
             // END_STREAM on the request: the client half-close.

@@ -79,7 +79,7 @@ pub use grpc::{CallSpec, GrpcCall, GrpcConnection};
 pub use h2c::{Http2Error, Reason};
 pub use identity::{DeviceIdentity, default_hostname};
 pub use net::{DeviceNet, DeviceStream};
-pub use run::{RunLedger, RunSlot, RunWindow, SliceTally, Tally};
+pub use run::{FlowStall, Latencies, RunLedger, RunSlot, RunWindow, SliceTally, Tally};
 pub use session::{
     PushSession, PushStream, ResponseCounter, Sample, SampleEncoder, SampleKind, ServeSession,
     Session, SessionContext, StopSignal, WireMessage,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 
-pub use nl6_ledger::{Mark, RunLedger, RunSlot, RunWindow, SliceTally, Tally};
+pub use nl6_ledger::{
+    FlowStall, Latencies, Mark, RunLedger, RunSlot, RunWindow, SliceTally, Tally,
+};
 
 use crate::session::WireMessage;
 
@@ -23,6 +25,7 @@ pub(crate) fn admit(
         return Some((message, None));
     };
     let mark = ledger.enter(at_ns)?;
+    mark.offer(message.updates);
     let suffix = ledger.suffix();
     let bytes = if suffix.is_empty() {
         message.bytes
@@ -67,6 +70,7 @@ mod tests {
         assert_eq!(&tagged.bytes[..], b"mTAG");
         assert_eq!(ledger.pending(), 1);
         mark.unwrap().sent(tagged.updates);
+        assert_eq!(ledger.slice(1).admitted.updates, 5);
         assert_eq!(ledger.pending(), 0);
         assert_eq!(
             ledger.slice(1).sent,

@@ -137,6 +137,12 @@ pub trait PushStream: Send {
 
     /// Closes the stream and waits for the collector's final word; `Ok` is a normal end.
     fn close(self: Box<Self>) -> BoxFuture<'static, Result<(), FlavorError>>;
+
+    /// How often and how long sends waited for an HTTP/2 flow-control window so far
+    /// (on the stream's connection); zero for transports without flow control.
+    fn flow_stall(&self) -> crate::run::FlowStall {
+        crate::run::FlowStall::default()
+    }
 }
 
 /// A session the flavor runs itself.

@@ -93,6 +93,9 @@ pub(crate) struct DeviceCounters {
     pub disconnects: [AtomicU64; 4],
     pub too_many_pings: AtomicU64,
     pub responses_received: AtomicU64,
+    /// Sends that waited for an HTTP/2 flow-control window, and how long (ns) in all.
+    pub flow_stall_waits: AtomicU64,
+    pub flow_stall_ns: AtomicU64,
     /// The keepalive ping interval in use, in ms (0 = no pings).
     pub keepalive_ms: AtomicU64,
     pub last_error: Mutex<Option<ErrorRecord>>,
@@ -123,6 +126,8 @@ impl DeviceCounters {
             },
             too_many_pings: self.too_many_pings.load(Relaxed),
             responses_received: self.responses_received.load(Relaxed),
+            flow_stall_waits: self.flow_stall_waits.load(Relaxed),
+            flow_stall_ns: self.flow_stall_ns.load(Relaxed),
         }
     }
 
@@ -237,6 +242,10 @@ pub struct ExportCounters {
     pub too_many_pings: u64,
     /// Messages collectors sent back on the streams (SONiC and Nokia `PublishResponse`s).
     pub responses_received: u64,
+    /// Sends that waited for an HTTP/2 flow-control window (the collector read slowly).
+    pub flow_stall_waits: u64,
+    /// Time those sends waited, in ns.
+    pub flow_stall_ns: u64,
 }
 
 impl ExportCounters {
@@ -253,6 +262,8 @@ impl ExportCounters {
         self.disconnects.add(&o.disconnects);
         self.too_many_pings += o.too_many_pings;
         self.responses_received += o.responses_received;
+        self.flow_stall_waits += o.flow_stall_waits;
+        self.flow_stall_ns += o.flow_stall_ns;
     }
 }
 
@@ -403,6 +414,8 @@ impl DialoutStats {
                     disconnects: t.disconnects,
                     too_many_pings: t.too_many_pings,
                     responses_received: t.responses_received,
+                    flow_stall_waits: t.flow_stall_waits,
+                    flow_stall_ms: t.flow_stall_ns / 1_000_000,
                     last_error_at: last.as_ref().map(|e| rfc3339(e.at)),
                     last_error: last.map(|e| e.text),
                 }
@@ -544,6 +557,13 @@ pub struct CollectorStatus {
     /// Messages the collector sent back (SONiC and Nokia `PublishResponse`s).
     #[serde(default)]
     pub responses_received: u64,
+    /// Sends that waited for an HTTP/2 flow-control window: the collector read slower
+    /// than its devices sent.
+    #[serde(default)]
+    pub flow_stall_waits: u64,
+    /// Time those sends waited, in ms.
+    #[serde(default)]
+    pub flow_stall_ms: u64,
     /// The most recent failure of any of its devices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,

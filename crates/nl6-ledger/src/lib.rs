@@ -69,6 +69,37 @@ pub struct SliceTally {
     pub send_failures: Tally,
     /// SAMPLE ticks not sampled at all: no stream was up, or the task ran late.
     pub skipped_ticks: u64,
+    /// Emitted (sampled in the window and queued): what the device offered. Counted by
+    /// the transports that report it ([`Mark::offer`]: gNMI dial-out).
+    pub admitted: Tally,
+    /// Time the sends of this slice's messages waited for an HTTP/2 flow-control window.
+    pub stall_ns: u64,
+    /// How many of those sends waited.
+    pub stall_waits: u64,
+    /// Sum over the sent messages of the time from sample to transport taken.
+    pub latency_sum_ns: u64,
+    /// The longest of those times.
+    pub latency_max_ns: u64,
+}
+
+/// Flow-control waits of a transport so far: how often and how long senders waited
+/// for an HTTP/2 window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FlowStall {
+    /// Sends that had to wait.
+    pub waits: u64,
+    /// Nanoseconds waited in all.
+    pub nanos: u64,
+}
+
+impl FlowStall {
+    /// What was added since `earlier`.
+    pub fn since(self, earlier: FlowStall) -> FlowStall {
+        FlowStall {
+            waits: self.waits.saturating_sub(earlier.waits),
+            nanos: self.nanos.saturating_sub(earlier.nanos),
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -98,6 +129,87 @@ struct SliceCounters {
     discarded: AtomicTally,
     send_failures: AtomicTally,
     skipped_ticks: AtomicU64,
+    admitted: AtomicTally,
+    stall_ns: AtomicU64,
+    stall_waits: AtomicU64,
+    latency_sum_ns: AtomicU64,
+    latency_max_ns: AtomicU64,
+}
+
+/// Buckets of a [`Latencies`] histogram: quarter octaves from 1 µs to about 18 min.
+const LATENCY_BUCKETS: usize = 128;
+
+/// Send latencies (sample to transport taken) of a run's messages, one log-scale
+/// histogram per group of consecutive slices (a ramp step), shared by the participants.
+#[derive(Debug)]
+pub struct Latencies {
+    slices_per_group: u32,
+    counts: Box<[AtomicU64]>,
+}
+
+fn latency_bucket(ns: u64) -> usize {
+    if ns < 1024 {
+        return 0;
+    }
+    let octave = 63 - ns.leading_zeros() as usize;
+    let quarter = ((ns >> (octave - 2)) & 3) as usize;
+    ((octave - 10) * 4 + quarter + 1).min(LATENCY_BUCKETS - 1)
+}
+
+/// The largest latency (ns) of bucket `index`.
+fn latency_edge(index: usize) -> u64 {
+    if index == 0 {
+        return 1023;
+    }
+    if index >= LATENCY_BUCKETS - 1 {
+        return u64::MAX;
+    }
+    let (octave, quarter) = ((index - 1) / 4 + 10, (index - 1) % 4);
+    ((4 + quarter as u64 + 1) << (octave - 2)).saturating_sub(1)
+}
+
+impl Latencies {
+    /// `groups` histograms, each over `slices_per_group` consecutive slices.
+    pub fn new(groups: u32, slices_per_group: u32) -> Latencies {
+        Latencies {
+            slices_per_group: slices_per_group.max(1),
+            counts: (0..groups as usize * LATENCY_BUCKETS)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        }
+    }
+
+    fn record(&self, slice: u32, ns: u64) {
+        let group = (slice / self.slices_per_group) as usize;
+        if let Some(c) = self
+            .counts
+            .get(group * LATENCY_BUCKETS + latency_bucket(ns))
+        {
+            c.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// The `q` quantile (0 to 1) of group `group`, rounded up to its bucket's edge
+    /// (about 19 % wide); `None` without any latency recorded.
+    pub fn quantile(&self, group: u32, q: f64) -> Option<u64> {
+        let at = group as usize * LATENCY_BUCKETS;
+        let counts: Vec<u64> = self
+            .counts
+            .get(at..at + LATENCY_BUCKETS)?
+            .iter()
+            .map(|c| c.load(Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        counts.iter().enumerate().find_map(|(i, &n)| {
+            seen += n;
+            (seen >= rank).then(|| latency_edge(i))
+        })
+    }
 }
 
 /// One device's ledger of one run.
@@ -113,6 +225,12 @@ pub struct RunLedger {
     pending: AtomicU64,
     /// Messages not emitted because they fell outside the window.
     suppressed: AtomicU64,
+    /// Samples before this instant (Unix ns) are suppressed: the device joins later.
+    from_ns: u64,
+    /// Samples at or after this instant are suppressed: the run stopped early.
+    until_ns: AtomicU64,
+    /// Where send latencies are also recorded, if anywhere.
+    latencies: Option<Arc<Latencies>>,
 }
 
 impl RunLedger {
@@ -127,7 +245,41 @@ impl RunLedger {
                 .collect(),
             pending: AtomicU64::new(0),
             suppressed: AtomicU64::new(0),
+            from_ns: window.start_ns,
+            until_ns: AtomicU64::new(window.end_ns),
+            latencies: None,
         }
+    }
+
+    /// The same ledger, also recording each sent message's latency in `latencies`.
+    pub fn with_latencies(self, latencies: Arc<Latencies>) -> RunLedger {
+        RunLedger {
+            latencies: Some(latencies),
+            ..self
+        }
+    }
+
+    /// The same, but the device emits only samples taken from `from_ns` on (it joins a
+    /// load step later in the window).
+    pub fn starting_at(window: RunWindow, suffix: Bytes, from_ns: u64) -> RunLedger {
+        RunLedger {
+            from_ns: from_ns.max(window.start_ns),
+            ..RunLedger::new(window, suffix)
+        }
+    }
+
+    /// From `at_ns` on the device emits nothing more in this run (it stopped early).
+    pub fn stop_at(&self, at_ns: u64) {
+        self.until_ns.fetch_min(at_ns, Relaxed);
+    }
+
+    /// The slice a sample taken at `at_ns` is emitted in: inside the window, at or after
+    /// the device's start and before any early stop; `None` otherwise.
+    fn emits(&self, at_ns: u64) -> Option<u32> {
+        if at_ns < self.from_ns || at_ns >= self.until_ns.load(Relaxed) {
+            return None;
+        }
+        self.window.slice_of(at_ns)
     }
 
     /// The same ledger, naming the run `tag` to flavors that write it inside their
@@ -163,6 +315,11 @@ impl RunLedger {
             discarded: c.discarded.get(),
             send_failures: c.send_failures.get(),
             skipped_ticks: c.skipped_ticks.load(Relaxed),
+            admitted: c.admitted.get(),
+            stall_ns: c.stall_ns.load(Relaxed),
+            stall_waits: c.stall_waits.load(Relaxed),
+            latency_sum_ns: c.latency_sum_ns.load(Relaxed),
+            latency_max_ns: c.latency_max_ns.load(Relaxed),
         }
     }
 
@@ -179,7 +336,7 @@ impl RunLedger {
     /// A message sampled at `at_ns`: inside the window, its mark (pending until
     /// settled); outside, `None` and it counts as suppressed — do not emit it.
     pub fn enter(self: &Arc<Self>, at_ns: u64) -> Option<Mark> {
-        let Some(slice) = self.window.slice_of(at_ns) else {
+        let Some(slice) = self.emits(at_ns) else {
             self.suppressed.fetch_add(1, Relaxed);
             return None;
         };
@@ -187,12 +344,13 @@ impl RunLedger {
         Some(Mark {
             ledger: self.clone(),
             slice,
+            at_ns,
         })
     }
 
     /// Counts `ticks` SAMPLE ticks not sampled at `now_ns`, if inside the window.
     pub fn skipped_at(&self, ticks: u64, now_ns: u64) {
-        if let Some(slice) = self.window.slice_of(now_ns)
+        if let Some(slice) = self.emits(now_ns)
             && let Some(c) = self.slices.get(slice as usize)
         {
             c.skipped_ticks.fetch_add(ticks, Relaxed);
@@ -256,6 +414,8 @@ fn unix_now_ns() -> u64 {
 pub struct Mark {
     ledger: Arc<RunLedger>,
     slice: u32,
+    /// When the message was sampled (Unix ns).
+    at_ns: u64,
 }
 
 impl Mark {
@@ -266,8 +426,33 @@ impl Mark {
         self.ledger.pending.fetch_sub(1, Relaxed);
     }
 
+    /// Counts the message, of `updates` updates, as offered (emitted and queued).
+    pub fn offer(&self, updates: u64) {
+        if let Some(c) = self.ledger.slices.get(self.slice as usize) {
+            c.admitted.add(updates);
+        }
+    }
+
     /// The transport took it.
     pub fn sent(self, updates: u64) {
+        self.sent_after(updates, FlowStall::default());
+    }
+
+    /// The transport took it, after waiting `stall` for flow-control windows; records
+    /// the time from sample to now as its send latency.
+    pub fn sent_after(self, updates: u64, stall: FlowStall) {
+        if let Some(c) = self.ledger.slices.get(self.slice as usize) {
+            let latency = unix_now_ns().saturating_sub(self.at_ns);
+            c.latency_sum_ns.fetch_add(latency, Relaxed);
+            c.latency_max_ns.fetch_max(latency, Relaxed);
+            if let Some(latencies) = &self.ledger.latencies {
+                latencies.record(self.slice, latency);
+            }
+            if stall.waits > 0 {
+                c.stall_waits.fetch_add(stall.waits, Relaxed);
+                c.stall_ns.fetch_add(stall.nanos, Relaxed);
+            }
+        }
         self.settle(updates, |c| &c.sent);
     }
 
@@ -344,5 +529,71 @@ mod tests {
         assert_eq!(slot.ledger().unwrap().tag().map(|t| &**t), Some("t"));
         slot.leave();
         assert!(slot.ledger().is_none());
+    }
+
+    #[test]
+    fn a_late_joiner_and_an_early_stop_are_silent_and_sends_carry_stall_and_latency() {
+        let ledger = Arc::new(RunLedger::starting_at(window(), Bytes::new(), 1_500));
+        assert!(ledger.enter(1_200).is_none(), "not joined yet");
+        let mark = ledger.enter(1_550).unwrap();
+        mark.offer(2);
+        assert_eq!(ledger.slice(5).admitted.messages, 1);
+        let stall = FlowStall {
+            waits: 1,
+            nanos: 40,
+        };
+        mark.sent_after(2, stall);
+        let t = ledger.slice(5);
+        assert_eq!((t.stall_waits, t.stall_ns), (1, 40));
+        assert!(t.latency_sum_ns > 0 && t.latency_max_ns == t.latency_sum_ns);
+        ledger.stop_at(1_700);
+        assert!(ledger.enter(1_650).is_some());
+        assert!(ledger.enter(1_700).is_none(), "stopped");
+        assert_eq!(ledger.suppressed(), 2);
+        let later = FlowStall {
+            waits: 3,
+            nanos: 100,
+        };
+        assert_eq!(
+            later.since(stall),
+            FlowStall {
+                waits: 2,
+                nanos: 60
+            }
+        );
+    }
+
+    #[test]
+    fn latency_quantiles_fall_in_quarter_octave_buckets() {
+        for ns in [
+            0,
+            1023,
+            1024,
+            1500,
+            65_000,
+            1_000_000,
+            123_456_789,
+            u64::MAX,
+        ] {
+            let b = latency_bucket(ns);
+            assert!(
+                ns <= latency_edge(b),
+                "{ns} above the edge of its bucket {b}"
+            );
+            if b > 0 && b < LATENCY_BUCKETS - 1 {
+                assert!(ns > latency_edge(b - 1), "{ns} in bucket {b}");
+            }
+        }
+        let l = Latencies::new(2, 3);
+        assert_eq!(l.quantile(0, 0.5), None);
+        for ms in 1..=100u64 {
+            l.record(4, ms * 1_000_000);
+        }
+        let p50 = l.quantile(1, 0.5).unwrap();
+        let p99 = l.quantile(1, 0.99).unwrap();
+        assert!((50_000_000..=60_000_000).contains(&p50), "{p50}");
+        assert!((99_000_000..=120_000_000).contains(&p99), "{p99}");
+        assert_eq!(l.quantile(0, 0.5), None, "slice 4 is in group 1");
+        assert_eq!(l.quantile(2, 0.5), None, "no such group");
     }
 }

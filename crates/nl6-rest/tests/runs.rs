@@ -69,9 +69,34 @@ async fn bad_runs_are_refused_naming_the_field_and_nothing_is_armed() {
             "none of the 2 selected devices streams gNMI dial-in",
         ),
         (
-            json!({"devices": all, "ramp": {"steps": [1, 2]}}),
+            json!({"devices": all, "ramp": {"steps": [2, 1]}}),
             400,
-            "invalid ramp: the ceiling search is not supported yet",
+            "invalid ramp.steps: must increase",
+        ),
+        (
+            json!({"devices": all, "ramp": {"hold": "2s"}}),
+            400,
+            "invalid ramp.steps: required",
+        ),
+        (
+            json!({"devices": all, "ramp": {"steps": [1], "hold": "1h"}}),
+            400,
+            "invalid ramp.hold:",
+        ),
+        (
+            json!({"devices": all, "ramp": {"by": "rate", "steps": [1]}}),
+            400,
+            "invalid ramp.by:",
+        ),
+        (
+            json!({"devices": all, "window": "4s", "ramp": {"steps": [1]}}),
+            400,
+            "invalid window: a ramp run",
+        ),
+        (
+            json!({"devices": all, "ramp": {"steps": [1], "speed": 2}}),
+            400,
+            "speed",
         ),
         // Dial-in-only devices cannot take part.
         (
@@ -213,4 +238,124 @@ async fn a_run_is_silent_outside_its_window_and_tags_every_message() {
     }
     api.stop().await;
     collector.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ramp_against_a_healthy_collector_sustains_every_step() {
+    let (tx, mut rx) = mpsc::channel(4096);
+    let collector = nl6_collector::start(
+        CollectorConfig::plaintext("127.0.0.1:0".parse().unwrap()).with_sink(tx),
+    )
+    .await
+    .unwrap();
+    // Drain the sink so the collector never waits on it.
+    let sink = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+    let api = Api::start().await;
+    let first = dev(113, 1);
+    api.create(json!({
+        "start_ip": first.to_string(), "device_count": 4, "interfaces": 2,
+        "gnmi_dialout": {"collector": collector.local_addr().to_string(),
+            "sample_interval": "1s", "tls": {"enabled": false}}
+    }))
+    .await;
+    wait_until("four streams", || {
+        let api = &api;
+        async move {
+            api.get("/api/v1/gnmi/dialout/status").await.json()["collectors"][0]["streams_active"]
+                == 4
+        }
+    })
+    .await;
+    let devices = json!({"batch": first.to_string()});
+    api.post(
+        "/api/v1/runs",
+        &json!({"devices": devices, "ramp": {"steps": [1, 2, 5]}}),
+    )
+    .await
+    .assert_error(
+        400,
+        &["invalid ramp.steps: the last step has 5 devices, above the 4 participants"],
+    );
+    let reply = api
+        .post(
+            "/api/v1/runs",
+            &json!({"devices": devices, "seed": 9, "slices": 2, "pre_roll": "1s", "drain": "2s",
+                "ramp": {"by": "devices", "steps": [1, 2, 4], "hold": "2s"}}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let armed = reply.json()["data"].clone();
+    assert_eq!(armed["slices"], 6, "2 slices per step");
+    assert_eq!(
+        armed["t1_ns"].as_u64().unwrap() - armed["t0_ns"].as_u64().unwrap(),
+        6_000_000_000,
+        "three holds of 2 s"
+    );
+    assert_eq!(armed["ramp"]["steps"].as_array().unwrap().len(), 3);
+    assert!(armed["ramp"]["ceiling"].is_null());
+    let id = armed["id"].as_str().unwrap().to_string();
+    let mut report = Value::Null;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while tokio::time::Instant::now() < deadline {
+        report = api.get(&format!("/api/v1/runs/{id}")).await.json()["data"].clone();
+        if report["state"] == "finished" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(report["state"], "finished", "{report}");
+    let ramp = &report["ramp"];
+    for (k, step) in ramp["steps"].as_array().unwrap().iter().enumerate() {
+        let devices = [1u64, 2, 4][k];
+        assert_eq!(step["step"], k + 1);
+        assert_eq!(step["devices"], devices);
+        assert_eq!(step["ran"], true, "{step}");
+        assert_eq!(step["sustained"], true, "{step}");
+        assert_eq!(step["reason"], "sustained");
+        // 1 s SAMPLE ticks over a 2 s hold: 2 per device (one more or less with the
+        // tick phase at the edges).
+        let offered = step["offered"]["messages"].as_u64().unwrap();
+        assert!(
+            (devices..=3 * devices).contains(&offered),
+            "step {k}: {offered} offered: {step}"
+        );
+        assert_eq!(
+            step["sent"]["messages"].as_u64().unwrap(),
+            offered,
+            "{step}"
+        );
+        assert_eq!(step["dropped"]["messages"], 0);
+        assert_eq!(step["sent_ppm"], 1_000_000);
+        let (p50, p99) = (
+            step["latency_p50_ns"].as_u64().unwrap(),
+            step["latency_p99_ns"].as_u64().unwrap(),
+        );
+        assert!(0 < p50 && p50 <= p99, "{step}");
+    }
+    let ceiling = &ramp["ceiling"];
+    assert_eq!(ceiling["devices"], 4, "{ramp}");
+    assert_eq!(ceiling["found"], false, "every step held: a lower bound");
+    let rate = ceiling["messages_per_s"].as_f64().unwrap();
+    assert!(
+        (2.0..=6.0).contains(&rate),
+        "4 devices × 1 message/s: {rate}"
+    );
+    assert!(
+        ramp["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("every step was sustained"),
+        "{ramp}"
+    );
+    // A device of step 2 or 3 is silent before its step: nothing in the first slices.
+    let late: Vec<&Value> = report["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["slices"][0]["sent"]["messages"] == 0)
+        .collect();
+    assert_eq!(late.len(), 3, "one device in step 1: {report}");
+    api.stop().await;
+    collector.shutdown().await.unwrap();
+    sink.abort();
 }

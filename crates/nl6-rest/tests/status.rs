@@ -155,6 +155,8 @@ async fn dialout_status_has_the_seed_shape_and_is_monotonic_across_deletion() {
             "devices_connected",
             "disconnects",
             "flavor",
+            "flow_stall_ms",
+            "flow_stall_waits",
             "open_failures",
             "reconnects",
             "responses_received",

@@ -10,6 +10,10 @@
 //! `send_failures`, and the SAMPLE ticks skipped. One run at a time; reports are kept in
 //! memory, the last [`KEEP_REPORTS`] of them.
 //!
+//! A request with a [`RampBody`] is a ceiling search: the participants emitting step up
+//! hold by hold, each step is judged while the run goes on, and the run stops at the
+//! first step not sustained; the report's [`RampReport`] names the ceiling.
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use nl6_fleet::{Fleet, FleetConfig};
@@ -29,11 +33,16 @@
 
 mod error;
 mod participants;
+mod ramp;
 mod report;
 mod request;
 mod runs;
 
 pub use error::RunError;
+pub use ramp::{
+    Ceiling, DEFAULT_HOLD, MAX_GRACE, MAX_HOLD, MAX_LATENCY_GROWTH, MAX_RAMP_STEPS, MAX_STALL_PPM,
+    MIN_HOLD, MIN_STEP_SLICES, RampBody, RampReport, SUSTAINED_SENT_PPM, StepReport,
+};
 pub use report::{Counts, DeviceReport, RunReport, RunState, TallyBody};
 pub use request::{
     DEFAULT_DRAIN, DEFAULT_PRE_ROLL, DEFAULT_SLICES, DEFAULT_WINDOW, DevicesBody, MAX_CELLS,

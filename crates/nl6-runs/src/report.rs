@@ -119,7 +119,7 @@ pub struct DeviceReport {
 }
 
 /// A run: its parameters and its ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunReport {
     /// The run id.
@@ -162,4 +162,7 @@ pub struct RunReport {
     pub unsettled: u64,
     /// Each participant, by address.
     pub devices: Vec<DeviceReport>,
+    /// The ceiling search, for a ramp run: each step judged, the ceiling found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ramp: Option<crate::ramp::RampReport>,
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::error::RunError;
 use crate::participants::Protocol;
+use crate::ramp::{MIN_STEP_SLICES, RampBody, RampPlan};
 
 /// Default window length.
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(10);
@@ -87,9 +88,10 @@ pub struct RunRequest {
     /// How long after T1 the run waits for its queued messages to be sent (default
     /// `5s`, up to 5 min); what is still queued then is reported as `unsettled`.
     pub drain: Option<String>,
-    /// The ceiling search: not supported yet (a 400 says so).
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
-    pub ramp: Option<serde_json::Value>,
+    /// The ceiling search: step the participants emitting, hold by hold, until the
+    /// collector no longer keeps up. The window is then the steps × `ramp.hold`
+    /// (`window` must be left out) and `slices` counts per step (at least 2).
+    pub ramp: Option<RampBody>,
 }
 
 /// A validated request.
@@ -104,6 +106,8 @@ pub(crate) struct RunPlan {
     pub limit: Option<usize>,
     pub tag: Option<String>,
     pub drain: Duration,
+    /// The ceiling search, if asked for (`slices` is then the run's total).
+    pub ramp: Option<RampPlan>,
 }
 
 fn ip(field: &str, text: &str) -> Result<Ipv4Addr, RunError> {
@@ -112,7 +116,7 @@ fn ip(field: &str, text: &str) -> Result<Ipv4Addr, RunError> {
         .map_err(|_| RunError::invalid(field, format!("{text:?} is not an IPv4 address")))
 }
 
-fn duration(
+pub(crate) fn duration(
     field: &str,
     text: Option<&str>,
     default: Duration,
@@ -183,21 +187,34 @@ impl DevicesBody {
 impl RunRequest {
     /// Checks every field; the first error names its field.
     pub(crate) fn plan(&self) -> Result<RunPlan, RunError> {
-        if self.ramp.is_some() {
-            return Err(RunError::invalid(
-                "ramp",
-                "the ceiling search is not supported yet; arm one run per load step instead",
-            ));
-        }
+        let ramp = self.ramp.as_ref().map(RampBody::plan).transpose()?;
         let selection = self.devices.selection()?;
         let protocol = Protocol::parse(self.protocol.as_deref())?;
-        let window = duration(
-            "window",
-            self.window.as_deref(),
-            DEFAULT_WINDOW,
-            MIN_WINDOW,
-            MAX_WINDOW,
-        )?;
+        if ramp.is_some() && protocol != Protocol::GnmiDialout {
+            return Err(RunError::invalid(
+                "ramp",
+                format!(
+                    "the ceiling search steps gNMI dial-out devices; protocol {} does not take a ramp",
+                    protocol.as_str()
+                ),
+            ));
+        }
+        let window = match &ramp {
+            Some(_) if self.window.is_some() => {
+                return Err(RunError::invalid(
+                    "window",
+                    "a ramp run lasts its steps × ramp.hold; leave window out",
+                ));
+            }
+            Some(ramp) => ramp.hold * ramp.steps.len() as u32,
+            None => duration(
+                "window",
+                self.window.as_deref(),
+                DEFAULT_WINDOW,
+                MIN_WINDOW,
+                MAX_WINDOW,
+            )?,
+        };
         let pre_roll = duration(
             "pre_roll",
             self.pre_roll.as_deref(),
@@ -213,12 +230,18 @@ impl RunRequest {
             MAX_DRAIN,
         )?;
         let slices = self.slices.unwrap_or(DEFAULT_SLICES);
-        if !(1..=MAX_SLICES).contains(&slices) {
+        let least = if ramp.is_some() { MIN_STEP_SLICES } else { 1 };
+        if !(least..=MAX_SLICES).contains(&slices) {
+            let what = if ramp.is_some() { " per ramp step" } else { "" };
             return Err(RunError::invalid(
                 "slices",
-                format!("{slices} is out of range 1 to {MAX_SLICES}"),
+                format!("{slices} is out of range {least} to {MAX_SLICES}{what}"),
             ));
         }
+        let slices = match &ramp {
+            Some(ramp) => slices * ramp.steps.len() as u32,
+            None => slices,
+        };
         if let Some(limit) = self.limit
             && limit == 0
         {
@@ -246,6 +269,7 @@ impl RunRequest {
             limit: self.limit,
             tag: self.tag.clone(),
             drain,
+            ramp,
         })
     }
 }
@@ -271,6 +295,14 @@ mod tests {
         assert_eq!(plan.window, DEFAULT_WINDOW);
         assert_eq!(plan.slices, 10);
         assert_eq!(plan.seed, 3);
+        assert!(plan.ramp.is_none());
+        let plan = request(
+            r#"{"devices": {"all": true}, "slices": 4, "ramp": {"steps": [1, 2, 3], "hold": "2s"}}"#,
+        )
+        .plan()
+        .unwrap();
+        assert_eq!(plan.window, Duration::from_secs(6));
+        assert_eq!(plan.slices, 12, "slices per step × steps");
         let plan = request(r#"{"devices": {"batch": "127.1.0.1"}}"#)
             .plan()
             .unwrap();
@@ -305,6 +337,18 @@ mod tests {
         assert!(
             error(r#"{"devices": {"all": true}, "protocol": "snmp"}"#)
                 .starts_with("invalid protocol:")
+        );
+        assert!(
+            error(r#"{"devices": {"all": true}, "ramp": {"steps": [2, 1]}}"#)
+                .starts_with("invalid ramp.steps:")
+        );
+        assert!(
+            error(r#"{"devices": {"all": true}, "window": "5s", "ramp": {"steps": [1]}}"#)
+                .starts_with("invalid window: a ramp run")
+        );
+        assert!(
+            error(r#"{"devices": {"all": true}, "slices": 1, "ramp": {"steps": [1]}}"#)
+                .starts_with("invalid slices: 1 is out of range 2 to 1000 per ramp step")
         );
         assert!(
             serde_json::from_str::<RunRequest>(r#"{"devices": {"all": true}, "colour": 1}"#)

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 
 use crate::error::RunError;
 use crate::participants::{self, Participant};
+use crate::ramp::RampState;
 use crate::report::{Counts, DeviceReport, RunReport, RunState};
 use crate::request::{MAX_CELLS, RunPlan, RunRequest};
 
@@ -54,6 +55,7 @@ struct Active {
     header: RunReport,
     members: Vec<(Participant, Arc<RunLedger>)>,
     state: Mutex<RunState>,
+    ramp: Option<RampState>,
 }
 
 fn unix_ns(t: SystemTime) -> u64 {
@@ -98,6 +100,10 @@ impl Active {
                 }
             })
             .collect();
+        report.ramp = self
+            .ramp
+            .as_ref()
+            .map(|r| r.report(state == RunState::Finished));
         report
     }
 
@@ -146,6 +152,13 @@ impl Runs {
                 ),
             ));
         }
+        let joins = match &plan.ramp {
+            Some(ramp) => {
+                ramp.check(members.len())?;
+                ramp.join_steps(members.len(), plan.seed)
+            }
+            None => vec![Some(0); members.len()],
+        };
         state.next_id += 1;
         let id = state.next_id.to_string();
         let tag = plan
@@ -164,9 +177,33 @@ impl Runs {
             end_ns: t1_ns,
             slices: plan.slices,
         };
+        let suffix = bytes::Bytes::from(nl6_gnmi::run_tag::subscribe_response_suffix(&tag));
+        let step_slices = plan
+            .ramp
+            .as_ref()
+            .map_or(plan.slices, |r| plan.slices / r.steps.len() as u32);
+        let ramp = plan.ramp.clone().map(|plan| RampState {
+            latencies: Arc::new(nl6_dialout::Latencies::new(
+                plan.steps.len() as u32,
+                step_slices,
+            )),
+            plan,
+            step_slices,
+            t0_ns,
+            judged: Mutex::new(Vec::new()),
+        });
         let members: Vec<_> = members
             .into_iter()
-            .map(|m| (m, Arc::new(plan.protocol.ledger(window, &tag))))
+            .zip(joins)
+            .map(|(m, join)| {
+                // A ramp steps gNMI dial-out devices only (the request is refused
+                // otherwise), whose messages carry the tag as an appended extension.
+                let ledger = match &ramp {
+                    None => plan.protocol.ledger(window, &tag),
+                    Some(ramp) => ramp.ledger(join, window, suffix.clone()),
+                };
+                (m, Arc::new(ledger))
+            })
             .collect();
         let header = RunReport {
             id: id.clone(),
@@ -187,6 +224,7 @@ impl Runs {
             per_slice: Vec::new(),
             unsettled: 0,
             devices: Vec::new(),
+            ramp: None,
         };
         for (member, ledger) in &members {
             member.join(ledger);
@@ -195,6 +233,7 @@ impl Runs {
             header,
             members,
             state: Mutex::new(RunState::PreRoll),
+            ramp,
         });
         state.active = Some(active.clone());
         let armed = active.report(RunState::PreRoll);
@@ -212,7 +251,14 @@ impl Runs {
         };
         tokio::time::sleep(until(active.header.t0_ns)).await;
         *active.state.lock() = RunState::Window;
-        tokio::time::sleep(until(active.header.t1_ns)).await;
+        match &active.ramp {
+            Some(ramp) => {
+                let ledgers: Vec<_> = active.members.iter().map(|(_, l)| l.clone()).collect();
+                ramp.step_through(&active.header.id, &ledgers, &active.state)
+                    .await;
+            }
+            None => tokio::time::sleep(until(active.header.t1_ns)).await,
+        }
         *active.state.lock() = RunState::Draining;
         let deadline = tokio::time::Instant::now() + drain;
         while !active.settled() && tokio::time::Instant::now() < deadline {

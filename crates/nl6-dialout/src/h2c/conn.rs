@@ -6,7 +6,8 @@
 
 use std::io::IoSlice;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -19,6 +20,7 @@ use super::reader::Reader;
 use super::{ConnectionEnd, Http2Error, Phase, StreamOutcome};
 use crate::connector::{Io, Keepalive};
 use crate::grpc::MessageCounter;
+use crate::run::FlowStall;
 use crate::session::ResponseCounter;
 
 /// DATA frames written per vectored write, at most.
@@ -76,6 +78,9 @@ pub(super) struct Shared {
     pub reader_wake: Notify,
     pub writer: tokio::sync::Mutex<WriteHalf<Box<dyn Io>>>,
     pub phase: watch::Sender<Phase>,
+    /// Sends that waited for a flow-control window, and how long (ns) in all.
+    pub stall_waits: AtomicU64,
+    pub stall_ns: AtomicU64,
 }
 
 impl Shared {
@@ -206,6 +211,8 @@ impl Client {
             reader_wake: Notify::new(),
             writer: tokio::sync::Mutex::new(write),
             phase: watch::Sender::new(Phase::Starting),
+            stall_waits: AtomicU64::new(0),
+            stall_ns: AtomicU64::new(0),
         });
         tokio::spawn(reader_task(shared.clone(), read, keepalive));
         Ok(Arc::new(Client { shared }))
@@ -214,6 +221,15 @@ impl Client {
     /// Watches the connection's phase.
     pub fn phase(&self) -> watch::Receiver<Phase> {
         self.shared.phase.subscribe()
+    }
+
+    /// How often and how long sends on this connection waited for a flow-control
+    /// window (the stream's or the connection's) so far.
+    pub fn flow_stall(&self) -> FlowStall {
+        FlowStall {
+            waits: self.shared.stall_waits.load(Relaxed),
+            nanos: self.shared.stall_ns.load(Relaxed),
+        }
     }
 
     /// Whether the connection ended.
@@ -338,6 +354,11 @@ impl Drop for Stream {
 }
 
 impl Stream {
+    /// The flow-control waits of the stream's connection so far.
+    pub fn flow_stall(&self) -> FlowStall {
+        self.client.flow_stall()
+    }
+
     /// The stream's outcome, if the collector ended it (or the connection did).
     fn outcome(&self) -> Option<StreamOutcome> {
         let mut state = self.client.shared.state.lock();
@@ -360,21 +381,27 @@ impl Stream {
 
     /// Waits for send window and takes up to `want` bytes of it: the stream's and the
     /// connection's, at most [`FRAMES_PER_WRITE`] frames' worth. The common case (the
-    /// window is open) registers no waiter.
+    /// window is open) registers no waiter and counts nothing; a wait is counted in the
+    /// connection's stall counters once it is over.
     async fn grant(&self, want: usize) -> Result<(usize, usize), StreamOutcome> {
+        if let Some(taken) = self.try_grant(want) {
+            return taken;
+        }
         let shared = &self.client.shared;
-        loop {
-            if let Some(taken) = self.try_grant(want) {
-                return taken;
-            }
+        let since = Instant::now();
+        let taken = loop {
             let notified = shared.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             if let Some(taken) = self.try_grant(want) {
-                return taken;
+                break taken;
             }
             notified.await;
-        }
+        };
+        let waited = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        shared.stall_waits.fetch_add(1, Relaxed);
+        shared.stall_ns.fetch_add(waited, Relaxed);
+        taken
     }
 
     /// Takes window if there is any; `None` to wait; `Some(Err)` once the stream ended.

@@ -9,6 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::frame::{self, Head, Reason};
 use super::{Client, ConnectionEnd, Http2Error, Phase, Request, Stream, StreamOutcome};
+use crate::run::FlowStall;
 use crate::session::ResponseCounter;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -116,6 +117,7 @@ async fn a_message_waits_for_window_and_arrives_whole_in_frames() {
     let stream = open(&client, None).await;
     let (head, _) = peer.next(frame::HEADERS).await;
     assert_eq!(head.flags & frame::END_HEADERS, frame::END_HEADERS);
+    assert_eq!(client.flow_stall(), FlowStall::default(), "no wait yet");
     let message = Bytes::from((0..40_000u32).map(|i| i as u8).collect::<Vec<_>>());
     let send = tokio::spawn(async move {
         stream.send(&message).await.map_err(|_| "send failed")?;
@@ -138,6 +140,9 @@ async fn a_message_waits_for_window_and_arrives_whole_in_frames() {
     let (_stream, message) = send.await.unwrap().unwrap();
     assert_eq!(got[..5], [0, 0, 0, 0x9c, 0x40]);
     assert_eq!(got[5..], message[..]);
+    let stall = client.flow_stall();
+    assert_eq!(stall.waits, 1, "one wait for the window: {stall:?}");
+    assert!(stall.nanos > 0);
 }
 
 #[tokio::test]

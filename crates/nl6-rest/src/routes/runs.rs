@@ -13,7 +13,9 @@ use crate::state::ApiState;
 /// Arms a run: the selected devices streaming the run's `protocol` (gNMI dial-out, MDT
 /// dial-out, or gNMI dial-in STREAM subscriptions) go silent at once, emit only inside
 /// the window `[T0, T1)` (each message tagged), and the run then finalises its report.
-/// One run at a time.
+/// With a `ramp`, the participants emitting step up hold by hold and the run stops at
+/// the first step the collector did not keep up with (the ceiling search). One run at a
+/// time.
 #[utoipa::path(
     post,
     path = "/api/v1/runs",
