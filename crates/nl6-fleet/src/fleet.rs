@@ -344,7 +344,7 @@ impl Fleet {
                 ),
             )
         })?;
-        let subtrees = profile.subtrees_for(spec.interfaces);
+        let subtrees = profile.subtrees_named(spec.interfaces, spec.interface_naming);
         if !profile.serves_lldp() {
             return Ok(subtrees);
         }
