@@ -34,9 +34,21 @@ pub static SUBINTERFACES: SubtreeSchema = SubtreeSchema {
     leaves: &[
         leaf(&["state", "index"], LeafType::Uint32, LeafClass::Static),
         leaf(&["state", "name"], LeafType::String, LeafClass::Static),
-        leaf(&["state", "admin-status"], LeafType::Enum, LeafClass::OnChange),
-        leaf(&["state", "oper-status"], LeafType::Enum, LeafClass::OnChange),
-        leaf(&["state", "last-change"], LeafType::Uint64, LeafClass::OnChange),
+        leaf(
+            &["state", "admin-status"],
+            LeafType::Enum,
+            LeafClass::OnChange,
+        ),
+        leaf(
+            &["state", "oper-status"],
+            LeafType::Enum,
+            LeafClass::OnChange,
+        ),
+        leaf(
+            &["state", "last-change"],
+            LeafType::Uint64,
+            LeafClass::OnChange,
+        ),
         sampled(&["state", "counters", "in-octets"]),
         sampled(&["state", "counters", "in-pkts"]),
         sampled(&["state", "counters", "in-unicast-pkts"]),
@@ -233,9 +245,18 @@ mod tests {
         assert_eq!(subs.entry_count(), 6);
         assert_eq!(subs.key(3), "1");
         assert_eq!(subs.parent_keys(3)[0].value, "Ethernet2");
-        assert_eq!(SUBINTERFACES.list[subs.parent_keys(3)[0].depth], "interface");
-        let key = DeviceKey { seed: 5, boot_ns: 0 };
-        assert_eq!(subs.value(key, 3, 1, 0), Some(Value::Str("Ethernet2.1".into())));
+        assert_eq!(
+            SUBINTERFACES.list[subs.parent_keys(3)[0].depth],
+            "interface"
+        );
+        let key = DeviceKey {
+            seed: 5,
+            boot_ns: 0,
+        };
+        assert_eq!(
+            subs.value(key, 3, 1, 0),
+            Some(Value::Str("Ethernet2.1".into()))
+        );
         assert_eq!(subs.value(key, 6, 0, 0), None);
         assert_eq!(subs.value(key, 0, SUBINTERFACES.leaves.len(), 0), None);
         assert_eq!(Subinterfaces::new(&["x".into()], 0).entry_count(), 0);
