@@ -372,7 +372,10 @@ impl BgpAfiSafis {
             return None;
         }
         let (link_up, _) = link_of(links, entry);
-        let up = link_up && flaps_of(self.sessions.as_ref(), device, entry).down.is_none();
+        let up = link_up
+            && flaps_of(self.sessions.as_ref(), device, entry)
+                .down
+                .is_none();
         let n = entry as u64;
         let unit = |w: u64| (w >> 11) as f64 / (1u64 << 53) as f64;
         let w = hash(device.seed, 0x9f, n);
@@ -528,7 +531,14 @@ mod flap_tests {
         for i in [0, 1, 249, 250, 1_023] {
             assert_eq!(neighbor_index(&address(i), 1_024), Some(i));
         }
-        for bad in ["10.255.0.0", "10.255.0.251", "10.255.0.01", "10.255.0.5", "1.2.3.4", "x"] {
+        for bad in [
+            "10.255.0.0",
+            "10.255.0.251",
+            "10.255.0.01",
+            "10.255.0.5",
+            "1.2.3.4",
+            "x",
+        ] {
             assert_eq!(neighbor_index(bad, 4), None, "{bad}");
         }
     }

@@ -64,7 +64,10 @@ impl SessionTable {
     /// Moves a flap in progress to `state`; `false` when there is none.
     pub fn advance(&self, device: u64, neighbor: u32, state: DownState) -> bool {
         let mut by_device = self.by_device.write();
-        match by_device.get_mut(&device).and_then(|d| d.get_mut(&neighbor)) {
+        match by_device
+            .get_mut(&device)
+            .and_then(|d| d.get_mut(&neighbor))
+        {
             Some(session) if session.down.is_some() => {
                 session.down = Some(state);
                 true
@@ -77,7 +80,10 @@ impl SessionTable {
     /// when there is none.
     pub fn end(&self, device: u64, neighbor: u32, now_ns: u64) -> bool {
         let mut by_device = self.by_device.write();
-        match by_device.get_mut(&device).and_then(|d| d.get_mut(&neighbor)) {
+        match by_device
+            .get_mut(&device)
+            .and_then(|d| d.get_mut(&neighbor))
+        {
             Some(session) if session.down.is_some() => {
                 session.down = None;
                 session.completed += 1;

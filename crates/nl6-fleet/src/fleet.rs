@@ -436,6 +436,7 @@ impl Fleet {
         let device = self.devices.remove(ip).ok_or(FleetError::NotFound(ip))?;
         self.topology
             .forget(std::slice::from_ref(&device), &self.devices);
+        self.forget_bgp(std::slice::from_ref(&device));
         stop_all(&[device]).await;
         if let Some(plane) = self.plane.lock().await.as_ref() {
             plane.remove(&[ip]).await;
@@ -447,6 +448,7 @@ impl Fleet {
     pub async fn delete_all(&self) -> usize {
         let devices = self.devices.drain();
         self.topology.forget(&devices, &self.devices);
+        self.forget_bgp(&devices);
         let addrs: Vec<Ipv4Addr> = devices.iter().map(|d| d.ip).collect();
         stop_all(&devices).await;
         if let Some(plane) = self.plane.lock().await.as_ref() {
@@ -655,6 +657,52 @@ impl Fleet {
         Ok(StateReply::of(device.model.state(idx), masked))
     }
 
+    /// Flaps the BGP session of neighbour `neighbor` (its address) of the device at `ip`:
+    /// `IDLE` now, `ACTIVE` after half of `down` (default [`DEFAULT_BGP_FLAP`], at most
+    /// [`MAX_BGP_FLAP`]), `ESTABLISHED` again after `down`, when its
+    /// `established-transitions` grows by one and `last-established` becomes that instant.
+    /// Each step is a device event. One flap per neighbour at a time.
+    ///
+    /// [`DEFAULT_BGP_FLAP`]: crate::DEFAULT_BGP_FLAP
+    /// [`MAX_BGP_FLAP`]: crate::MAX_BGP_FLAP
+    pub fn flap_bgp_neighbor(
+        &self,
+        ip: Ipv4Addr,
+        neighbor: &str,
+        down: Option<Duration>,
+    ) -> Result<crate::BgpFlap, FleetError> {
+        let device = self.devices.get(ip).ok_or(FleetError::NotFound(ip))?;
+        let profile = self.profiles.get(&device.batch.spec.device_type);
+        let count = profile.map_or(0, |p| p.bgp_neighbors());
+        let index = crate::bgp_flap::neighbor_of(ip, neighbor, count)?;
+        let down = crate::bgp_flap::check_down(down.unwrap_or(crate::DEFAULT_BGP_FLAP))?;
+        let Some(profile) = profile else {
+            return Err(FleetError::NotFound(ip));
+        };
+        if !crate::bgp_flap::start(&device, profile.bgp_sessions(), index, down) {
+            return Err(FleetError::Flapping {
+                device: ip,
+                neighbor: neighbor.to_string(),
+            });
+        }
+        tracing::info!(device = %ip, neighbor, down_ms = down.as_millis() as u64, "BGP flap");
+        Ok(crate::BgpFlap {
+            device: ip,
+            neighbor: neighbor.to_string(),
+            down,
+        })
+    }
+
+    /// Forgets the BGP flaps of `devices` (deleted or rebooted): their sessions start
+    /// over.
+    fn forget_bgp(&self, devices: &[Arc<Device>]) {
+        for device in devices {
+            if let Some(profile) = self.profiles.get(&device.batch.spec.device_type) {
+                profile.bgp_sessions().forget(device.model.key().seed);
+            }
+        }
+    }
+
     /// Reboots the device at `ip` now: its boot time becomes now (whole seconds), its
     /// counters restart at 0 and every interface's `last-change` becomes the boot time
     /// (ON_CHANGE subscribers of `last-change` get the update; link and admin status and
@@ -662,6 +710,7 @@ impl Fleet {
     /// counter values from then on. Returns the new boot time.
     pub fn reboot(&self, ip: Ipv4Addr) -> Result<SystemTime, FleetError> {
         let device = self.devices.get(ip).ok_or(FleetError::NotFound(ip))?;
+        self.forget_bgp(std::slice::from_ref(&device));
         let boot_ns = device.model.reboot(unix_now_ns());
         tracing::info!(device = %ip, boot_ns, "device rebooted");
         Ok(unix_ns_time(boot_ns))

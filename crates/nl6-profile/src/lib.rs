@@ -83,6 +83,8 @@ pub struct Profile {
     bgp_neighbors: u32,
     /// Subinterfaces per interface (0 = none).
     subinterfaces: u32,
+    /// The BGP flaps of its devices' sessions, by device seed.
+    bgp_sessions: Arc<nl6_bgp::SessionTable>,
     /// Subtrees per interface count and naming (one transceiver per interface), built on first use
     /// and shared by every device of that shape.
     built: Mutex<HashMap<(u32, InterfaceNaming), Arc<Subtrees>>>,
@@ -124,6 +126,12 @@ impl Profile {
     /// BGP neighbours per device (`[bgp] neighbors`; 0 = no BGP).
     pub fn bgp_neighbors(&self) -> u32 {
         self.bgp_neighbors
+    }
+
+    /// The flaps of its devices' BGP sessions (keyed by device seed): what a BGP flap
+    /// changes, and what its devices' neighbour subtrees read.
+    pub fn bgp_sessions(&self) -> &Arc<nl6_bgp::SessionTable> {
+        &self.bgp_sessions
     }
 
     /// Subinterfaces per interface (`[interfaces] subinterfaces`; 0 = none).
@@ -174,8 +182,13 @@ impl Profile {
                 models.extend(platform.models().iter().copied());
             }
             if self.bgp_neighbors > 0 {
-                items.push(Arc::new(nl6_bgp::BgpNeighbors::new(self.bgp_neighbors)));
-                items.push(Arc::new(nl6_bgp::BgpAfiSafis::new(self.bgp_neighbors)));
+                let sessions = &self.bgp_sessions;
+                items.push(Arc::new(
+                    nl6_bgp::BgpNeighbors::new(self.bgp_neighbors).with_sessions(sessions.clone()),
+                ));
+                items.push(Arc::new(
+                    nl6_bgp::BgpAfiSafis::new(self.bgp_neighbors).with_sessions(sessions.clone()),
+                ));
                 models.push(nl6_bgp::NETWORK_INSTANCE_MODEL);
             }
             Arc::new(Subtrees::new(items, models).with_shape(self.shape))
@@ -224,6 +237,7 @@ impl ProfileRegistry {
             lldp: parsed.lldp,
             bgp_neighbors: parsed.bgp_neighbors,
             subinterfaces: parsed.subinterfaces,
+            bgp_sessions: Arc::default(),
             built: Mutex::default(),
         })
     }
