@@ -38,7 +38,8 @@ pub struct FleetConfig {
     pub dialin: Option<DialinConfig>,
     /// The simulator's certificate: presented by dial-out devices with `tls.mtls`.
     pub identity: Option<Identity>,
-    /// Fleet-wide cap on link-flap events per second (0 = unlimited).
+    /// Fleet-wide cap on link-flap events per second (0 = unlimited); the same number
+    /// caps the BGP flaps the batches' `bgp_flap_scenario`s start per second.
     pub flap_max_events_per_sec: u32,
     /// Mixed into every device's counter seed (the same seed and address give the same values,
     /// counted from the same boot time relative to the fleet's start).
@@ -120,6 +121,8 @@ pub struct Fleet {
     pub(crate) topology: Topology,
     dialout_stats: Arc<DialoutStats>,
     flaps: FlapScheduler,
+    /// The cap on BGP flaps the batches' scenarios start per second.
+    bgp_flap_budget: Arc<crate::bgp_flap::FlapBudget>,
     events: Arc<EventCounters>,
     creating: AtomicBool,
     seed: u64,
@@ -203,6 +206,9 @@ impl Fleet {
             mdt_counters: Arc::default(),
             mdt_dialin,
             flaps: FlapScheduler::spawn(config.flap_max_events_per_sec),
+            bgp_flap_budget: Arc::new(crate::bgp_flap::FlapBudget::new(
+                config.flap_max_events_per_sec,
+            )),
             events,
             creating: AtomicBool::new(false),
             seed: config.seed,
@@ -306,8 +312,27 @@ impl Fleet {
                 }
             }
         }
+        let bgp = self
+            .profiles
+            .get(&batch.spec.device_type)
+            .filter(|p| p.bgp_neighbors() > 0);
         for device in &created {
             self.flaps.register(&device.model, batch.spec.flap_scenario);
+            if let Some(profile) = bgp {
+                let task = crate::bgp_flap::spawn_scenario(
+                    device,
+                    profile.bgp_sessions(),
+                    profile.bgp_neighbors(),
+                    batch.spec.bgp_flap_scenario,
+                    &self.bgp_flap_budget,
+                );
+                if let Some(task) = task {
+                    let mut timers = device.timers.lock();
+                    timers
+                        .get_or_insert_with(Box::default)
+                        .insert(crate::bgp_flap::SCENARIO_TIMER, task);
+                }
+            }
         }
         self.devices.insert_all(created);
         let report = BatchReport {

@@ -343,3 +343,46 @@ async fn a_bgp_flap_goes_idle_active_established_and_counts_the_transition() {
     assert_eq!(read(transitions).await, 1);
     api.stop().await;
 }
+
+#[tokio::test]
+async fn a_batch_bgp_flap_scenario_flaps_sessions_on_its_own() {
+    let api = Api::start().await;
+    let first = dev(98, 10);
+    let reply = api
+        .post(
+            "/api/v1/devices",
+            &json!({"start_ip": first.to_string(), "device_count": 4, "interfaces": 2,
+                    "device_type": "juniper-mx", "bgp_flap_scenario": "aggressive"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let one = api.get(&format!("/api/v1/devices/{first}")).await.json();
+    assert_eq!(one["data"]["config"]["bgp_flap_scenario"], "aggressive");
+    let ips: Vec<Ipv4Addr> = (10..14).map(|h| dev(98, h)).collect();
+    let path = format!("{BGP}/neighbors/neighbor/state/established-transitions");
+    // 64 sessions, each flapping once a minute on average: one has ended a flap soon.
+    common::wait_until("a session that flapped on its own", || {
+        let (api, ips, path) = (&api, &ips, &path);
+        async move {
+            for &ip in ips {
+                let counts = get(api, ip, path).await.unwrap();
+                if counts
+                    .values()
+                    .any(|v| matches!(v, Tv::UintVal(n) if *n >= 2))
+                {
+                    return true;
+                }
+            }
+            false
+        }
+    })
+    .await;
+    let err = api
+        .post(
+            "/api/v1/devices",
+            &json!({"start_ip": dev(98, 20).to_string(), "bgp_flap_scenario": "often"}),
+        )
+        .await;
+    err.assert_error(400, &["bgp_flap_scenario", "aggressive"]);
+    api.stop().await;
+}
