@@ -745,6 +745,7 @@ impl Fleet {
     pub async fn shutdown(&self) -> Result<(), FleetError> {
         let removed = self.devices.drain();
         self.topology.forget(&removed, &self.devices);
+        self.forget_bgp(&removed);
         stop_all(&removed).await;
         if let Some(server) = &self.dialin {
             server.shutdown().await;

@@ -263,7 +263,11 @@ async fn a_bgp_flap_goes_idle_active_established_and_counts_the_transition() {
         }
     };
     assert_eq!(read(transitions.clone()).await, 1);
-    let mut stream = on_change_stream(ip, api.dialin_port(), &state, true).await;
+    let mut stream = on_change_stream(ip, api.dialin_port(), &state, false).await;
+    assert_eq!(
+        next_value(&mut stream, "the initial state").await,
+        (state.clone(), Tv::StringVal("ESTABLISHED".into()))
+    );
 
     let flap =
         "/api/v1/devices/{ip}/bgp/neighbors/10.255.0.2/flap".replace("{ip}", &ip.to_string());
@@ -385,4 +389,63 @@ async fn a_batch_bgp_flap_scenario_flaps_sessions_on_its_own() {
         .await;
     err.assert_error(400, &["bgp_flap_scenario", "aggressive"]);
     api.stop().await;
+}
+
+#[tokio::test]
+async fn an_on_change_dialout_stream_carries_each_step_of_a_bgp_flap() {
+    let (sink, mut received) = tokio::sync::mpsc::channel(256);
+    let collector = nl6_collector::start(
+        nl6_collector::CollectorConfig::plaintext("127.0.0.1:0".parse().unwrap()).with_sink(sink),
+    )
+    .await
+    .unwrap();
+    let api = Api::start().await;
+    let ip = dev(98, 30);
+    let state =
+        format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.1]/state/session-state");
+    api.create(json!({
+        "start_ip": ip.to_string(), "interfaces": 2, "device_type": "sonic",
+        "gnmi_dialout": {"collector": collector.local_addr().to_string(), "mode": "on-change",
+                         "encoding": "proto", "paths": [state.clone()], "tls": {"enabled": false}}
+    }))
+    .await;
+    collector
+        .wait_until(common::DEADLINE, |s| s.streams_active == 1)
+        .await
+        .expect("the dial-out stream");
+    let mut seen: Vec<String> = Vec::new();
+    let mut wait_for = async |count: usize, what: &str| {
+        within(what, async {
+            while seen.len() < count {
+                let got = received.recv().await.expect("the collector's sink");
+                let n = &got.notification;
+                for u in &n.update {
+                    assert_eq!(full_path(n.prefix.as_ref(), u.path.as_ref()), state);
+                    match u.val.as_ref().and_then(|v| v.value.clone()) {
+                        Some(Tv::StringVal(s)) => seen.push(s),
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        })
+        .await;
+        seen.clone()
+    };
+    assert_eq!(
+        wait_for(1, "the stream's first snapshot").await,
+        ["ESTABLISHED"]
+    );
+    let reply = api
+        .post(
+            &format!("/api/v1/devices/{ip}/bgp/neighbors/10.255.0.1/flap"),
+            &json!({"duration": "1s"}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(
+        wait_for(4, "the flap over dial-out").await,
+        ["ESTABLISHED", "IDLE", "ACTIVE", "ESTABLISHED"]
+    );
+    api.stop().await;
+    collector.shutdown().await.unwrap();
 }

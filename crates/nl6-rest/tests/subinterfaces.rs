@@ -225,8 +225,12 @@ async fn a_flapped_parent_takes_its_subinterfaces_down_for_on_change_subscribers
     api.create(json!({"start_ip": ip.to_string(), "interfaces": 2, "device_type": "juniper-mx"}))
         .await;
     let path = "/interfaces/interface[name=et-0/0/1]/subinterfaces/subinterface[index=*]/state/oper-status";
-    let mut stream = on_change_stream(ip, api.dialin_port(), path, true).await;
+    let mut stream = on_change_stream(ip, api.dialin_port(), path, false).await;
     let want = sub("et-0/0/1", 0, "oper-status");
+    assert_eq!(
+        next_value(&mut stream, "the initial state").await,
+        (want.clone(), Tv::StringVal("UP".into()))
+    );
 
     let oper = format!("/api/v1/devices/{ip}/interfaces/2/oper-status");
     let reply = api.post(&oper, &json!({"status": "DOWN"})).await;
