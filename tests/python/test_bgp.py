@@ -127,3 +127,27 @@ def test_a_session_flaps_with_its_interface(fleet):
             seen.extend(u["val"] for u in message["update"]["update"])
         sub.close()
     assert seen == ["ESTABLISHED", "ACTIVE", "ESTABLISHED"], seen
+
+
+def test_a_bgp_flap_goes_idle_active_established(fleet):
+    api, port = fleet
+    one = f"{BGP}/neighbors/neighbor[neighbor-address=10.255.0.2]/state"
+    request = {"subscription": [{"path": f"{one}/session-state", "mode": "on_change"}], "mode": "stream", "encoding": "json_ietf"}
+    seen = []
+    with gNMIclient(target=(SONIC, port), insecure=True) as gc:
+        sub = gc.subscribe_stream(subscribe=request)
+        first = sub.get_update(timeout=DEADLINE)
+        seen.append(first["update"]["update"][0]["val"])
+        status, reply = call(api, "POST", f"/api/v1/devices/{SONIC}/bgp/neighbors/10.255.0.2/flap", {"duration": "1s"})
+        assert status == 202, reply
+        deadline = time.monotonic() + DEADLINE
+        while len(seen) < 4:
+            left = deadline - time.monotonic()
+            assert left > 0, f"the session did not flap within {DEADLINE}s: {seen}"
+            message = sub.get_update(timeout=left)
+            if "update" in message:
+                seen.extend(u["val"] for u in message["update"]["update"])
+        sub.close()
+    assert seen == ["ESTABLISHED", "IDLE", "ACTIVE", "ESTABLISHED"], seen
+    counts = gnmi_get(SONIC, port, f"{one}/established-transitions", "json_ietf")
+    assert list(counts.values()) == ["2"], counts

@@ -38,6 +38,12 @@
 //! );
 //! ```
 
+mod sessions;
+
+pub use sessions::{DownState, SessionFlaps, SessionTable};
+
+use std::sync::Arc;
+
 use nl6_model::{
     DeviceKey, LeafClass, LeafSchema, LeafType, LinkStates, ModelInfo, ParentKey, Subtree,
     SubtreeSchema, Value,
@@ -90,6 +96,11 @@ pub static NEIGHBORS: SubtreeSchema = SubtreeSchema {
         ),
         leaf(
             &["state", "last-established"],
+            LeafType::Uint64,
+            LeafClass::OnChange,
+        ),
+        leaf(
+            &["state", "established-transitions"],
             LeafType::Uint64,
             LeafClass::OnChange,
         ),
@@ -162,8 +173,25 @@ fn instance_keys() -> Vec<ParentKey> {
 }
 
 /// The address of neighbour `index` (0-based).
-fn address(index: u32) -> String {
+pub fn address(index: u32) -> String {
     format!("10.255.{}.{}", index / 250, index % 250 + 1)
+}
+
+/// The index of the neighbour at `address` among `count`, if there is one.
+pub fn neighbor_index(address: &str, count: u32) -> Option<u32> {
+    let rest = address.strip_prefix("10.255.")?;
+    let (third, fourth) = rest.split_once('.')?;
+    let (third, fourth): (u32, u32) = (third.parse().ok()?, fourth.parse().ok()?);
+    if !(1..=250).contains(&fourth) || third >= 5 {
+        return None;
+    }
+    let index = third * 250 + fourth - 1;
+    (index < count && self::address(index) == address).then_some(index)
+}
+
+/// The session's own flap state, if the subtree reads a session table.
+fn flaps_of(sessions: Option<&Arc<SessionTable>>, device: DeviceKey, n: usize) -> SessionFlaps {
+    sessions.map_or_else(SessionFlaps::default, |t| t.get(device.seed, n as u32))
 }
 
 /// The SplitMix64 finaliser.
@@ -200,6 +228,7 @@ fn local_as(device: DeviceKey) -> u64 {
 pub struct BgpNeighbors {
     keys: Vec<String>,
     parents: Vec<ParentKey>,
+    sessions: Option<Arc<SessionTable>>,
 }
 
 impl BgpNeighbors {
@@ -208,7 +237,14 @@ impl BgpNeighbors {
         BgpNeighbors {
             keys: (0..count.min(MAX_NEIGHBORS)).map(address).collect(),
             parents: instance_keys(),
+            sessions: None,
         }
+    }
+
+    /// The same neighbours, whose sessions also go down in the flaps of `sessions`.
+    pub fn with_sessions(mut self, sessions: Arc<SessionTable>) -> BgpNeighbors {
+        self.sessions = Some(sessions);
+        self
     }
 }
 
@@ -224,15 +260,22 @@ impl BgpNeighbors {
         let key = self.keys.get(entry)?;
         let n = entry as u64;
         let (up, changed_ns) = link_of(links, entry);
+        let flaps = flaps_of(self.sessions.as_ref(), device, entry);
         let first_up = device.boot_ns + (30 + hash(device.seed, 0xe5, n) % 271) * NS_PER_S;
+        let last = first_up.max(flaps.last_established_ns);
         Some(match leaf {
             0 => Value::Str(key.clone()),
             1 => Value::Uint(65_000 + hash(device.seed, 0xb9, n) % 500),
             2 => Value::Uint(local_as(device)),
             3 => Value::Enum("EXTERNAL"),
-            4 => Value::Enum(if up { "ESTABLISHED" } else { "ACTIVE" }),
-            5 if up => Value::Uint(first_up.max(changed_ns)),
-            5 => Value::Uint(first_up),
+            4 => Value::Enum(match flaps.down {
+                Some(state) => state.as_str(),
+                None if up => "ESTABLISHED",
+                None => "ACTIVE",
+            }),
+            5 if up => Value::Uint(last.max(changed_ns)),
+            5 => Value::Uint(last),
+            6 => Value::Uint(1 + flaps.completed),
             _ => return None,
         })
     }
@@ -278,6 +321,7 @@ impl Subtree for BgpNeighbors {
 pub struct BgpAfiSafis {
     /// Per neighbour, the instance keys and its `neighbor[neighbor-address]` key.
     parents: Vec<Vec<ParentKey>>,
+    sessions: Option<Arc<SessionTable>>,
 }
 
 impl BgpAfiSafis {
@@ -294,7 +338,17 @@ impl BgpAfiSafis {
                 keys
             })
             .collect();
-        BgpAfiSafis { parents }
+        BgpAfiSafis {
+            parents,
+            sessions: None,
+        }
+    }
+
+    /// The same address families, inactive while a flap of `sessions` holds their
+    /// session down.
+    pub fn with_sessions(mut self, sessions: Arc<SessionTable>) -> BgpAfiSafis {
+        self.sessions = Some(sessions);
+        self
     }
 }
 
@@ -317,7 +371,11 @@ impl BgpAfiSafis {
         if entry >= self.parents.len() {
             return None;
         }
-        let (up, _) = link_of(links, entry);
+        let (link_up, _) = link_of(links, entry);
+        let up = link_up
+            && flaps_of(self.sessions.as_ref(), device, entry)
+                .down
+                .is_none();
         let n = entry as u64;
         let unit = |w: u64| (w >> 11) as f64 / (1u64 << 53) as f64;
         let w = hash(device.seed, 0x9f, n);
@@ -423,7 +481,8 @@ mod tests {
             assert!((65_000..65_500).contains(&uint(n.value(KEY, e, 1, 0))));
         }
         assert_eq!(uint(n.value(KEY, 0, 2, 0)), uint(n.value(KEY, 3, 2, 0)));
-        assert_eq!(n.value(KEY, 0, 6, 0), None);
+        assert_eq!(n.value(KEY, 0, 6, 0), Some(Value::Uint(1)));
+        assert_eq!(n.value(KEY, 0, 7, 0), None);
         let afi = BgpAfiSafis::new(4);
         for t in (0..600).map(|s| KEY.boot_ns + s * NS_PER_S) {
             let received = uint(afi.value(KEY, 1, 2, t));
@@ -433,6 +492,55 @@ mod tests {
             assert!((9..=2_021).contains(&uint(afi.value(KEY, 1, 3, t))));
         }
         assert_eq!(afi.value(KEY, 4, 2, 0), None);
+    }
+}
+
+#[cfg(test)]
+mod flap_tests {
+    use super::*;
+
+    #[test]
+    fn a_flap_takes_the_session_through_idle_and_active_and_counts() {
+        let key = DeviceKey {
+            seed: 3,
+            boot_ns: 1_700_000_000_000_000_000,
+        };
+        let table = Arc::new(SessionTable::default());
+        let n = BgpNeighbors::new(2).with_sessions(table.clone());
+        let afi = BgpAfiSafis::new(2).with_sessions(table.clone());
+        let at = key.boot_ns + 86_400 * NS_PER_S;
+        let state = |e| n.value(key, e, 4, at);
+        assert_eq!(state(1), Some(Value::Enum("ESTABLISHED")));
+        assert_eq!(n.value(key, 1, 6, at), Some(Value::Uint(1)));
+        assert!(table.begin(3, 1, DownState::Idle));
+        assert_eq!(state(1), Some(Value::Enum("IDLE")));
+        assert_eq!(state(0), Some(Value::Enum("ESTABLISHED")));
+        assert_eq!(afi.value(key, 1, 1, at), Some(Value::Bool(false)));
+        assert_eq!(afi.value(key, 1, 2, at), Some(Value::Uint(0)));
+        table.advance(3, 1, DownState::Active);
+        assert_eq!(state(1), Some(Value::Enum("ACTIVE")));
+        table.end(3, 1, at);
+        assert_eq!(state(1), Some(Value::Enum("ESTABLISHED")));
+        assert_eq!(n.value(key, 1, 5, at), Some(Value::Uint(at)));
+        assert_eq!(n.value(key, 1, 6, at), Some(Value::Uint(2)));
+        assert_eq!(afi.value(key, 1, 1, at), Some(Value::Bool(true)));
+    }
+
+    #[test]
+    fn neighbor_addresses_map_back_to_their_index() {
+        for i in [0, 1, 249, 250, 1_023] {
+            assert_eq!(neighbor_index(&address(i), 1_024), Some(i));
+        }
+        for bad in [
+            "10.255.0.0",
+            "10.255.0.251",
+            "10.255.0.01",
+            "10.255.0.5",
+            "1.2.3.4",
+            "x",
+        ] {
+            assert_eq!(neighbor_index(bad, 4), None, "{bad}");
+        }
     }
 }
 

@@ -82,8 +82,11 @@ pub(crate) fn get(
             let full = nl6_gnmi::path::join(prefix, path);
             match subtree_updates(&snapshot, &full, s, encoding) {
                 Some(updates) => {
+                    // The interfaces as objects, then the leaves of the other subtrees
+                    // below them (subinterfaces).
                     let mut n = notification(&snapshot.narrowed(s), &[], encoding, target);
-                    n.update = updates;
+                    let extras = std::mem::replace(&mut n.update, updates);
+                    n.update.extend(extras);
                     n
                 }
                 // Only a union with other-subtree leaves needs narrowing to this path.

@@ -308,6 +308,13 @@ impl<'s> Producer<'s> {
             // On-change selections hold no counters: capturing all of it is cheap, and
             // with empty masks only its other-subtree leaves are encoded.
             let now = Snapshot::capture(&plan.model, at, &plan.selection);
+            let gone = nl6_resolver::removed_entries(&self.last_extras, &now);
+            if !gone.is_empty() {
+                let before = self.out.len();
+                self.encoder
+                    .encode_delete(at, &plan.target, gone, &mut self.out);
+                sent |= self.out.len() > before;
+            }
             let fresh = now.changed_since_readings(&self.last_extras);
             if !fresh.extras().is_empty() {
                 self.masks.fill(LeafSet::EMPTY);

@@ -207,4 +207,16 @@ pub struct WireMessage {
 pub trait SampleEncoder: Send {
     /// Appends the messages for `sample` to `out` (zero, one or many).
     fn encode(&mut self, sample: &Sample<'_>, out: &mut Vec<WireMessage>);
+
+    /// Appends the messages saying that the list entries at `paths` went away at `at_ns`
+    /// (an LLDP neighbour whose link or peer was deleted), on the device `target`, for
+    /// formats that can say so (a gNMI `Notification.delete`); the default sends nothing.
+    fn encode_delete(
+        &mut self,
+        _at_ns: u64,
+        _target: &str,
+        _paths: Vec<nl6_gnmi::proto::gnmi::Path>,
+        _out: &mut Vec<WireMessage>,
+    ) {
+    }
 }

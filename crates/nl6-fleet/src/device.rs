@@ -32,6 +32,9 @@ pub struct BatchSpec {
     pub error_scenario: ErrorScenario,
     /// Link-flap scenario.
     pub flap_scenario: FlapScenario,
+    /// BGP flap scenario of the sessions themselves (a profile with BGP only): the same
+    /// rates as `flap_scenario`, per session.
+    pub bgp_flap_scenario: FlapScenario,
     /// Interface state at creation.
     pub initial_state: InitialState,
     /// How interfaces are named (`Ethernet1`, `HundredGigE0/0/0/0`, ...).
@@ -61,6 +64,7 @@ impl Default for BatchSpec {
             speed_bps: 1_000_000_000,
             error_scenario: ErrorScenario::Clean,
             flap_scenario: FlapScenario::Clean,
+            bgp_flap_scenario: FlapScenario::Clean,
             initial_state: InitialState::AllUp,
             interface_naming: InterfaceNaming::Arista,
             device_type: nl6_profile::DEFAULT_PROFILE.to_string(),

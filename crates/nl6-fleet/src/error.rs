@@ -54,6 +54,26 @@ pub enum FleetError {
         /// The interface name.
         interface: String,
     },
+    /// The device has no BGP neighbour with that address.
+    #[error("device {device} has no BGP neighbour {neighbor:?} ({known})")]
+    NoSuchNeighbor {
+        /// The device.
+        device: Ipv4Addr,
+        /// The address asked for.
+        neighbor: String,
+        /// Which neighbours it has, said for people.
+        known: String,
+    },
+    /// A BGP flap of that neighbour is in progress.
+    #[error(
+        "the BGP session of neighbour {neighbor} of device {device} is flapping already; retry when it is established again"
+    )]
+    Flapping {
+        /// The device.
+        device: Ipv4Addr,
+        /// The neighbour's address.
+        neighbor: String,
+    },
     /// Setting up a device failed; the batch was rolled back.
     #[error("device {addr}: {reason} (batch rolled back, nothing created)")]
     DeviceSetup {

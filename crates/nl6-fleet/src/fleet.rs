@@ -38,7 +38,8 @@ pub struct FleetConfig {
     pub dialin: Option<DialinConfig>,
     /// The simulator's certificate: presented by dial-out devices with `tls.mtls`.
     pub identity: Option<Identity>,
-    /// Fleet-wide cap on link-flap events per second (0 = unlimited).
+    /// Fleet-wide cap on link-flap events per second (0 = unlimited); the same number
+    /// caps the BGP flaps the batches' `bgp_flap_scenario`s start per second.
     pub flap_max_events_per_sec: u32,
     /// Mixed into every device's counter seed (the same seed and address give the same values,
     /// counted from the same boot time relative to the fleet's start).
@@ -120,6 +121,8 @@ pub struct Fleet {
     pub(crate) topology: Topology,
     dialout_stats: Arc<DialoutStats>,
     flaps: FlapScheduler,
+    /// The cap on BGP flaps the batches' scenarios start per second.
+    bgp_flap_budget: Arc<crate::bgp_flap::FlapBudget>,
     events: Arc<EventCounters>,
     creating: AtomicBool,
     seed: u64,
@@ -203,6 +206,9 @@ impl Fleet {
             mdt_counters: Arc::default(),
             mdt_dialin,
             flaps: FlapScheduler::spawn(config.flap_max_events_per_sec),
+            bgp_flap_budget: Arc::new(crate::bgp_flap::FlapBudget::new(
+                config.flap_max_events_per_sec,
+            )),
             events,
             creating: AtomicBool::new(false),
             seed: config.seed,
@@ -306,8 +312,27 @@ impl Fleet {
                 }
             }
         }
+        let bgp = self
+            .profiles
+            .get(&batch.spec.device_type)
+            .filter(|p| p.bgp_neighbors() > 0);
         for device in &created {
             self.flaps.register(&device.model, batch.spec.flap_scenario);
+            if let Some(profile) = bgp {
+                let task = crate::bgp_flap::spawn_scenario(
+                    device,
+                    profile.bgp_sessions(),
+                    profile.bgp_neighbors(),
+                    batch.spec.bgp_flap_scenario,
+                    &self.bgp_flap_budget,
+                );
+                if let Some(task) = task {
+                    let mut timers = device.timers.lock();
+                    timers
+                        .get_or_insert_with(Box::default)
+                        .insert(crate::bgp_flap::SCENARIO_TIMER, task);
+                }
+            }
         }
         self.devices.insert_all(created);
         let report = BatchReport {
@@ -344,7 +369,7 @@ impl Fleet {
                 ),
             )
         })?;
-        let subtrees = profile.subtrees_for(spec.interfaces);
+        let subtrees = profile.subtrees_named(spec.interfaces, spec.interface_naming);
         if !profile.serves_lldp() {
             return Ok(subtrees);
         }
@@ -436,6 +461,7 @@ impl Fleet {
         let device = self.devices.remove(ip).ok_or(FleetError::NotFound(ip))?;
         self.topology
             .forget(std::slice::from_ref(&device), &self.devices);
+        self.forget_bgp(std::slice::from_ref(&device));
         stop_all(&[device]).await;
         if let Some(plane) = self.plane.lock().await.as_ref() {
             plane.remove(&[ip]).await;
@@ -447,6 +473,7 @@ impl Fleet {
     pub async fn delete_all(&self) -> usize {
         let devices = self.devices.drain();
         self.topology.forget(&devices, &self.devices);
+        self.forget_bgp(&devices);
         let addrs: Vec<Ipv4Addr> = devices.iter().map(|d| d.ip).collect();
         stop_all(&devices).await;
         if let Some(plane) = self.plane.lock().await.as_ref() {
@@ -660,6 +687,52 @@ impl Fleet {
         Ok(StateReply::of(device.model.state(idx), masked))
     }
 
+    /// Flaps the BGP session of neighbour `neighbor` (its address) of the device at `ip`:
+    /// `IDLE` now, `ACTIVE` after half of `down` (default [`DEFAULT_BGP_FLAP`], at most
+    /// [`MAX_BGP_FLAP`]), `ESTABLISHED` again after `down`, when its
+    /// `established-transitions` grows by one and `last-established` becomes that instant.
+    /// Each step is a device event. One flap per neighbour at a time.
+    ///
+    /// [`DEFAULT_BGP_FLAP`]: crate::DEFAULT_BGP_FLAP
+    /// [`MAX_BGP_FLAP`]: crate::MAX_BGP_FLAP
+    pub fn flap_bgp_neighbor(
+        &self,
+        ip: Ipv4Addr,
+        neighbor: &str,
+        down: Option<Duration>,
+    ) -> Result<crate::BgpFlap, FleetError> {
+        let device = self.devices.get(ip).ok_or(FleetError::NotFound(ip))?;
+        let profile = self.profiles.get(&device.batch.spec.device_type);
+        let count = profile.map_or(0, |p| p.bgp_neighbors());
+        let index = crate::bgp_flap::neighbor_of(ip, neighbor, count)?;
+        let down = crate::bgp_flap::check_down(down.unwrap_or(crate::DEFAULT_BGP_FLAP))?;
+        let Some(profile) = profile else {
+            return Err(FleetError::NotFound(ip));
+        };
+        if !crate::bgp_flap::start(&device, profile.bgp_sessions(), index, down) {
+            return Err(FleetError::Flapping {
+                device: ip,
+                neighbor: neighbor.to_string(),
+            });
+        }
+        tracing::info!(device = %ip, neighbor, down_ms = down.as_millis() as u64, "BGP flap");
+        Ok(crate::BgpFlap {
+            device: ip,
+            neighbor: neighbor.to_string(),
+            down,
+        })
+    }
+
+    /// Forgets the BGP flaps of `devices` (deleted or rebooted): their sessions start
+    /// over.
+    fn forget_bgp(&self, devices: &[Arc<Device>]) {
+        for device in devices {
+            if let Some(profile) = self.profiles.get(&device.batch.spec.device_type) {
+                profile.bgp_sessions().forget(device.model.key().seed);
+            }
+        }
+    }
+
     /// Reboots the device at `ip` now: its boot time becomes now (whole seconds), its
     /// counters restart at 0 and every interface's `last-change` becomes the boot time
     /// (ON_CHANGE subscribers of `last-change` get the update; link and admin status and
@@ -667,6 +740,7 @@ impl Fleet {
     /// counter values from then on. Returns the new boot time.
     pub fn reboot(&self, ip: Ipv4Addr) -> Result<SystemTime, FleetError> {
         let device = self.devices.get(ip).ok_or(FleetError::NotFound(ip))?;
+        self.forget_bgp(std::slice::from_ref(&device));
         let boot_ns = device.model.reboot(unix_now_ns());
         tracing::info!(device = %ip, boot_ns, "device rebooted");
         Ok(unix_ns_time(boot_ns))
@@ -676,6 +750,7 @@ impl Fleet {
     pub async fn shutdown(&self) -> Result<(), FleetError> {
         let removed = self.devices.drain();
         self.topology.forget(&removed, &self.devices);
+        self.forget_bgp(&removed);
         stop_all(&removed).await;
         if let Some(server) = &self.dialin {
             server.shutdown().await;

@@ -16,6 +16,7 @@
 //! ```
 
 mod batch;
+mod bgp_flap;
 mod composition;
 mod device;
 mod dial;
@@ -29,6 +30,7 @@ mod state;
 mod topology;
 
 pub use batch::{AddressPlan, MAX_DEVICE_COUNT, NETMASKS, plan};
+pub use bgp_flap::{BgpFlap, DEFAULT_BGP_FLAP, MAX_BGP_FLAP};
 pub use composition::Composition;
 pub use device::{BatchSpec, DeviceInfo, Page};
 pub use error::FleetError;

@@ -64,6 +64,10 @@ impl LinkStates for DeviceModel {
             state.last_change_ns,
         )
     }
+
+    fn counters(&self, idx: usize, unix_ns: u64) -> [u64; 12] {
+        self.counters_at(idx, unix_ns).0
+    }
 }
 
 /// State reported for an out-of-range index (no such interface).

@@ -8,6 +8,8 @@
 //! * [`seeded_boot_s`]: a device's boot time, 1–400 days (from its seed) before an instant.
 //! * [`InterfaceNames`]: the interned `Ethernet1..EthernetN` list shared by all devices with N
 //!   interfaces.
+//! * [`Subinterfaces`]: the subinterfaces of every interface, as a subtree whose state
+//!   follows the parent and whose counters are a seeded share of the parent's.
 //! * [`FlapScheduler`]: one tokio task flapping links of a whole fleet, Poisson per interface,
 //!   capped by a global token bucket.
 //!
@@ -52,6 +54,7 @@ mod packed;
 mod parse;
 mod spec;
 mod status;
+mod subif;
 mod sync;
 mod traffic;
 
@@ -68,6 +71,7 @@ pub use spec::{
     MAX_SPEED_BPS, SpecError,
 };
 pub use status::{AdminStatus, IfState, LinkStatus, OperStatus};
+pub use subif::{MAX_SUBINTERFACES, SUBINTERFACES, Subinterfaces};
 pub use traffic::{MAX_SEEDED_UPTIME_S, MIN_SEEDED_UPTIME_S, seeded_boot_s};
 
 /// Compiles the README example as a doctest.

@@ -111,6 +111,13 @@ pub trait LinkStates {
     /// Whether interface `idx` is operationally up, and when it last changed (Unix ns, 0 =
     /// never).
     fn oper_up(&self, idx: usize) -> (bool, u64);
+    /// The 12 `state/counters` of interface `idx` at `unix_ns`, in the order of the
+    /// interfaces model (`in-octets`, `out-octets`, `in-unicast-pkts`,
+    /// `out-unicast-pkts`, then multicast, broadcast, discards and errors, in before
+    /// out); all 0 when unknown.
+    fn counters(&self, _idx: usize, _unix_ns: u64) -> [u64; 12] {
+        [0; 12]
+    }
 }
 
 /// A key on a list element above a subtree's own entries.

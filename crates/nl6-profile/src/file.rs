@@ -91,6 +91,8 @@ struct TelemetrySection {
 #[serde(deny_unknown_fields)]
 struct InterfacesSection {
     naming: Option<String>,
+    #[serde(default)]
+    subinterfaces: u32,
 }
 
 #[derive(Deserialize)]
@@ -117,6 +119,7 @@ pub(crate) struct Parsed {
     pub(crate) shape: NotificationShape,
     pub(crate) lldp: bool,
     pub(crate) bgp_neighbors: u32,
+    pub(crate) subinterfaces: u32,
 }
 
 /// Most bytes of one profile file.
@@ -164,6 +167,18 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Parsed, ProfileError> {
                 )
             })?,
     };
+    let subinterfaces = raw.interfaces.subinterfaces;
+    if subinterfaces > nl6_ifstate::MAX_SUBINTERFACES {
+        return Err(ProfileError::at(
+            file,
+            line_of(text, Some("interfaces"), "subinterfaces"),
+            "interfaces.subinterfaces",
+            format!(
+                "{subinterfaces} is more than the {} subinterfaces per interface allowed",
+                nl6_ifstate::MAX_SUBINTERFACES
+            ),
+        ));
+    }
     let shape = match raw.telemetry.notification_shape.as_deref() {
         None => NotificationShape::default(),
         Some(value) => value.parse().map_err(|e: nl6_model::ParseShapeError| {
@@ -236,6 +251,7 @@ pub(crate) fn parse(file: &str, text: &str) -> Result<Parsed, ProfileError> {
         shape,
         lldp: raw.lldp.is_some_and(|l| l.enabled),
         bgp_neighbors,
+        subinterfaces,
     })
 }
 
@@ -386,6 +402,28 @@ mod tests {
         assert_eq!(
             (e.line, e.field.as_str()),
             (Some(3), "bgp.neighbors"),
+            "{e}"
+        );
+        let e = err("name = \"a\"\n[bgp]\npeers = 2\n");
+        assert_eq!((e.line, e.field.as_str()), (Some(3), "bgp.peers"), "{e}");
+    }
+
+    #[test]
+    fn subinterfaces_are_declared_per_profile() {
+        let subs = |text: &str| parse("p.toml", text).unwrap().subinterfaces;
+        assert_eq!(subs("name = \"a\"\n"), 0);
+        assert_eq!(subs("name = \"a\"\n[interfaces]\nsubinterfaces = 64\n"), 64);
+        let e = err("name = \"a\"\n[interfaces]\nnaming = \"junos\"\nsubinterfaces = 65\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(4), "interfaces.subinterfaces"),
+            "{e}"
+        );
+        assert!(e.reason.contains("64"), "{e}");
+        let e = err("name = \"a\"\n[interfaces]\nsubinterfaces = -1\n");
+        assert_eq!(
+            (e.line, e.field.as_str()),
+            (Some(3), "interfaces.subinterfaces"),
             "{e}"
         );
         let e = err("name = \"a\"\n[bgp]\npeers = 2\n");

@@ -38,7 +38,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use nl6_ifstate::InterfaceNaming;
+use nl6_ifstate::{InterfaceNames, InterfaceNaming, Subinterfaces};
 use nl6_model::{NotificationShape, Subtrees};
 use nl6_platform::Inventory;
 use parking_lot::Mutex;
@@ -81,9 +81,13 @@ pub struct Profile {
     lldp: bool,
     /// BGP neighbours per device (0 = no BGP).
     bgp_neighbors: u32,
-    /// Subtrees per interface count (one transceiver per interface), built on first use
+    /// Subinterfaces per interface (0 = none).
+    subinterfaces: u32,
+    /// The BGP flaps of its devices' sessions, by device seed.
+    bgp_sessions: Arc<nl6_bgp::SessionTable>,
+    /// Subtrees per interface count and naming (one transceiver per interface), built on first use
     /// and shared by every device of that shape.
-    built: Mutex<HashMap<u32, Arc<Subtrees>>>,
+    built: Mutex<HashMap<(u32, InterfaceNaming), Arc<Subtrees>>>,
 }
 
 impl Profile {
@@ -124,32 +128,67 @@ impl Profile {
         self.bgp_neighbors
     }
 
-    /// The subtrees a device of this profile with `interfaces` interfaces serves besides
-    /// them: the platform and system subtrees of its inventory (one transceiver per
-    /// interface), then its BGP neighbours, with the profile's notification shape; `None`
-    /// for an interfaces-only profile of the flat shape (a bare device).
+    /// The flaps of its devices' BGP sessions (keyed by device seed): what a BGP flap
+    /// changes, and what its devices' neighbour subtrees read.
+    pub fn bgp_sessions(&self) -> &Arc<nl6_bgp::SessionTable> {
+        &self.bgp_sessions
+    }
+
+    /// Subinterfaces per interface (`[interfaces] subinterfaces`; 0 = none).
+    pub fn subinterfaces(&self) -> u32 {
+        self.subinterfaces
+    }
+
+    /// The subtrees a device of this profile with `interfaces` interfaces named the
+    /// profile's way serves besides them: [`Profile::subtrees_named`].
     pub fn subtrees_for(&self, interfaces: u32) -> Option<Arc<Subtrees>> {
+        self.subtrees_named(interfaces, self.naming)
+    }
+
+    /// The subtrees a device of this profile with `interfaces` interfaces named by
+    /// `naming` serves besides them: its subinterfaces, the platform and system subtrees
+    /// of its inventory (one transceiver per interface), then its BGP neighbours, with
+    /// the profile's notification shape; `None` for an interfaces-only profile of the
+    /// flat shape (a bare device).
+    pub fn subtrees_named(
+        &self,
+        interfaces: u32,
+        naming: InterfaceNaming,
+    ) -> Option<Arc<Subtrees>> {
         if self.inventory.is_none()
             && self.bgp_neighbors == 0
+            && self.subinterfaces == 0
             && self.shape == NotificationShape::Flat
         {
             return None;
         }
         let mut built = self.built.lock();
-        let subtrees = built.entry(interfaces).or_insert_with(|| {
-            let (mut items, mut models) = match &self.inventory {
-                Some(inventory) => {
-                    let platform = nl6_platform::subtrees(&Inventory {
-                        transceivers: interfaces,
-                        ..inventory.clone()
-                    });
-                    (platform.items().to_vec(), platform.models().to_vec())
-                }
-                None => (Vec::new(), Vec::new()),
-            };
+        let subtrees = built.entry((interfaces, naming)).or_insert_with(|| {
+            let mut items: Vec<Arc<dyn nl6_model::Subtree>> = Vec::new();
+            if self.subinterfaces > 0 {
+                let names = InterfaceNames::for_style(naming, interfaces);
+                let names: Vec<String> = (0..names.len())
+                    .map(|i| names.name(i).to_string())
+                    .collect();
+                items.push(Arc::new(Subinterfaces::new(&names, self.subinterfaces)));
+            }
+            let mut models = Vec::new();
+            if let Some(inventory) = &self.inventory {
+                let platform = nl6_platform::subtrees(&Inventory {
+                    transceivers: interfaces,
+                    ..inventory.clone()
+                });
+                items.extend(platform.items().iter().cloned());
+                models.extend(platform.models().iter().copied());
+            }
             if self.bgp_neighbors > 0 {
-                items.push(Arc::new(nl6_bgp::BgpNeighbors::new(self.bgp_neighbors)));
-                items.push(Arc::new(nl6_bgp::BgpAfiSafis::new(self.bgp_neighbors)));
+                let sessions = &self.bgp_sessions;
+                items.push(Arc::new(
+                    nl6_bgp::BgpNeighbors::new(self.bgp_neighbors).with_sessions(sessions.clone()),
+                ));
+                items.push(Arc::new(
+                    nl6_bgp::BgpAfiSafis::new(self.bgp_neighbors).with_sessions(sessions.clone()),
+                ));
                 models.push(nl6_bgp::NETWORK_INSTANCE_MODEL);
             }
             Arc::new(Subtrees::new(items, models).with_shape(self.shape))
@@ -197,6 +236,8 @@ impl ProfileRegistry {
             shape: parsed.shape,
             lldp: parsed.lldp,
             bgp_neighbors: parsed.bgp_neighbors,
+            subinterfaces: parsed.subinterfaces,
+            bgp_sessions: Arc::default(),
             built: Mutex::default(),
         })
     }

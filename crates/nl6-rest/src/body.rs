@@ -56,6 +56,11 @@ pub struct CreateDevices {
     /// Link-flap scenario: `clean`, `rare`, `typical` or `aggressive`.
     #[schema(default = "clean", example = "rare")]
     pub if_flap_scenario: Option<String>,
+    /// BGP flap scenario of the sessions themselves (a profile with BGP): `clean`,
+    /// `rare`, `typical` or `aggressive`, the same rates per session as
+    /// `if_flap_scenario` per interface.
+    #[schema(default = "clean", example = "rare")]
+    pub bgp_flap_scenario: Option<String>,
     /// Interface state at creation: `all-up`, `all-admin-down`, `oper-down` or `<N>%` (that
     /// share of interfaces oper-down).
     #[schema(default = "all-up", example = "10%")]
@@ -254,6 +259,10 @@ fn default_naming() -> String {
     InterfaceNaming::Arista.to_string()
 }
 
+fn default_clean() -> String {
+    FlapScenario::Clean.to_string()
+}
+
 fn parse_enum<T: FromStr>(field: &str, text: Option<&str>, default: T) -> Result<T, ApiError>
 where
     T::Err: fmt::Display,
@@ -332,6 +341,11 @@ impl CreateDevices {
             flap_scenario: parse_enum(
                 "if_flap_scenario",
                 self.if_flap_scenario.as_deref(),
+                FlapScenario::Clean,
+            )?,
+            bgp_flap_scenario: parse_enum(
+                "bgp_flap_scenario",
+                self.bgp_flap_scenario.as_deref(),
                 FlapScenario::Clean,
             )?,
             initial_state: parse_enum(
@@ -494,6 +508,9 @@ pub struct BatchConfig {
     pub if_error_scenario: String,
     /// Link-flap scenario.
     pub if_flap_scenario: String,
+    /// BGP flap scenario.
+    #[serde(default = "default_clean")]
+    pub bgp_flap_scenario: String,
     /// Initial interface state.
     pub if_initial_state: String,
     /// Interface naming style.
@@ -579,6 +596,7 @@ impl From<&BatchSpec> for BatchConfig {
             if_speed_bps: spec.speed_bps,
             if_error_scenario: spec.error_scenario.to_string(),
             if_flap_scenario: spec.flap_scenario.to_string(),
+            bgp_flap_scenario: spec.bgp_flap_scenario.to_string(),
             if_initial_state: spec.initial_state.to_string(),
             interface_naming: spec.interface_naming.to_string(),
             device_type: spec.device_type.clone(),

@@ -98,8 +98,12 @@ pub(crate) fn fleet_status(e: &FleetError) -> StatusCode {
         FleetError::Invalid { .. }
         | FleetError::AddressUnusable { .. }
         | FleetError::NoSuchInterface { .. } => StatusCode::BAD_REQUEST,
-        FleetError::BatchInProgress | FleetError::Exists(_) => StatusCode::CONFLICT,
-        FleetError::NotFound(_) | FleetError::NotLinked { .. } => StatusCode::NOT_FOUND,
+        FleetError::BatchInProgress | FleetError::Exists(_) | FleetError::Flapping { .. } => {
+            StatusCode::CONFLICT
+        }
+        FleetError::NotFound(_)
+        | FleetError::NotLinked { .. }
+        | FleetError::NoSuchNeighbor { .. } => StatusCode::NOT_FOUND,
         FleetError::Network(_) | FleetError::Dialin(_) | FleetError::DeviceSetup { .. } => {
             StatusCode::INTERNAL_SERVER_ERROR
         }

@@ -79,6 +79,7 @@ pub use history::{
     DestinationRate, HISTORY_CAPACITY, History, HistoryDocument, MAX_SAMPLE_DESTINATIONS,
     SAMPLE_INTERVAL, Sample, Sampler,
 };
+pub use routes::bgp::{BgpFlapBody, BgpFlapView};
 pub use routes::reboot::Rebooted;
 pub use routes::topology::{LinkBody, LinkEndBody, TopologyBody, TopologyView};
 pub use serve::{
@@ -99,6 +100,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(devices::create, devices::list, devices::delete_all))
         .routes(routes!(devices::get, devices::delete))
         .routes(routes!(routes::reboot::reboot))
+        .routes(routes!(routes::bgp::flap))
         // Measured runs.
         .routes(routes!(routes::runs::arm))
         .routes(routes!(routes::runs::get))

@@ -241,3 +241,211 @@ async fn a_session_goes_down_and_up_with_the_interface_it_runs_over() {
     );
     api.stop().await;
 }
+
+#[tokio::test]
+async fn a_bgp_flap_goes_idle_active_established_and_counts_the_transition() {
+    let api = Api::start().await;
+    let (ip, bare) = (dev(98, 3), dev(98, 4));
+    api.create(json!({"start_ip": ip.to_string(), "interfaces": 2, "device_type": "sonic"}))
+        .await;
+    api.create(json!({"start_ip": bare.to_string(), "interfaces": 2}))
+        .await;
+    let one = format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.2]");
+    let state = format!("{one}/state/session-state");
+    let transitions = format!("{one}/state/established-transitions");
+    let read = |path: String| {
+        let api = &api;
+        async move {
+            match get(api, ip, &path).await.unwrap().remove(&path) {
+                Some(Tv::UintVal(v)) => v,
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+    };
+    assert_eq!(read(transitions.clone()).await, 1);
+    let mut stream = on_change_stream(ip, api.dialin_port(), &state, false).await;
+    assert_eq!(
+        next_value(&mut stream, "the initial state").await,
+        (state.clone(), Tv::StringVal("ESTABLISHED".into()))
+    );
+
+    let flap =
+        "/api/v1/devices/{ip}/bgp/neighbors/10.255.0.2/flap".replace("{ip}", &ip.to_string());
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let reply = api.post(&flap, &json!({"duration": "1s"})).await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(reply.json()["data"]["down_ms"], 1000);
+    // One flap of a session at a time.
+    let again = api.post(&flap, &json!({})).await;
+    again.assert_error(409, &["flapping already"]);
+    for want in ["IDLE", "ACTIVE", "ESTABLISHED"] {
+        assert_eq!(
+            next_value(&mut stream, want).await,
+            (state.clone(), Tv::StringVal(want.into()))
+        );
+    }
+    assert_eq!(read(transitions.clone()).await, 2);
+    let since = read(format!("{one}/state/last-established")).await;
+    assert!(since >= before + 1_000_000_000, "{since} < {before} + 1 s");
+    // The other session never went down.
+    assert_eq!(
+        get(&api, ip, &format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.1]/state/established-transitions"))
+            .await
+            .unwrap()
+            .into_values()
+            .collect::<Vec<_>>(),
+        [Tv::UintVal(1)]
+    );
+
+    // Bad requests name what is wrong; nothing starts.
+    let base = format!("/api/v1/devices/{ip}/bgp/neighbors");
+    api.post(&format!("{base}/10.255.0.3/flap"), &json!({}))
+        .await
+        .assert_error(404, &["10.255.0.3", "10.255.0.1 … 10.255.0.2"]);
+    api.post(
+        &format!("{base}/10.255.0.1/flap"),
+        &json!({"duration": "2h"}),
+    )
+    .await
+    .assert_error(400, &["duration"]);
+    api.post(
+        &format!("{base}/10.255.0.1/flap"),
+        &json!({"duration": "0s"}),
+    )
+    .await
+    .assert_error(400, &["duration"]);
+    api.post(&format!("{base}/10.255.0.1/flap"), &json!({"length": "2s"}))
+        .await
+        .assert_error(400, &["unknown field `length`"]);
+    api.post(
+        &format!("/api/v1/devices/{bare}/bgp/neighbors/10.255.0.1/flap"),
+        &json!({}),
+    )
+    .await
+    .assert_error(404, &["no BGP"]);
+    assert_eq!(
+        get(
+            &api,
+            ip,
+            &format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.1]/state/session-state")
+        )
+        .await
+        .unwrap()
+        .into_values()
+        .collect::<Vec<_>>(),
+        [Tv::StringVal("ESTABLISHED".into())]
+    );
+
+    // A reboot starts the count over.
+    let reply = api
+        .post(&format!("/api/v1/devices/{ip}/reboot"), &json!({}))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(read(transitions).await, 1);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn a_batch_bgp_flap_scenario_flaps_sessions_on_its_own() {
+    let api = Api::start().await;
+    let first = dev(98, 10);
+    let reply = api
+        .post(
+            "/api/v1/devices",
+            &json!({"start_ip": first.to_string(), "device_count": 4, "interfaces": 2,
+                    "device_type": "juniper-mx", "bgp_flap_scenario": "aggressive"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let one = api.get(&format!("/api/v1/devices/{first}")).await.json();
+    assert_eq!(one["data"]["config"]["bgp_flap_scenario"], "aggressive");
+    let ips: Vec<Ipv4Addr> = (10..14).map(|h| dev(98, h)).collect();
+    let path = format!("{BGP}/neighbors/neighbor/state/established-transitions");
+    // 64 sessions, each flapping once a minute on average: one has ended a flap soon.
+    common::wait_until("a session that flapped on its own", || {
+        let (api, ips, path) = (&api, &ips, &path);
+        async move {
+            for &ip in ips {
+                let counts = get(api, ip, path).await.unwrap();
+                if counts
+                    .values()
+                    .any(|v| matches!(v, Tv::UintVal(n) if *n >= 2))
+                {
+                    return true;
+                }
+            }
+            false
+        }
+    })
+    .await;
+    let err = api
+        .post(
+            "/api/v1/devices",
+            &json!({"start_ip": dev(98, 20).to_string(), "bgp_flap_scenario": "often"}),
+        )
+        .await;
+    err.assert_error(400, &["bgp_flap_scenario", "aggressive"]);
+    api.stop().await;
+}
+
+#[tokio::test]
+async fn an_on_change_dialout_stream_carries_each_step_of_a_bgp_flap() {
+    let (sink, mut received) = tokio::sync::mpsc::channel(256);
+    let collector = nl6_collector::start(
+        nl6_collector::CollectorConfig::plaintext("127.0.0.1:0".parse().unwrap()).with_sink(sink),
+    )
+    .await
+    .unwrap();
+    let api = Api::start().await;
+    let ip = dev(98, 30);
+    let state =
+        format!("{BGP}/neighbors/neighbor[neighbor-address=10.255.0.1]/state/session-state");
+    api.create(json!({
+        "start_ip": ip.to_string(), "interfaces": 2, "device_type": "sonic",
+        "gnmi_dialout": {"collector": collector.local_addr().to_string(), "mode": "on-change",
+                         "encoding": "proto", "paths": [state.clone()], "tls": {"enabled": false}}
+    }))
+    .await;
+    collector
+        .wait_until(common::DEADLINE, |s| s.streams_active == 1)
+        .await
+        .expect("the dial-out stream");
+    let mut seen: Vec<String> = Vec::new();
+    let mut wait_for = async |count: usize, what: &str| {
+        within(what, async {
+            while seen.len() < count {
+                let got = received.recv().await.expect("the collector's sink");
+                let n = &got.notification;
+                for u in &n.update {
+                    assert_eq!(full_path(n.prefix.as_ref(), u.path.as_ref()), state);
+                    match u.val.as_ref().and_then(|v| v.value.clone()) {
+                        Some(Tv::StringVal(s)) => seen.push(s),
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        })
+        .await;
+        seen.clone()
+    };
+    assert_eq!(
+        wait_for(1, "the stream's first snapshot").await,
+        ["ESTABLISHED"]
+    );
+    let reply = api
+        .post(
+            &format!("/api/v1/devices/{ip}/bgp/neighbors/10.255.0.1/flap"),
+            &json!({"duration": "1s"}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{}", reply.text);
+    assert_eq!(
+        wait_for(4, "the flap over dial-out").await,
+        ["ESTABLISHED", "IDLE", "ACTIVE", "ESTABLISHED"]
+    );
+    api.stop().await;
+    collector.shutdown().await.unwrap();
+}

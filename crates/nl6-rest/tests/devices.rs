@@ -50,7 +50,8 @@ async fn create_list_get_delete() {
         json!({
             "start_ip": "127.81.1.1", "device_count": 3, "netmask": 24, "interfaces": 4,
             "if_speed_bps": 1_000_000_000u64, "if_error_scenario": "clean",
-            "if_flap_scenario": "clean", "if_initial_state": "all-up",
+            "if_flap_scenario": "clean", "bgp_flap_scenario": "clean",
+            "if_initial_state": "all-up",
             "interface_naming": "arista", "device_type": "generic"
         })
     );

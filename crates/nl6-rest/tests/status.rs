@@ -420,6 +420,7 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         "DELETE /api/v1/devices/{ip}",
         "GET /api/v1/devices/{ip}/interfaces",
         "POST /api/v1/devices/{ip}/reboot",
+        "POST /api/v1/devices/{ip}/bgp/neighbors/{address}/flap",
         "POST /api/v1/runs",
         "GET /api/v1/runs/{id}",
         "POST /api/v1/topology",
@@ -457,6 +458,7 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         "DialoutBody",
         "TlsBody",
         "InterfaceStateBody",
+        "BgpFlapBody",
         "RunRequest",
         "DevicesBody",
     ] {

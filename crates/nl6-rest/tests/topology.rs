@@ -419,3 +419,114 @@ async fn an_on_change_dialout_stream_sends_a_new_neighbor() {
     api.stop().await;
     collector.shutdown().await.unwrap();
 }
+
+/// Waits until the collector has an update of `path` (joined with its notification's
+/// prefix, as the Junos shape sends it) with the value `peer`.
+async fn await_neighbor(
+    received: &mut tokio::sync::mpsc::Receiver<std::sync::Arc<nl6_collector::Received>>,
+    path: &str,
+    peer: String,
+) {
+    within("the new neighbour over dial-out", async {
+        loop {
+            let got = received.recv().await.expect("the collector's sink");
+            let n = &got.notification;
+            let hit = n.update.iter().any(|u| {
+                common::gnmi::full_path(n.prefix.as_ref(), u.path.as_ref()) == path
+                    && u.val.as_ref().unwrap().value == Some(Tv::StringVal(peer.clone()))
+            });
+            if hit {
+                return;
+            }
+        }
+    })
+    .await
+}
+
+/// Waits until the collector has a Notification of `target` deleting exactly `path`.
+async fn await_delete(
+    received: &mut tokio::sync::mpsc::Receiver<std::sync::Arc<nl6_collector::Received>>,
+    target: Ipv4Addr,
+    path: &str,
+    what: &str,
+) {
+    within(what, async {
+        loop {
+            let got = received.recv().await.expect("the collector's sink");
+            let n = &got.notification;
+            if n.delete.is_empty() {
+                continue;
+            }
+            assert_eq!(n.prefix.as_ref().unwrap().target, target.to_string());
+            let deleted: Vec<String> = n.delete.iter().map(format_path).collect();
+            assert_eq!(deleted, [path], "{n:?}");
+            assert!(n.update.is_empty(), "{n:?}");
+            return;
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_on_change_dialout_stream_deletes_a_neighbor_that_goes_away() {
+    let (sink, mut received) = tokio::sync::mpsc::channel(256);
+    let collector = nl6_collector::start(
+        CollectorConfig::plaintext("127.0.0.1:0".parse().unwrap()).with_sink(sink),
+    )
+    .await
+    .unwrap();
+    let api = Api::start().await;
+    let (r1, r2, r3) = (dev(99, 11), dev(99, 12), dev(99, 13));
+    api.create(json!({
+        "start_ip": r1.to_string(), "interfaces": 2, "device_type": "juniper-mx",
+        "gnmi_dialout": {"collector": collector.local_addr().to_string(), "mode": "on-change",
+                         "encoding": "proto", "paths": ["/lldp"], "tls": {"enabled": false}}
+    }))
+    .await;
+    api.create(
+        json!({"start_ip": r2.to_string(), "device_count": 2, "interfaces": 2,
+                      "device_type": "arista-eos"}),
+    )
+    .await;
+    collector
+        .wait_until(common::DEADLINE, |s| s.streams_active == 1)
+        .await
+        .expect("the dial-out stream");
+    let entry = "/lldp/interfaces/interface[name=et-0/0/1]/neighbors/neighbor[id=1]";
+    let system_name = format!("{entry}/state/system-name");
+    let add = |peer: Ipv4Addr| {
+        let api = &api;
+        async move {
+            let reply = api
+                .post(
+                    "/api/v1/topology",
+                    &json!({"links": [link(r1, "et-0/0/1", peer, "Ethernet1")]}),
+                )
+                .await;
+            assert_eq!(reply.status, 201, "{}", reply.text);
+        }
+    };
+    // The link deleted: the neighbour goes.
+    add(r2).await;
+    await_neighbor(&mut received, &system_name, hostname(&api, r2).await).await;
+    let reply = api
+        .delete(&format!("/api/v1/topology?device={r2}&interface=Ethernet1"))
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    await_delete(
+        &mut received,
+        r1,
+        entry,
+        "the delete of an unlinked neighbour",
+    )
+    .await;
+
+    // The peer device deleted: the neighbour goes too.
+    add(r3).await;
+    await_neighbor(&mut received, &system_name, hostname(&api, r3).await).await;
+    let reply = api.delete(&format!("/api/v1/devices/{r3}")).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    await_delete(&mut received, r1, entry, "the delete of a deleted peer").await;
+    api.stop().await;
+    collector.shutdown().await.unwrap();
+}

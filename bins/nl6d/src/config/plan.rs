@@ -307,6 +307,7 @@ impl LoadedSettings {
             error_scenario: self
                 .parsed::<ErrorScenario>("if_error_scenario", &s.if_error_scenario)?,
             flap_scenario: self.parsed::<FlapScenario>("if_flap_scenario", &s.if_flap_scenario)?,
+            bgp_flap_scenario: FlapScenario::Clean,
             initial_state: self.parsed::<InitialState>("if_initial_state", &s.if_initial_state)?,
             interface_naming: match s.interface_naming.trim() {
                 "" => profile.naming(),

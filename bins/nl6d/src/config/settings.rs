@@ -199,7 +199,8 @@ settings! {
     /// the 1-based index placeholder of docs/dialout-flavors.md, or a prefix the index is
     /// appended to (leaf -> leaf1, leaf2); empty = derived from the address, nl6-127-42-0-1.
     hostname: String = String::new();
-    /// Fleet-wide cap on link-flap events per second, 0 = unlimited.
+    /// Fleet-wide cap on link-flap events per second (and on BGP flaps started per
+    /// second), 0 = unlimited.
     if_flap_max_events_per_sec: u32 = 0;
     /// gNMI dial-in port on every device address.
     gnmi_port: u16 = 9339;

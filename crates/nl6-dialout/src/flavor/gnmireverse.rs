@@ -108,6 +108,22 @@ impl SampleEncoder for SubscribeResponseEncoder {
             },
         );
     }
+
+    fn encode_delete(
+        &mut self,
+        at_ns: u64,
+        target: &str,
+        paths: Vec<nl6_gnmi::proto::gnmi::Path>,
+        out: &mut Vec<WireMessage>,
+    ) {
+        if paths.is_empty() {
+            return;
+        }
+        out.push(WireMessage {
+            bytes: nl6_resolver::delete_response(at_ns, Some(target), paths).into(),
+            updates: 0,
+        });
+    }
 }
 
 /// Encodes a SAMPLE tick as the `gnmi.GetResponse` a Get of the configured paths

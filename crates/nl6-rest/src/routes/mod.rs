@@ -4,6 +4,7 @@ use axum::http::{Method, Uri};
 
 use crate::error::ApiError;
 
+pub(crate) mod bgp;
 pub(crate) mod devices;
 pub(crate) mod history;
 pub(crate) mod interfaces;
