@@ -123,6 +123,19 @@ class Daemon:
         return self.proc.returncode
 
 
+def wait_for(what, predicate, timeout, interval=0.05):
+    """Polls predicate() until it returns a true value, which is returned; fails after
+    timeout seconds, naming what was awaited."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout}s")
+        time.sleep(interval)
+
+
 @pytest.fixture
 def nl6d():
     """Factory: start nl6d with extra flags; every daemon is stopped at teardown."""

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Daemon, call, free_port
+from conftest import Daemon, call, free_port, wait_for
 
 COLLECTOR = Path(__file__).with_name("gnmireverse_collector.py")
 
@@ -47,19 +47,6 @@ def slow_collector(tmp_path):
     yield proc, port
     proc.proc.send_signal(signal.SIGKILL)
     proc.stop()
-
-
-def wait_for(what, predicate, timeout):
-    """Polls predicate() until it returns a true value, which is returned; fails after
-    timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout}s")
-        time.sleep(0.2)
 
 
 def taken(collector):

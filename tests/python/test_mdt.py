@@ -12,7 +12,7 @@ import urllib.parse
 
 import pytest
 
-from conftest import TARGET_DIR, call, free_port
+from conftest import TARGET_DIR, call, free_port, wait_for
 from mdt_collector import (
     MAX_MESSAGE,
     GrpcDialoutCollector,
@@ -101,14 +101,6 @@ def mdt_proto(path):
 def check_ids_increase(ids, what):
     assert ids, f"{what}: no collections"
     assert all(b > a for a, b in zip(ids, ids[1:])), f"{what}: collection_id not increasing: {ids}"
-
-
-def wait_for(what, predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} within {timeout}s")
-        time.sleep(0.1)
 
 
 # 1. gRPC dial-out, self-describing GPB
