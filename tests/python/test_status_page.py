@@ -10,7 +10,7 @@ import pytest
 from pygnmi.client import gNMIclient
 
 from cdp import Chromium, find_chromium, skip
-from conftest import call, free_port
+from conftest import call, free_port, wait_for
 
 TOKEN = "status-page-test-token-0123456789"
 
@@ -143,6 +143,57 @@ def test_the_page_shows_live_numbers_and_flips_an_interface(browser, nl6d, nl6_c
         assert len(shot) > 10_000
         print(f"screenshot: {tmp_path / 'status-page.png'}")
         sub.close()
+
+
+def test_the_page_lists_a_measured_run_as_its_report_says(browser, nl6d, nl6_collector, tmp_path):
+    rest, gnmi, port = free_port(), free_port(), free_port()
+    nl6_collector("--plaintext", "--stats", "--listen", f"127.0.0.1:{port}")
+    nl6d("--auto-count", "4", "--auto-start-ip", "127.74.3.1", "--gnmi-port", str(gnmi),
+         "--gnmi-tls=false", "--listen", f"127.0.0.1:{rest}", "--gnmi-mode", "dial-out",
+         "--gnmi-dialout-collector", f"127.0.0.1:{port}", "--gnmi-dialout-tls=false",
+         "--gnmi-dialout-interval", "1s")
+    api = f"http://127.0.0.1:{rest}"
+    browser.navigate(api + "/")
+    browser.wait_for("!document.getElementById('no-runs').hidden", what="the empty run list")
+
+    status, armed = call(api, "POST", "/api/v1/runs", {
+        "devices": {"all": True}, "window": "3s", "pre_roll": "1s", "slices": 3, "seed": 5,
+        "drain": "5s"})
+    assert status == 201, armed
+    run = armed["data"]["id"]
+    browser.wait_for(f"document.querySelector('#run-list tr[data-run=\"{run}\"]') !== null",
+                     what="the armed run on the page")
+
+    def report():
+        return call(api, "GET", f"/api/v1/runs/{run}")[1]["data"]
+
+    final = wait_for("the run finishes", lambda: (r := report())["state"] == "finished" and r,
+                     timeout=30)
+    assert final["participants"] == 4 and final["totals"]["sent"]["messages"] >= 4 * 3 - 4
+    browser.wait_for(f"document.querySelector('#run-list tr[data-run=\"{run}\"] .state')"
+                     ".textContent === 'finished'", what="the finished run on the page")
+    row = browser.evaluate(f"""(() => {{
+        const tr = document.querySelector('#run-list tr[data-run="{run}"]');
+        const t = (c) => tr.querySelector('.' + c).textContent;
+        return {{protocol: t('protocol'), participants: t('participants'),
+                 sent: t('sent-messages'), updates: t('sent-updates'), dropped: t('dropped'),
+                 unsettled: t('unsettled'), failing: tr.classList.contains('failing')}};
+    }})()""")
+    assert row["protocol"] == final["protocol"] == "gnmi-dialout"
+    assert number(row["participants"]) == final["participants"]
+    assert number(row["sent"]) == final["totals"]["sent"]["messages"]
+    assert number(row["updates"]) == final["totals"]["sent"]["updates"]
+    assert number(row["dropped"]) == final["totals"]["dropped"]["messages"] == 0
+    assert number(row["unsettled"]) == final["unsettled"] == 0
+    assert not row["failing"]
+    _, listed = call(api, "GET", "/api/v1/runs")
+    assert [r["id"] for r in listed["data"]] == [run]
+    assert listed["data"][0]["totals"] == final["totals"]
+
+    browser.evaluate("document.getElementById('runs').scrollIntoView()")
+    shot = browser.screenshot(tmp_path / "runs-page.png")
+    assert png_size(shot) == (1280, 800)
+    print(f"screenshot: {tmp_path / 'runs-page.png'}")
 
 
 def test_the_page_asks_for_the_token_and_sends_it(browser, nl6d, tmp_path):

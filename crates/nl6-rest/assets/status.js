@@ -136,6 +136,35 @@ function renderDestinations(dialout, mdt, latest) {
   $("destinations").hidden = rows.length === 0;
 }
 
+/// Time of day of an RFC 3339 instant, to the second.
+function clock(rfc3339) {
+  return rfc3339 ? rfc3339.slice(11, 19) : "";
+}
+
+function renderRuns(runs) {
+  const body = $("run-list").tBodies[0];
+  body.replaceChildren();
+  for (const r of runs) {
+    const row = body.insertRow();
+    row.dataset.run = r.id;
+    const lost = r.totals.dropped.messages + r.totals.discarded.messages + r.totals.send_failures.messages;
+    if (lost > 0 || r.unsettled > 0) row.className = "failing";
+    cell(row, r.id + " (" + r.tag + ")", "run");
+    cell(row, r.protocol, "protocol");
+    cell(row, r.state, "state");
+    cell(row, clock(r.t0) + " – " + clock(r.t1), "window");
+    cell(row, int(r.participants), "num participants");
+    cell(row, int(r.totals.sent.messages), "num sent-messages");
+    cell(row, int(r.totals.sent.updates), "num sent-updates");
+    cell(row, int(r.totals.dropped.messages), "num dropped");
+    cell(row, int(r.unsettled), "num unsettled");
+    const c = r.ceiling;
+    cell(row, c ? int(c.devices) + " devices, " + rate(c.messages_per_s) + " msg/s" + (c.found ? "" : " (at least)") : "", "ceiling");
+  }
+  $("no-runs").hidden = runs.length > 0;
+  $("run-list").hidden = runs.length === 0;
+}
+
 const SVG = "http://www.w3.org/2000/svg";
 function svgEl(name, attrs) {
   const el = document.createElementNS(SVG, name);
@@ -214,9 +243,9 @@ async function poll() {
   state.timer = null;
   try {
     const query = state.since === null ? "" : "?since=" + state.since;
-    const [status, gnmi, dialout, mdt, history] = await Promise.all([
+    const [status, gnmi, dialout, mdt, history, runs] = await Promise.all([
       api("api/v1/status"), api("api/v1/gnmi/status"), api("api/v1/gnmi/dialout/status"),
-      api("api/v1/mdt/status"), api("api/v1/history" + query),
+      api("api/v1/mdt/status"), api("api/v1/history" + query), api("api/v1/runs"),
     ]);
     for (const s of history.samples) state.samples.push(s);
     if (state.samples.length > MAX_SAMPLES) state.samples.splice(0, state.samples.length - MAX_SAMPLES);
@@ -225,6 +254,7 @@ async function poll() {
     renderFleet(status);
     renderDialin(gnmi, mdt, latest);
     renderDestinations(dialout, mdt, latest);
+    renderRuns(runs.data);
     renderCharts();
     if (state.device) await showDevice(state.device, false);
     setLive(true, "live " + new Date().toLocaleTimeString("en-GB"));

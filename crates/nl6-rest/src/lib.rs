@@ -102,7 +102,7 @@ fn api() -> OpenApiRouter<ApiState> {
         .routes(routes!(routes::reboot::reboot))
         .routes(routes!(routes::bgp::flap))
         // Measured runs.
-        .routes(routes!(routes::runs::arm))
+        .routes(routes!(routes::runs::arm, routes::runs::list))
         .routes(routes!(routes::runs::get))
         // Topology (LLDP neighbours).
         .routes(routes!(

@@ -422,6 +422,7 @@ async fn the_openapi_document_lists_every_route_and_resolves() {
         "POST /api/v1/devices/{ip}/reboot",
         "POST /api/v1/devices/{ip}/bgp/neighbors/{address}/flap",
         "POST /api/v1/runs",
+        "GET /api/v1/runs",
         "GET /api/v1/runs/{id}",
         "POST /api/v1/topology",
         "GET /api/v1/topology",

@@ -43,7 +43,7 @@ pub use ramp::{
     Ceiling, DEFAULT_HOLD, MAX_GRACE, MAX_HOLD, MAX_LATENCY_GROWTH, MAX_RAMP_STEPS, MAX_STALL_PPM,
     MIN_HOLD, MIN_STEP_SLICES, RampBody, RampReport, SUSTAINED_SENT_PPM, StepReport,
 };
-pub use report::{Counts, DeviceReport, RunReport, RunState, TallyBody};
+pub use report::{Counts, DeviceReport, RunReport, RunState, RunSummary, TallyBody};
 pub use request::{
     DEFAULT_DRAIN, DEFAULT_PRE_ROLL, DEFAULT_SLICES, DEFAULT_WINDOW, DevicesBody, MAX_CELLS,
     MAX_DRAIN, MAX_PRE_ROLL, MAX_SLICES, MAX_TAG_LEN, MAX_WINDOW, MIN_WINDOW, PROTOCOLS,

@@ -31,6 +31,51 @@ impl RunState {
     }
 }
 
+/// A run at a glance, as `GET /api/v1/runs` lists it: the report without its per-device
+/// and per-slice tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RunSummary {
+    /// The run id.
+    pub id: String,
+    /// Where it is.
+    pub state: RunState,
+    /// What is measured: `gnmi-dialout`, `mdt` or `gnmi-dialin`.
+    pub protocol: String,
+    /// The run tag.
+    pub tag: String,
+    /// T0 (RFC 3339, ms).
+    pub t0: String,
+    /// T1 (RFC 3339, ms).
+    pub t1: String,
+    /// Devices taking part.
+    pub participants: usize,
+    /// Sum over devices and slices so far.
+    pub totals: Counts,
+    /// Run messages never settled.
+    pub unsettled: u64,
+    /// For a ramp run: the highest step sustained so far (or found).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ceiling: Option<crate::ramp::Ceiling>,
+}
+
+impl From<&RunReport> for RunSummary {
+    fn from(r: &RunReport) -> Self {
+        RunSummary {
+            id: r.id.clone(),
+            state: r.state,
+            protocol: r.protocol.clone(),
+            tag: r.tag.clone(),
+            t0: r.t0.clone(),
+            t1: r.t1.clone(),
+            participants: r.participants,
+            totals: r.totals,
+            unsettled: r.unsettled,
+            ceiling: r.ramp.as_ref().and_then(|ramp| ramp.ceiling.clone()),
+        }
+    }
+}
+
 /// Messages and the updates (leaves) they carry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

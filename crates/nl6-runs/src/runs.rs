@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 use crate::error::RunError;
 use crate::participants::{self, Participant};
 use crate::ramp::RampState;
-use crate::report::{Counts, DeviceReport, RunReport, RunState};
+use crate::report::{Counts, DeviceReport, RunReport, RunState, RunSummary};
 use crate::request::{MAX_CELLS, RunPlan, RunRequest};
 
 /// Finished reports kept at most (older ones are forgotten).
@@ -303,6 +303,20 @@ impl Runs {
             .iter()
             .find(|r| r.id == id)
             .map(|r| RunReport::clone(r))
+    }
+
+    /// Every run kept, newest first (the one in progress, live, before the finished
+    /// ones), each at a glance.
+    pub fn list(&self) -> Vec<RunSummary> {
+        let state = self.inner.lock();
+        let active = state.active.as_ref().map(|active| {
+            let now = *active.state.lock();
+            RunSummary::from(&active.report(now))
+        });
+        active
+            .into_iter()
+            .chain(state.finished.iter().rev().map(|r| RunSummary::from(&**r)))
+            .collect()
     }
 
     /// The id of the run in progress, if any.

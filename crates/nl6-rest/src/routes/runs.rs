@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nl6_runs::{RunReport, RunRequest};
+use nl6_runs::{RunReport, RunRequest, RunSummary};
 
 use crate::envelope::Envelope;
 use crate::error::{ApiError, ErrorBody};
@@ -65,4 +65,24 @@ pub(crate) async fn get(
     let report = state.runs.get(&id).ok_or(ApiError::NoRun(id))?;
     let message = format!("run {} is {}", report.id, report.state.as_str());
     Ok(Json(Envelope::ok(message, report)))
+}
+
+/// Every run kept, newest first: the one in progress (live) and the last finished ones,
+/// each at a glance (no per-device or per-slice tables; `GET /api/v1/runs/{id}` has them).
+#[utoipa::path(
+    get,
+    path = "/api/v1/runs",
+    operation_id = "listRuns",
+    tag = "runs",
+    responses(
+        (status = 200, description = "The runs, newest first", body = Envelope<Vec<RunSummary>>),
+    )
+)]
+pub(crate) async fn list(State(state): State<ApiState>) -> Json<Envelope<Vec<RunSummary>>> {
+    let runs = state.runs.list();
+    let message = match state.runs.active() {
+        Some(id) => format!("{} runs kept; run {id} in progress", runs.len()),
+        None => format!("{} runs kept; none in progress", runs.len()),
+    };
+    Json(Envelope::ok(message, runs))
 }
