@@ -171,6 +171,14 @@ fn describe() {
         "GOAWAY too_many_pings answers to dial-out keepalive pings"
     );
     describe_counter!(
+        "nl6_dialout_flow_stall_waits_total",
+        "Dial-out sends that waited for the collector's HTTP/2 flow-control window"
+    );
+    describe_counter!(
+        "nl6_dialout_flow_stall_milliseconds_total",
+        "Time dial-out sends waited for the collector's HTTP/2 flow-control window"
+    );
+    describe_counter!(
         "nl6_dialout_responses_received_total",
         "Messages dial-out collectors sent back (SONiC and Nokia PublishResponses)"
     );
@@ -296,6 +304,8 @@ fn record_fleet(fleet: &Fleet) {
         counter!("nl6_dialout_open_failures_total", &labels).absolute(c.open_failures);
         counter!("nl6_dialout_too_many_pings_total", &labels).absolute(c.too_many_pings);
         counter!("nl6_dialout_responses_received_total", &labels).absolute(c.responses_received);
+        counter!("nl6_dialout_flow_stall_waits_total", &labels).absolute(c.flow_stall_waits);
+        counter!("nl6_dialout_flow_stall_milliseconds_total", &labels).absolute(c.flow_stall_ms);
         let causes = [
             ("goaway", c.disconnects.goaway),
             ("reset", c.disconnects.reset),

@@ -325,6 +325,8 @@ async fn metrics_are_prometheus_text_with_every_series() {
         "nl6_dialout_updates_dropped_total",
         "nl6_dialout_reconnects_total",
         "nl6_dialout_send_failures_total",
+        "nl6_dialout_flow_stall_waits_total",
+        "nl6_dialout_flow_stall_milliseconds_total",
         "nl6_rest_requests_total",
     ] {
         assert!(names.contains(name), "{name} missing from:\n{}", r.text);
