@@ -7,7 +7,9 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use common::gnmi::{connect, full_path, get_values, on_change_stream, try_on_change_stream};
+use common::gnmi::{
+    connect, full_path, get_values, next_value, on_change_stream, try_on_change_stream,
+};
 use common::{Api, dev, within};
 use nl6_gnmi::format_path;
 use nl6_gnmi::proto::gnmi::typed_value::Value as Tv;
@@ -156,27 +158,6 @@ async fn session_state_is_on_change_and_prefix_counters_are_sample_only() {
     assert_eq!(err.code(), tonic::Code::InvalidArgument, "{err}");
     assert!(err.message().contains("SAMPLE"), "{err}");
     api.stop().await;
-}
-
-/// The next update value of `stream` (skipping a sync_response).
-async fn next_value(
-    stream: &mut tonic::Streaming<nl6_gnmi::proto::gnmi::SubscribeResponse>,
-    what: &str,
-) -> (String, Tv) {
-    loop {
-        let message = within(what, stream.message()).await.unwrap().unwrap();
-        match message.response {
-            Some(subscribe_response::Response::Update(n)) if !n.update.is_empty() => {
-                let u = &n.update[0];
-                return (
-                    full_path(n.prefix.as_ref(), u.path.as_ref()),
-                    u.val.clone().unwrap().value.unwrap(),
-                );
-            }
-            Some(subscribe_response::Response::SyncResponse(_)) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
 }
 
 #[tokio::test]

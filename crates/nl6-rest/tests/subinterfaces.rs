@@ -7,12 +7,14 @@ mod common;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use common::gnmi::{connect, full_path, get_values, on_change_stream, try_on_change_stream};
+use common::gnmi::{
+    connect, full_path, get_values, next_value, on_change_stream, try_on_change_stream,
+};
 use common::{Api, dev, within};
 use nl6_collector::CollectorConfig;
 use nl6_gnmi::parse_path;
 use nl6_gnmi::proto::gnmi::typed_value::Value as Tv;
-use nl6_gnmi::proto::gnmi::{Encoding, GetRequest, SubscribeResponse, subscribe_response};
+use nl6_gnmi::proto::gnmi::{Encoding, GetRequest};
 use serde_json::json;
 
 const XR0: &str = "HundredGigE0/0/0/0";
@@ -198,24 +200,6 @@ async fn json_ietf_get_of_an_interface_entry_carries_its_subinterfaces() {
     );
     assert!(paths.contains(&format!("/interfaces/interface[name={XR0}]")));
     api.stop().await;
-}
-
-/// The next update of `stream` as (absolute path, value), skipping sync responses.
-async fn next_value(stream: &mut tonic::Streaming<SubscribeResponse>, what: &str) -> (String, Tv) {
-    loop {
-        let message = within(what, stream.message()).await.unwrap().unwrap();
-        match message.response {
-            Some(subscribe_response::Response::Update(n)) if !n.update.is_empty() => {
-                let u = &n.update[0];
-                return (
-                    full_path(n.prefix.as_ref(), u.path.as_ref()),
-                    u.val.clone().unwrap().value.unwrap(),
-                );
-            }
-            Some(subscribe_response::Response::SyncResponse(_)) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
 }
 
 #[tokio::test]

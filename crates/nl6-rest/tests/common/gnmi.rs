@@ -7,7 +7,7 @@ use nl6_gnmi::proto::gnmi::g_nmi_client::GNmiClient;
 use nl6_gnmi::proto::gnmi::typed_value::Value;
 use nl6_gnmi::proto::gnmi::{
     Encoding, GetRequest, SubscribeRequest, SubscribeResponse, Subscription, SubscriptionList,
-    SubscriptionMode, subscribe_request, subscription_list,
+    SubscriptionMode, subscribe_request, subscribe_response, subscription_list,
 };
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
@@ -114,4 +114,26 @@ pub fn full_path(
         joined.elem.extend(path.elem.iter().cloned());
     }
     nl6_gnmi::format_path(&joined)
+}
+
+/// The next update of `stream` as (absolute path, value) of its first leaf, skipping
+/// sync responses; anything else fails the test.
+pub async fn next_value(
+    stream: &mut tonic::Streaming<SubscribeResponse>,
+    what: &str,
+) -> (String, Value) {
+    loop {
+        let message = within(what, stream.message()).await.unwrap().unwrap();
+        match message.response {
+            Some(subscribe_response::Response::Update(n)) if !n.update.is_empty() => {
+                let u = &n.update[0];
+                return (
+                    full_path(n.prefix.as_ref(), u.path.as_ref()),
+                    u.val.clone().unwrap().value.unwrap(),
+                );
+            }
+            Some(subscribe_response::Response::SyncResponse(_)) => continue,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
 }
