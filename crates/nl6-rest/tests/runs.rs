@@ -294,16 +294,7 @@ async fn a_ramp_against_a_healthy_collector_sustains_every_step() {
     assert_eq!(armed["ramp"]["steps"].as_array().unwrap().len(), 3);
     assert!(armed["ramp"]["ceiling"].is_null());
     let id = armed["id"].as_str().unwrap().to_string();
-    let mut report = Value::Null;
-    let deadline = tokio::time::Instant::now() + DEADLINE;
-    while tokio::time::Instant::now() < deadline {
-        report = api.get(&format!("/api/v1/runs/{id}")).await.json()["data"].clone();
-        if report["state"] == "finished" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(report["state"], "finished", "{report}");
+    let report = api.finished_run(&id).await;
     let ramp = &report["ramp"];
     for (k, step) in ramp["steps"].as_array().unwrap().iter().enumerate() {
         let devices = [1u64, 2, 4][k];

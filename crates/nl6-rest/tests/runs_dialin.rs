@@ -110,18 +110,7 @@ async fn a_dialin_run_counts_exactly_what_the_clients_received() {
     );
     let armed_ns = ns(&armed["armed_at"]);
 
-    let report = Arc::new(Mutex::new(Value::Null));
-    wait_until("the run to finish", || {
-        let (api, report, id) = (&api, report.clone(), &id);
-        async move {
-            let now = api.get(&format!("/api/v1/runs/{id}")).await.json()["data"].clone();
-            let done = now["state"] == "finished";
-            *report.lock() = now;
-            done
-        }
-    })
-    .await;
-    let report = report.lock().clone();
+    let report = api.finished_run(&id).await;
     let totals = &report["totals"];
     let sent = totals["sent"]["messages"].as_u64().unwrap();
     assert!(sent >= 2, "{report}");

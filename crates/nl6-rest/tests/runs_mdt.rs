@@ -210,18 +210,7 @@ async fn an_mdt_run_counts_exactly_what_the_receivers_got_and_tags_every_message
     );
     let armed_ns = ns(&armed["armed_at"]);
 
-    let report = Arc::new(Mutex::new(Value::Null));
-    wait_until("the run to finish", || {
-        let (api, report, id) = (&api, report.clone(), &id);
-        async move {
-            let now = api.get(&format!("/api/v1/runs/{id}")).await.json()["data"].clone();
-            let done = now["state"] == "finished";
-            *report.lock() = now;
-            done
-        }
-    })
-    .await;
-    let report = report.lock().clone();
+    let report = api.finished_run(&id).await;
     let totals = &report["totals"];
     let sent = count(totals, "sent");
     // 2 devices × 3 sessions × 2 sensor paths per tick × 3 ticks of 1 s; a tick a

@@ -158,6 +158,20 @@ impl Api {
         self.call(Method::GET, path, None).await
     }
 
+    /// Run `id`'s report once it is final (`state: finished`); fails after the deadline.
+    pub async fn finished_run(&self, id: &str) -> Value {
+        within("the run to finish", async {
+            loop {
+                let report = self.get(&format!("/api/v1/runs/{id}")).await.json()["data"].clone();
+                if report["state"] == "finished" {
+                    return report;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+    }
+
     /// `POST path` with a JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> Reply {
         self.call(Method::POST, path, Some(body)).await
