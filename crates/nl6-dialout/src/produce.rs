@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::net::Ipv4Addr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -11,7 +12,7 @@ use nl6_ifstate::{DeviceModel, Listener, StateEvent, unix_now_ns};
 use nl6_resolver::{
     ExtraReading, LeafSet, Selection, Snapshot, ValueEncoding, changed_leaves, event_time_ns,
 };
-use tokio::time::Instant;
+use tokio::time::{Instant, Sleep};
 
 use crate::config::{DialoutConfig, Mode, Phase};
 use crate::error::DialoutError;
@@ -131,10 +132,14 @@ fn wait_for_phase(period: Duration, offset: Duration, now_unix_ns: u64) -> Durat
 
 /// A device's SAMPLE ticks: every `period`, first at once (`aligned`) or at the device's
 /// own wall-clock offset (`spread`).
+///
+/// The timer is kept across ticks (reset, never dropped), so a tick that loses a
+/// `select!` leaves it registered instead of cancelling and re-arming it.
 #[derive(Debug)]
 pub(crate) struct Sampler {
     period: Duration,
     next: Instant,
+    timer: Pin<Box<Sleep>>,
 }
 
 impl Sampler {
@@ -147,27 +152,34 @@ impl Sampler {
                 now + wait_for_phase(period, offset, unix_now_ns())
             }
         };
-        Sampler { period, next }
+        Sampler {
+            period,
+            next,
+            timer: Box::pin(tokio::time::sleep_until(next)),
+        }
     }
 
     /// Waits for the next tick and schedules the one after. Returns the ticks missed
     /// because the task ran more than a whole period late (usually 0). Cancel-safe.
     pub(crate) async fn tick(&mut self) -> u64 {
-        tokio::time::sleep_until(self.next).await;
+        self.timer.as_mut().await;
         let now = Instant::now();
         self.next += self.period;
-        if self.next > now {
-            return 0;
+        let mut behind = 0;
+        if self.next <= now {
+            let late = (now - self.next).as_nanos() / self.period.as_nanos().max(1) + 1;
+            let late = u32::try_from(late).unwrap_or(u32::MAX);
+            self.next += self.period * late;
+            behind = u64::from(late);
         }
-        let behind = (now - self.next).as_nanos() / self.period.as_nanos().max(1) + 1;
-        let behind = u32::try_from(behind).unwrap_or(u32::MAX);
-        self.next += self.period * behind;
-        u64::from(behind)
+        self.timer.as_mut().reset(self.next);
+        behind
     }
 
     /// Ticks from now on (`aligned`: a new stream samples at once).
     pub(crate) fn restart_now(&mut self) {
         self.next = Instant::now();
+        self.timer.as_mut().reset(self.next);
     }
 }
 
