@@ -103,8 +103,23 @@ pub(crate) struct DeviceDial {
     pub handshake_timeout: Duration,
 }
 
-pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
-impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+/// A device's byte stream: TCP, or TLS over TCP.
+pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {
+    /// The TCP socket under the stream, for socket options.
+    fn tcp(&self) -> &TcpStream;
+}
+
+impl Io for TcpStream {
+    fn tcp(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl Io for tokio_rustls::client::TlsStream<TcpStream> {
+    fn tcp(&self) -> &TcpStream {
+        self.get_ref().0
+    }
+}
 
 impl DeviceDial {
     /// Where and how `local` connects to `host:port`.

@@ -133,7 +133,7 @@ impl GrpcConnection {
     ) -> std::io::Result<GrpcConnection> {
         // No pings unless asked for: collectors enforce a minimum ping interval (grpc-go:
         // 5 minutes) and answer pings that come more often with GOAWAY too_many_pings.
-        let client = h2c::Client::handshake(io, keepalive).await?;
+        let client = h2c::Client::handshake(io, keepalive, Some(h2c::Coalesce::DEFAULT)).await?;
         Ok(GrpcConnection { client, origin })
     }
 

@@ -83,6 +83,7 @@ mod netlink;
 pub mod nftables;
 mod resolver;
 mod sim;
+mod sockopt;
 
 pub use config::{IptablesLookup, NetnsConfig};
 pub use dialer::{Dialer, DialerConfig};
@@ -91,6 +92,7 @@ pub use executor::NsExecutor;
 pub use firewall::{ChainRef, Forwarding};
 pub use resolver::{HostResolver, StaticResolver, SystemResolver};
 pub use sim::{SimNetwork, TeardownHandle};
+pub use sockopt::set_recv_low_water;
 
 /// Compiles the README example as a doctest.
 #[cfg(doctest)]

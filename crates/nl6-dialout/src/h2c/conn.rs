@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use parking_lot::Mutex;
-use tokio::io::{AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, watch};
 
 use super::frame::{self, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, Reason, head};
 use super::hpack::{self, Request};
 use super::reader::Reader;
-use super::{ConnectionEnd, Http2Error, Phase, StreamOutcome};
+use super::split::{self, Half};
+use super::{Coalesce, ConnectionEnd, Http2Error, Phase, StreamOutcome};
 use crate::connector::{Io, Keepalive};
 use crate::grpc::MessageCounter;
 use crate::run::FlowStall;
@@ -42,6 +43,8 @@ pub(super) struct StreamState {
     /// DATA bytes received and not yet given back with WINDOW_UPDATE.
     pub recv_unacked: u32,
     pub head_seen: bool,
+    /// When the stream was opened (the reader coalesces only on settled streams).
+    pub opened: Instant,
     pub outcome: Option<StreamOutcome>,
     pub responses: Option<(ResponseCounter, MessageCounter)>,
 }
@@ -61,6 +64,14 @@ pub(super) struct State {
     pub goaway: Option<(u32, Arc<Http2Error>)>,
     /// Every handle is gone: the reader says goodbye and stops.
     pub shutdown: bool,
+    /// The reader holds the socket's receive low-water mark up: small frames from the
+    /// collector wait in the kernel until the next sweep (see the reader).
+    pub coalescing: bool,
+    /// A writer needs the collector's frames read at once (its window runs low, or it
+    /// waits for the collector's final word); the reader lowers the mark.
+    pub read_now: bool,
+    /// The largest gRPC message (with its prefix) sent on the connection so far.
+    pub largest_message: usize,
 }
 
 impl State {
@@ -76,7 +87,7 @@ pub(super) struct Shared {
     pub changed: Notify,
     /// Wakes the reader: control frames to flush, or shut down.
     pub reader_wake: Notify,
-    pub writer: tokio::sync::Mutex<WriteHalf<Box<dyn Io>>>,
+    pub writer: tokio::sync::Mutex<Half>,
     pub phase: watch::Sender<Phase>,
     /// Sends that waited for a flow-control window, and how long (ns) in all.
     pub stall_waits: AtomicU64,
@@ -113,13 +124,27 @@ impl Shared {
     }
 
     /// Writes the queued control frames, if any (the caller holds the write lock).
-    pub async fn write_control(&self, w: &mut WriteHalf<Box<dyn Io>>) -> std::io::Result<()> {
+    pub async fn write_control(&self, w: &mut Half) -> std::io::Result<()> {
         let control = std::mem::take(&mut self.state.lock().control);
         if !control.is_empty() {
             w.write_all(&control).await?;
             w.flush().await?;
         }
         Ok(())
+    }
+
+    /// Has the reader read what the collector sends at once rather than at its next
+    /// sweep (a no-op unless it coalesces).
+    pub fn read_now(&self) {
+        let wake = {
+            let mut state = self.state.lock();
+            let wake = state.coalescing && !state.read_now;
+            state.read_now |= wake;
+            wake
+        };
+        if wake {
+            self.reader_wake.notify_one();
+        }
     }
 
     /// The error a new stream or a write meets on an ended connection.
@@ -169,12 +194,14 @@ impl Drop for Client {
 
 impl Client {
     /// Sends the client preface and our SETTINGS on `io` and spawns the reader task.
-    /// The connection is usable once [`Client::ready`] says so.
+    /// The connection is usable once [`Client::ready`] says so. With `coalesce`, the
+    /// reader coalesces what the collector sends while the streams are settled.
     pub async fn handshake(
         io: Box<dyn Io>,
         keepalive: Option<Keepalive>,
+        coalesce: Option<Coalesce>,
     ) -> std::io::Result<Arc<Client>> {
-        let (read, mut write) = tokio::io::split(io);
+        let (read, mut write) = split::split(io);
         let mut hello = frame::PREFACE.to_vec();
         let mut settings = Vec::with_capacity(18);
         for (id, value) in [
@@ -206,6 +233,9 @@ impl Client {
                 ended: None,
                 goaway: None,
                 shutdown: false,
+                coalescing: false,
+                read_now: false,
+                largest_message: 0,
             }),
             changed: Notify::new(),
             reader_wake: Notify::new(),
@@ -214,7 +244,7 @@ impl Client {
             stall_waits: AtomicU64::new(0),
             stall_ns: AtomicU64::new(0),
         });
-        tokio::spawn(reader_task(shared.clone(), read, keepalive));
+        tokio::spawn(reader_task(shared.clone(), read, keepalive, coalesce));
         Ok(Arc::new(Client { shared }))
     }
 
@@ -230,6 +260,12 @@ impl Client {
             waits: self.shared.stall_waits.load(Relaxed),
             nanos: self.shared.stall_ns.load(Relaxed),
         }
+    }
+
+    /// Whether the reader coalesces what the collector sends right now.
+    #[cfg(test)]
+    pub fn is_coalescing(&self) -> bool {
+        self.shared.state.lock().coalescing
     }
 
     /// Whether the connection ended.
@@ -288,6 +324,7 @@ impl Client {
                 send_window,
                 recv_unacked: 0,
                 head_seen: false,
+                opened: Instant::now(),
                 outcome: None,
                 responses: responses.map(|c| (c, MessageCounter::default())),
             });
@@ -313,6 +350,8 @@ impl Client {
         .await;
         drop(w);
         interrupt.done();
+        // The collector's answer to a new call should be read as soon as it comes.
+        shared.read_now();
         match written {
             Ok(()) => Ok(Stream {
                 client: self.clone(),
@@ -383,8 +422,8 @@ impl Stream {
     /// connection's, at most [`FRAMES_PER_WRITE`] frames' worth. The common case (the
     /// window is open) registers no waiter and counts nothing; a wait is counted in the
     /// connection's stall counters once it is over.
-    async fn grant(&self, want: usize) -> Result<(usize, usize), StreamOutcome> {
-        if let Some(taken) = self.try_grant(want) {
+    async fn grant(&self, want: usize, total: usize) -> Result<(usize, usize), StreamOutcome> {
+        if let Some(taken) = self.try_grant(want, total) {
             return taken;
         }
         let shared = &self.client.shared;
@@ -393,7 +432,7 @@ impl Stream {
             let notified = shared.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if let Some(taken) = self.try_grant(want) {
+            if let Some(taken) = self.try_grant(want, total) {
                 break taken;
             }
             notified.await;
@@ -405,8 +444,17 @@ impl Stream {
     }
 
     /// Takes window if there is any; `None` to wait; `Some(Err)` once the stream ended.
-    fn try_grant(&self, want: usize) -> Option<Result<(usize, usize), StreamOutcome>> {
-        let mut state = self.client.shared.state.lock();
+    /// `total` is the whole message (with prefix). While the reader coalesces, a window
+    /// too small for another message like this one has it read the collector's
+    /// WINDOW_UPDATEs at once instead of at its next sweep.
+    fn try_grant(
+        &self,
+        want: usize,
+        total: usize,
+    ) -> Option<Result<(usize, usize), StreamOutcome>> {
+        let shared = &*self.client.shared;
+        let mut state = shared.state.lock();
+        state.largest_message = state.largest_message.max(total);
         let max_frame = state.peer.max_frame;
         let conn_window = state.conn_window;
         let Some(stream) = state.stream_mut(self.id) else {
@@ -416,15 +464,29 @@ impl Stream {
             return Some(Err(outcome.clone()));
         }
         let window = conn_window.min(stream.send_window);
-        if window <= 0 {
-            return None;
+        let taken = if window <= 0 {
+            None
+        } else {
+            let n = (window as usize)
+                .min(want)
+                .min(max_frame * FRAMES_PER_WRITE);
+            stream.send_window -= n as i64;
+            Some(n)
+        };
+        let left = stream.send_window;
+        if let Some(n) = taken {
+            state.conn_window -= n as i64;
         }
-        let n = (window as usize)
-            .min(want)
-            .min(max_frame * FRAMES_PER_WRITE);
-        stream.send_window -= n as i64;
-        state.conn_window -= n as i64;
-        Some(Ok((n, max_frame)))
+        let left = left.min(state.conn_window);
+        let wake_reader = state.coalescing && !state.read_now && left < total as i64;
+        if wake_reader {
+            state.read_now = true;
+        }
+        drop(state);
+        if wake_reader {
+            shared.reader_wake.notify_one();
+        }
+        taken.map(|n| Ok((n, max_frame)))
     }
 
     /// Sends one gRPC message (its 5-byte prefix, then `message`, not copied) as DATA
@@ -440,7 +502,7 @@ impl Stream {
         let interrupt = Interrupt(Some(shared));
         let mut at = 0;
         while at < total {
-            let (n, max_frame) = match self.grant(total - at).await {
+            let (n, max_frame) = match self.grant(total - at, total).await {
                 Ok(grant) => grant,
                 Err(outcome) => {
                     // Whole frames went out before: the connection is intact, and the
@@ -474,6 +536,8 @@ impl Stream {
             return Err(outcome);
         }
         let shared = &*self.client.shared;
+        // The collector's final word should be read as soon as it comes.
+        shared.read_now();
         let interrupt = Interrupt(Some(shared));
         let mut w = shared.writer.lock().await;
         let written = async {
@@ -557,10 +621,11 @@ async fn write_all_vectored<W: AsyncWrite + Unpin>(
 /// we are the ones closing.
 async fn reader_task(
     shared: Arc<Shared>,
-    read: ReadHalf<Box<dyn Io>>,
+    read: Half,
     keepalive: Option<Keepalive>,
+    coalesce: Option<Coalesce>,
 ) {
-    let mut reader = Reader::new(shared.clone(), read, keepalive);
+    let mut reader = Reader::new(shared.clone(), read, keepalive, coalesce);
     let error = reader.run().await;
     if let Some(reason) = error.goodbye() {
         // Best effort: a writer stuck on a full socket must not keep the reader alive.

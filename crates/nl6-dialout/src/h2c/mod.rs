@@ -3,7 +3,10 @@
 //! transient read buffer, messages are written vectored from their own bytes by the
 //! task that sends them, the header decoder's table holds only what the collector
 //! indexes), and one reader task per connection handles what the collector sends
-//! (settings, window updates, pings, response headers, resets, GOAWAY).
+//! (settings, window updates, pings, response headers, resets, GOAWAY). While the
+//! connection's streams are settled it reads those in batches (receive coalescing, see
+//! `Coalesce`), so a collector that answers every message does not wake the process
+//! once per message.
 //!
 //! It is a client for gRPC over HTTP/2 only: no server push, no priorities, request
 //! headers as literals, response bodies counted as gRPC messages, not kept.
@@ -12,11 +15,31 @@ mod conn;
 mod frame;
 mod hpack;
 mod reader;
+mod split;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) use conn::{Client, Stream};
+
+/// Receive coalescing of a connection (see the reader): what the collector sends
+/// while the streams are settled waits in the kernel and is read in sweeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Coalesce {
+    /// How long a stream is open before the connection coalesces.
+    pub settle: Duration,
+    /// How often what waits is read at least: the longest a GOAWAY without a close, a
+    /// collector's ping or a response message waits.
+    pub sweep: Duration,
+}
+
+impl Coalesce {
+    /// Five seconds to settle, a sweep every five seconds.
+    pub(crate) const DEFAULT: Coalesce = Coalesce {
+        settle: Duration::from_secs(5),
+        sweep: Duration::from_secs(5),
+    };
+}
 pub use frame::Reason;
 pub(crate) use hpack::{Fields, Request};
 

@@ -6,15 +6,17 @@ use std::future::poll_fn;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
-use tokio::io::{AsyncRead, ReadBuf, ReadHalf};
+use tokio::io::{AsyncRead, ReadBuf};
 use tokio::time::Instant;
 
 use super::conn::Shared;
 use super::frame::{self, DEFAULT_MAX_FRAME, DEFAULT_WINDOW, HEAD_LEN, Head, MAX_WINDOW, Reason};
 use super::hpack::{Decoder, MAX_HEADER_BLOCK};
-use super::{Http2Error, Phase, StreamOutcome};
-use crate::connector::{Io, Keepalive};
+use super::split::Half;
+use super::{Coalesce, Http2Error, Phase, StreamOutcome};
+use crate::connector::Keepalive;
 
 /// Bytes read from the socket per poll (a stack buffer, never kept).
 const READ_CHUNK: usize = 4096;
@@ -88,9 +90,41 @@ impl Pinger {
 /// The payload of our keepalive pings.
 const PING_PAYLOAD: [u8; 8] = *b"nl6-ping";
 
+/// The receive low-water mark while coalescing: the kernel wakes the reader early once
+/// this much is queued.
+const COALESCE_BYTES: u32 = 16 * 1024;
+
+/// Sweeps fall on this grid, so the readers of many connections wake together.
+const SWEEP_GRID: Duration = Duration::from_millis(10);
+
+/// Receive coalescing. While every stream of the connection is settled (open for the
+/// settle time, response headers seen) and has send window to spare, the reader
+/// raises the socket's receive low-water mark: the collector's small frames
+/// (PublishResponses, WINDOW_UPDATEs, acks) wait in the kernel instead of waking the
+/// process one by one, and a sweep every interval lowers the mark and reads them. A
+/// closed or reset connection still wakes the reader at once, and so does a writer
+/// that runs short of window, opens a stream or closes one.
+struct Coalescer {
+    timing: Coalesce,
+    /// The mark is raised now.
+    raised: bool,
+    /// The next sweep, while raised.
+    sweep_at: Instant,
+}
+
+/// `at` rounded up to the [`SWEEP_GRID`] (counted from the first call in the process).
+fn on_sweep_grid(at: Instant) -> Instant {
+    static BASE: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let base = *BASE.get_or_init(Instant::now);
+    let since = at.saturating_duration_since(base).as_nanos();
+    let grid = SWEEP_GRID.as_nanos();
+    let rounded = since.div_ceil(grid) * grid;
+    base + Duration::from_nanos(u64::try_from(rounded).unwrap_or(u64::MAX))
+}
+
 pub(super) struct Reader {
     shared: Arc<Shared>,
-    read: ReadHalf<Box<dyn Io>>,
+    read: Half,
     /// A partial frame carried over between reads (empty most of the time).
     partial: Vec<u8>,
     block: Option<Block>,
@@ -101,13 +135,16 @@ pub(super) struct Reader {
     pinger: Option<Pinger>,
     /// A GOAWAY arrived: the connection's end, once the socket closes.
     goaway: Option<(Reason, String)>,
+    /// Receive coalescing, unless off (or the socket refused the option).
+    coalescer: Option<Coalescer>,
 }
 
 impl Reader {
     pub fn new(
         shared: Arc<Shared>,
-        read: ReadHalf<Box<dyn Io>>,
+        read: Half,
         keepalive: Option<Keepalive>,
+        coalesce: Option<Coalesce>,
     ) -> Reader {
         Reader {
             shared,
@@ -123,6 +160,11 @@ impl Reader {
                 sent: None,
             }),
             goaway: None,
+            coalescer: coalesce.map(|timing| Coalescer {
+                timing,
+                raised: false,
+                sweep_at: Instant::now(),
+            }),
         }
     }
 
@@ -131,10 +173,21 @@ impl Reader {
         let shared = self.shared.clone();
         loop {
             let ping_at = self.pinger.as_ref().map(Pinger::deadline);
+            let sweep_at = self
+                .coalescer
+                .as_ref()
+                .filter(|c| c.raised)
+                .map(|c| c.sweep_at);
             let event = {
                 let wake = shared.reader_wake.notified();
                 let ping = async {
                     match ping_at {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                };
+                let sweep = async {
+                    match sweep_at {
                         Some(at) => tokio::time::sleep_until(at).await,
                         None => std::future::pending().await,
                     }
@@ -144,13 +197,14 @@ impl Reader {
                     _ = wake => Event::Wake,
                     read = self.read_some() => Event::Read(read),
                     _ = ping => Event::Ping,
+                    _ = sweep => Event::Sweep,
                 }
             };
             match event {
                 Event::Wake => {
-                    let (shutdown, ended) = {
+                    let (shutdown, ended, read_now) = {
                         let state = shared.state.lock();
-                        (state.shutdown, state.ended.is_some())
+                        (state.shutdown, state.ended.is_some(), state.read_now)
                     };
                     if shutdown {
                         return ReaderEnd::Shutdown;
@@ -159,8 +213,12 @@ impl Reader {
                         // A writer ended the connection; its error stands.
                         return ReaderEnd::Error(Http2Error::Closed);
                     }
+                    if read_now {
+                        self.lower_low_water();
+                    }
                 }
-                Event::Read(Ok(true)) => {}
+                Event::Read(Ok(true)) => self.raise_low_water(),
+                Event::Sweep => self.lower_low_water(),
                 Event::Read(Ok(false)) => return ReaderEnd::Error(self.closed_error()),
                 Event::Read(Err(ReadError::Io(e))) => {
                     return ReaderEnd::Error(match self.goaway.take() {
@@ -175,12 +233,88 @@ impl Reader {
                     if let Some(end) = self.on_ping_timer() {
                         return ReaderEnd::Error(end);
                     }
+                    // The ping's answer is read as soon as it comes.
+                    self.lower_low_water();
                 }
             }
             if let Err(e) = flush_control(&shared).await {
                 return ReaderEnd::Error(Http2Error::Io(e));
             }
         }
+    }
+
+    /// Raises the receive low-water mark if the connection is settled: SETTINGS seen,
+    /// no header block, GOAWAY or ping outstanding, and every stream open for the
+    /// settle time, answered, and with window for another message of the largest size
+    /// sent.
+    fn raise_low_water(&mut self) {
+        let Some(coalescer) = &mut self.coalescer else {
+            return;
+        };
+        if coalescer.raised
+            || !self.settings_seen
+            || self.block.is_some()
+            || self.goaway.is_some()
+            || self.pinger.as_ref().is_some_and(|p| p.sent.is_some())
+        {
+            return;
+        }
+        let now = Instant::now();
+        {
+            let mut state = self.shared.state.lock();
+            let need = state.largest_message as i64;
+            let settled = !state.streams.is_empty()
+                && !state.read_now
+                && state.ended.is_none()
+                && state.goaway.is_none()
+                && state.conn_window >= need
+                && state.streams.iter().all(|s| {
+                    s.head_seen
+                        && s.outcome.is_none()
+                        && s.send_window >= need
+                        && now.saturating_duration_since(s.opened.into()) >= coalescer.timing.settle
+                });
+            if !settled {
+                return;
+            }
+            // Under the lock with the window check: a writer that runs short from
+            // now on sees the flag and asks for a read.
+            state.coalescing = true;
+        }
+        coalescer.raised = true;
+        coalescer.sweep_at = on_sweep_grid(now + coalescer.timing.sweep);
+        if let Err(e) = self.read.set_recv_low_water(COALESCE_BYTES) {
+            self.coalescing_failed(&e);
+        }
+    }
+
+    /// Lowers the receive low-water mark (if raised): whatever the kernel holds is
+    /// read now, and every frame from here on as it comes.
+    fn lower_low_water(&mut self) {
+        let Some(coalescer) = &mut self.coalescer else {
+            return;
+        };
+        if !coalescer.raised {
+            return;
+        }
+        coalescer.raised = false;
+        {
+            let mut state = self.shared.state.lock();
+            state.coalescing = false;
+            state.read_now = false;
+        }
+        if let Err(e) = self.read.set_recv_low_water(1) {
+            self.coalescing_failed(&e);
+        }
+    }
+
+    /// The socket refused the low-water mark: read every frame as it comes from now on.
+    fn coalescing_failed(&mut self, error: &std::io::Error) {
+        tracing::debug!("receive coalescing off for this connection: SO_RCVLOWAT: {error}");
+        self.coalescer = None;
+        let mut state = self.shared.state.lock();
+        state.coalescing = false;
+        state.read_now = false;
     }
 
     /// The error of a connection the collector closed.
@@ -632,6 +766,7 @@ enum Event {
     Wake,
     Read(Result<bool, ReadError>),
     Ping,
+    Sweep,
 }
 
 /// The payload without its padding (`PADDED` flag).

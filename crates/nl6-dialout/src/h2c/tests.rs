@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::frame::{self, Head, Reason};
-use super::{Client, ConnectionEnd, Http2Error, Phase, Request, Stream, StreamOutcome};
+use super::{Client, Coalesce, ConnectionEnd, Http2Error, Phase, Request, Stream, StreamOutcome};
 use crate::run::FlowStall;
 use crate::session::ResponseCounter;
 
@@ -67,12 +67,22 @@ impl Peer {
 /// A client connected to a scripted peer that already read the preface and the
 /// client's SETTINGS and sent `settings`.
 async fn connect(settings: &[(u16, u32)]) -> (Arc<Client>, Peer) {
+    connect_coalescing(settings, None).await
+}
+
+/// [`connect`], the client coalescing with `coalesce`.
+async fn connect_coalescing(
+    settings: &[(u16, u32)],
+    coalesce: Option<Coalesce>,
+) -> (Arc<Client>, Peer) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (client, accepted) = tokio::join!(
         async {
             let io = TcpStream::connect(addr).await.unwrap();
-            Client::handshake(Box::new(io), None).await.unwrap()
+            Client::handshake(Box::new(io), None, coalesce)
+                .await
+                .unwrap()
         },
         listener.accept()
     );
@@ -263,4 +273,111 @@ async fn an_oversized_frame_ends_the_connection_with_frame_size_error() {
         "{error}"
     );
     assert!(client.is_closed());
+}
+
+/// Waits until `condition` holds, polling every few milliseconds, for at most [`WAIT`].
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !condition() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A settled coalescing stream: opened, answered with response headers, and a frame
+/// read after the settle time (the peer's ping), so the reader raised the mark.
+async fn settled_stream(
+    client: &Arc<Client>,
+    peer: &mut Peer,
+    responses: Option<ResponseCounter>,
+) -> (Stream, u32) {
+    let stream = open(client, responses).await;
+    let (head, _) = peer.next(frame::HEADERS).await;
+    let block = peer.block(&[(":status", "200"), ("content-type", "application/grpc")]);
+    peer.send(frame::HEADERS, frame::END_HEADERS, head.stream, &block)
+        .await;
+    tokio::time::sleep(SETTLE).await;
+    peer.send(frame::PING, 0, 0, b"settled!").await;
+    peer.next(frame::PING).await;
+    wait_until("the reader coalesces", || client.is_coalescing()).await;
+    (stream, head.stream)
+}
+
+const SETTLE: Duration = Duration::from_millis(50);
+
+#[tokio::test]
+async fn coalesced_responses_are_read_at_the_next_sweep() {
+    let coalesce = Coalesce {
+        settle: SETTLE,
+        sweep: Duration::from_millis(300),
+    };
+    let (client, mut peer) = connect_coalescing(&[], Some(coalesce)).await;
+    let counter = ResponseCounter::detached();
+    let (_stream, id) = settled_stream(&client, &mut peer, Some(counter.clone())).await;
+    for _ in 0..3 {
+        peer.send(frame::DATA, 0, id, &[0, 0, 0, 0, 0]).await;
+    }
+    wait_until("three responses counted", || counter.get() == 3).await;
+}
+
+#[tokio::test]
+async fn a_writer_short_of_window_has_the_reader_read_at_once() {
+    // No sweep within the test: only a writer's request lowers the mark.
+    let coalesce = Coalesce {
+        settle: SETTLE,
+        sweep: Duration::from_secs(3600),
+    };
+    let settings = [(frame::SETTINGS_INITIAL_WINDOW_SIZE, 40_000)];
+    let (client, mut peer) = connect_coalescing(&settings, Some(coalesce)).await;
+    let (stream, id) = settled_stream(&client, &mut peer, None).await;
+    let message = Bytes::from(vec![7u8; 15_000]);
+    stream.send(&message).await.unwrap();
+    assert!(
+        client.is_coalescing(),
+        "24,995 bytes left hold another message"
+    );
+    stream.send(&message).await.unwrap();
+    wait_until("the reader stops coalescing", || !client.is_coalescing()).await;
+    let send = tokio::spawn(async move { stream.send(&message).await.is_ok() });
+    peer.send(frame::WINDOW_UPDATE, 0, id, &40_000u32.to_be_bytes())
+        .await;
+    let sent = tokio::time::timeout(WAIT, send).await;
+    assert!(matches!(sent, Ok(Ok(true))), "the third message went out");
+}
+
+#[tokio::test]
+async fn closing_a_stream_reads_the_collectors_final_word_at_once() {
+    let coalesce = Coalesce {
+        settle: SETTLE,
+        sweep: Duration::from_secs(3600),
+    };
+    let (client, mut peer) = connect_coalescing(&[], Some(coalesce)).await;
+    let (stream, id) = settled_stream(&client, &mut peer, None).await;
+    stream.end().await.unwrap();
+    let (head, _) = peer.next(frame::DATA).await;
+    assert_eq!(head.flags & frame::END_STREAM, frame::END_STREAM);
+    let trailers = peer.block(&[("grpc-status", "0")]);
+    peer.send(
+        frame::HEADERS,
+        frame::END_STREAM | frame::END_HEADERS,
+        id,
+        &trailers,
+    )
+    .await;
+    assert!(matches!(
+        finished(&stream).await,
+        StreamOutcome::Final { trailers: true, .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_seen_at_once_while_coalescing() {
+    let coalesce = Coalesce {
+        settle: SETTLE,
+        sweep: Duration::from_secs(3600),
+    };
+    let (client, mut peer) = connect_coalescing(&[], Some(coalesce)).await;
+    let (stream, _) = settled_stream(&client, &mut peer, None).await;
+    drop(peer);
+    assert!(matches!(finished(&stream).await, StreamOutcome::Failed(_)));
 }
