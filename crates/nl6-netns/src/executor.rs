@@ -190,21 +190,12 @@ fn shut_down(name: &str) -> io::Error {
 
 fn set_bind_no_port(sock: &Socket) -> io::Result<()> {
     let one: libc::c_int = 1;
-    // SAFETY: the fd is an open socket and the value is a plain int of the given size.
-    let rc = unsafe {
-        libc::setsockopt(
-            sock.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_BIND_ADDRESS_NO_PORT,
-            (&one as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::sockopt::set_option(
+        sock.as_raw_fd(),
+        libc::IPPROTO_IP,
+        libc::IP_BIND_ADDRESS_NO_PORT,
+        &one,
+    )
 }
 
 #[cfg(test)]

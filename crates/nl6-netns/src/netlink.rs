@@ -274,21 +274,7 @@ fn link_kind(link: &LinkMessage) -> Option<String> {
 }
 
 fn set_int_opt(fd: RawFd, opt: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: fd is an open socket and the option value is a plain int of the given size.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            opt,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::sockopt::set_option(fd, libc::SOL_SOCKET, opt, &value)
 }
 
 pub(crate) fn set_recv_timeout(fd: RawFd, timeout: Duration) -> io::Result<()> {
@@ -296,21 +282,7 @@ pub(crate) fn set_recv_timeout(fd: RawFd, timeout: Duration) -> io::Result<()> {
         tv_sec: timeout.as_secs() as libc::time_t,
         tv_usec: 0,
     };
-    // SAFETY: fd is an open socket and tv is a valid timeval for SO_RCVTIMEO.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as libc::socklen_t,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    crate::sockopt::set_option(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv)
 }
 
 /// Message builders for the few requests this crate sends.

@@ -1,22 +1,38 @@
 //! Socket options the fleet's own sockets use that `socket2` does not offer.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 /// Sets `SO_RCVLOWAT` on a TCP socket: the kernel reports it readable only once at
 /// least `bytes` are queued (or the peer closed, or an error is pending). Linux clamps
 /// the value to half the receive buffer; 1 is the default.
 pub fn set_recv_low_water(socket: &impl AsFd, bytes: u32) -> io::Result<()> {
     let value = libc::c_int::try_from(bytes.max(1)).unwrap_or(libc::c_int::MAX);
-    // SAFETY: the fd is borrowed from a live socket for the duration of the call, and
-    // the option value is a plain int of the size given.
+    set_option(
+        socket.as_fd().as_raw_fd(),
+        libc::SOL_SOCKET,
+        libc::SO_RCVLOWAT,
+        &value,
+    )
+}
+
+/// Sets the socket option `level`/`name` of the open socket `fd` to `value`, a plain
+/// value of the type the option takes (an int, a `timeval`).
+pub(crate) fn set_option<T: Copy>(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> io::Result<()> {
+    // SAFETY: the caller holds the socket open for the call; `value` is valid for reads
+    // of the size given, and `T: Copy` is plain data.
     let rc = unsafe {
         libc::setsockopt(
-            socket.as_fd().as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVLOWAT,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            fd,
+            level,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
         )
     };
     if rc == 0 {
