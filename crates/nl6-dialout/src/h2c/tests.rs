@@ -305,6 +305,13 @@ async fn settled_stream(
 
 const SETTLE: Duration = Duration::from_millis(50);
 
+/// Coalescing with no sweep within a test: only the reader's own triggers (a writer
+/// short of window, a closing stream, a closed socket) can lower the mark.
+const NO_SWEEP: Coalesce = Coalesce {
+    settle: SETTLE,
+    sweep: Duration::from_secs(3600),
+};
+
 #[tokio::test]
 async fn coalesced_responses_are_read_at_the_next_sweep() {
     let coalesce = Coalesce {
@@ -322,13 +329,8 @@ async fn coalesced_responses_are_read_at_the_next_sweep() {
 
 #[tokio::test]
 async fn a_writer_short_of_window_has_the_reader_read_at_once() {
-    // No sweep within the test: only a writer's request lowers the mark.
-    let coalesce = Coalesce {
-        settle: SETTLE,
-        sweep: Duration::from_secs(3600),
-    };
     let settings = [(frame::SETTINGS_INITIAL_WINDOW_SIZE, 40_000)];
-    let (client, mut peer) = connect_coalescing(&settings, Some(coalesce)).await;
+    let (client, mut peer) = connect_coalescing(&settings, Some(NO_SWEEP)).await;
     let (stream, id) = settled_stream(&client, &mut peer, None).await;
     let message = Bytes::from(vec![7u8; 15_000]);
     stream.send(&message).await.unwrap();
@@ -347,11 +349,7 @@ async fn a_writer_short_of_window_has_the_reader_read_at_once() {
 
 #[tokio::test]
 async fn closing_a_stream_reads_the_collectors_final_word_at_once() {
-    let coalesce = Coalesce {
-        settle: SETTLE,
-        sweep: Duration::from_secs(3600),
-    };
-    let (client, mut peer) = connect_coalescing(&[], Some(coalesce)).await;
+    let (client, mut peer) = connect_coalescing(&[], Some(NO_SWEEP)).await;
     let (stream, id) = settled_stream(&client, &mut peer, None).await;
     stream.end().await.unwrap();
     let (head, _) = peer.next(frame::DATA).await;
@@ -372,11 +370,7 @@ async fn closing_a_stream_reads_the_collectors_final_word_at_once() {
 
 #[tokio::test]
 async fn a_closed_connection_is_seen_at_once_while_coalescing() {
-    let coalesce = Coalesce {
-        settle: SETTLE,
-        sweep: Duration::from_secs(3600),
-    };
-    let (client, mut peer) = connect_coalescing(&[], Some(coalesce)).await;
+    let (client, mut peer) = connect_coalescing(&[], Some(NO_SWEEP)).await;
     let (stream, _) = settled_stream(&client, &mut peer, None).await;
     drop(peer);
     assert!(matches!(finished(&stream).await, StreamOutcome::Failed(_)));
